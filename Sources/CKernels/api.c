@@ -1,0 +1,552 @@
+/*
+ * api.c -- the public entry points: validate, then dispatch to the buffers' backend.
+ */
+#include "backend_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- errors */
+
+static _Thread_local char last_error[512];
+
+const char *ck_last_error(void) { return last_error; }
+
+ck_status ck_fail(ck_status status, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    vsnprintf(last_error, sizeof last_error, format, args);
+    va_end(args);
+    return status;
+}
+
+const char *ck_status_name(ck_status status) {
+    switch (status) {
+    case CK_OK: return "ok";
+    case CK_ERR_ARGUMENT: return "invalid argument";
+    case CK_ERR_SHAPE: return "shape mismatch";
+    case CK_ERR_MEMORY: return "out of memory";
+    case CK_ERR_UNAVAILABLE: return "unavailable";
+    case CK_ERR_BACKEND: return "backend failure";
+    case CK_ERR_MISMATCH: return "buffers of different backends";
+    }
+    return "unknown status";
+}
+
+float ck_normal_from_bits(uint64_t bits) {
+    float u1 = ck_uniform_from_bits(bits);
+    float u2 = ((float)(bits & 0xFFFFFFu) + 0.5f) * (1.0f / 16777216.0f);
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.28318530717958647692f * u2);
+}
+
+/* ---------------------------------------------------------------- validation helpers */
+
+#define CHECK(cond, status, ...)                                                          \
+    do {                                                                                  \
+        if (!(cond)) return ck_fail(status, __VA_ARGS__);                                  \
+    } while (0)
+
+/* A required buffer of at least need floats on backend be (be NULL: take this one's). */
+static ck_status need(const char *fn, const char *name, const ck_buffer *b, size_t count,
+                      ck_backend **be) {
+    CHECK(b != NULL, CK_ERR_ARGUMENT, "%s: %s is NULL", fn, name);
+    if (*be == NULL) *be = b->backend;
+    CHECK(b->backend == *be, CK_ERR_MISMATCH, "%s: %s belongs to another backend", fn, name);
+    CHECK(b->count >= count, CK_ERR_SHAPE, "%s: %s holds %zu floats, needs %zu", fn, name,
+          b->count, count);
+    return CK_OK;
+}
+
+/* An optional buffer: NULL passes. */
+static ck_status maybe(const char *fn, const char *name, const ck_buffer *b, size_t count,
+                       ck_backend **be) {
+    return b == NULL ? CK_OK : need(fn, name, b, count, be);
+}
+
+#define NEED(name, b, count)                                                               \
+    do {                                                                                   \
+        ck_status s_ = need(__func__, name, b, count, &be);                                \
+        if (s_) return s_;                                                                 \
+    } while (0)
+#define MAYBE(name, b, count)                                                              \
+    do {                                                                                   \
+        ck_status s_ = maybe(__func__, name, b, count, &be);                               \
+        if (s_) return s_;                                                                 \
+    } while (0)
+
+static size_t mul(size_t a, size_t b) { return a * b; }
+
+/* ---------------------------------------------------------------- backends and buffers */
+
+ck_status ck_backend_open(const char *name, int threads, ck_backend **out) {
+    CHECK(out != NULL, CK_ERR_ARGUMENT, "ck_backend_open: out is NULL");
+    *out = NULL;
+    CHECK(name != NULL, CK_ERR_ARGUMENT, "ck_backend_open: name is NULL");
+    CHECK(threads >= 0, CK_ERR_ARGUMENT, "ck_backend_open: threads %d < 0", threads);
+    ck_backend *be = calloc(1, sizeof *be);
+    CHECK(be != NULL, CK_ERR_MEMORY, "ck_backend_open: out of memory");
+    ck_status s;
+    if (strcmp(name, "cpu") == 0) {
+        s = ck_cpu_open(threads, be);
+    } else if (strcmp(name, "opencl") == 0 || strncmp(name, "opencl:", 7) == 0) {
+        s = ck_opencl_open(name[6] == ':' ? name + 7 : "", threads, be);
+    } else if (strcmp(name, "auto") == 0) {
+        s = ck_opencl_open("gpu", threads, be);
+        if (s != CK_OK) {
+            memset(be, 0, sizeof *be);
+            s = ck_cpu_open(threads, be);
+        }
+    } else {
+        free(be);
+        return ck_fail(CK_ERR_ARGUMENT,
+                       "unknown device '%s' (use auto, cpu, opencl or opencl:P.D)", name);
+    }
+    if (s != CK_OK) {
+        free(be);
+        return s;
+    }
+    *out = be;
+    return CK_OK;
+}
+
+void ck_backend_close(ck_backend *backend) {
+    if (!backend) return;
+    if (backend->ops && backend->ops->close) backend->ops->close(backend);
+    free(backend);
+}
+
+const char *ck_backend_kind(const ck_backend *backend) { return backend ? backend->kind : ""; }
+
+const char *ck_backend_description(const ck_backend *backend) {
+    return backend ? backend->description : "";
+}
+
+int ck_backend_threads(const ck_backend *backend) { return backend ? backend->threads : 0; }
+
+ck_status ck_backend_synchronize(ck_backend *backend) {
+    CHECK(backend != NULL, CK_ERR_ARGUMENT, "ck_backend_synchronize: backend is NULL");
+    return backend->ops->synchronize(backend);
+}
+
+ck_status ck_buffer_new(ck_backend *backend, size_t count, ck_buffer **out) {
+    CHECK(out != NULL, CK_ERR_ARGUMENT, "ck_buffer_new: out is NULL");
+    *out = NULL;
+    CHECK(backend != NULL, CK_ERR_ARGUMENT, "ck_buffer_new: backend is NULL");
+    CHECK(count > 0, CK_ERR_ARGUMENT, "ck_buffer_new: count is 0");
+    CHECK(count <= SIZE_MAX / sizeof(float), CK_ERR_MEMORY, "ck_buffer_new: %zu floats is too many",
+          count);
+    ck_buffer *b = calloc(1, sizeof *b);
+    CHECK(b != NULL, CK_ERR_MEMORY, "ck_buffer_new: out of memory");
+    b->backend = backend;
+    b->count = count;
+    ck_status s = backend->ops->buffer_new(backend, b);
+    if (s != CK_OK) {
+        free(b);
+        return s;
+    }
+    *out = b;
+    return CK_OK;
+}
+
+void ck_buffer_free(ck_buffer *buffer) {
+    if (!buffer) return;
+    buffer->backend->ops->buffer_free(buffer);
+    free(buffer);
+}
+
+size_t ck_buffer_count(const ck_buffer *buffer) { return buffer ? buffer->count : 0; }
+
+float *ck_buffer_host(ck_buffer *buffer) { return buffer ? buffer->host : NULL; }
+
+static ck_status range(const char *fn, const ck_buffer *b, size_t offset, size_t count) {
+    CHECK(b != NULL, CK_ERR_ARGUMENT, "%s: buffer is NULL", fn);
+    CHECK(offset <= b->count && count <= b->count - offset, CK_ERR_SHAPE,
+          "%s: range [%zu, %zu) outside a buffer of %zu floats", fn, offset, offset + count,
+          b->count);
+    return CK_OK;
+}
+
+ck_status ck_buffer_write(ck_buffer *buffer, size_t offset, size_t count, const float *src) {
+    ck_status s = range(__func__, buffer, offset, count);
+    if (s) return s;
+    CHECK(src != NULL || count == 0, CK_ERR_ARGUMENT, "ck_buffer_write: src is NULL");
+    if (count == 0) return CK_OK;
+    return buffer->backend->ops->buffer_write(buffer, offset, count, src);
+}
+
+ck_status ck_buffer_read(const ck_buffer *buffer, size_t offset, size_t count, float *dst) {
+    ck_status s = range(__func__, buffer, offset, count);
+    if (s) return s;
+    CHECK(dst != NULL || count == 0, CK_ERR_ARGUMENT, "ck_buffer_read: dst is NULL");
+    if (count == 0) return CK_OK;
+    return buffer->backend->ops->buffer_read(buffer, offset, count, dst);
+}
+
+ck_status ck_copy(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size_t src_offset,
+                  size_t count) {
+    ck_status s = range(__func__, dst, dst_offset, count);
+    if (s) return s;
+    s = range(__func__, src, src_offset, count);
+    if (s) return s;
+    CHECK(dst->backend == src->backend, CK_ERR_MISMATCH,
+          "ck_copy: src and dst belong to different backends");
+    if (count == 0) return CK_OK;
+    return dst->backend->ops->copy(dst, dst_offset, src, src_offset, count);
+}
+
+ck_status ck_fill(ck_buffer *buffer, size_t offset, size_t count, float value) {
+    ck_status s = range(__func__, buffer, offset, count);
+    if (s) return s;
+    if (count == 0) return CK_OK;
+    return buffer->backend->ops->fill(buffer, offset, count, value);
+}
+
+/* ---------------------------------------------------------------- convolution */
+
+ck_conv_shape ck_conv_shape_make(int batch, int c_in, int h_in, int w_in, int c_out, int k_h,
+                                 int k_w) {
+    ck_conv_shape s = {batch, c_in, h_in, w_in, c_out, k_h, k_w, 1, 1, 0, 0, 1, 1, 0, 0};
+    return s;
+}
+
+static ck_status check_shape(const char *fn, const ck_conv_shape *s, int transposed, int *h_out,
+                             int *w_out) {
+    CHECK(s != NULL, CK_ERR_ARGUMENT, "%s: shape is NULL", fn);
+    CHECK(s->batch > 0 && s->c_in > 0 && s->h_in > 0 && s->w_in > 0 && s->c_out > 0,
+          CK_ERR_ARGUMENT, "%s: batch, channels and input size must be positive", fn);
+    CHECK(s->k_h > 0 && s->k_w > 0, CK_ERR_ARGUMENT, "%s: kernel size must be positive", fn);
+    CHECK(s->stride_h > 0 && s->stride_w > 0, CK_ERR_ARGUMENT, "%s: stride must be positive", fn);
+    CHECK(s->dil_h > 0 && s->dil_w > 0, CK_ERR_ARGUMENT, "%s: dilation must be positive", fn);
+    CHECK(s->pad_h >= 0 && s->pad_w >= 0, CK_ERR_ARGUMENT, "%s: padding must be >= 0", fn);
+    long eh = (long)s->dil_h * (s->k_h - 1) + 1, ew = (long)s->dil_w * (s->k_w - 1) + 1;
+    long ho, wo;
+    if (transposed) {
+        CHECK(s->out_pad_h >= 0 && s->out_pad_w >= 0 &&
+                  (s->out_pad_h < s->stride_h || s->out_pad_h < s->dil_h) &&
+                  (s->out_pad_w < s->stride_w || s->out_pad_w < s->dil_w),
+              CK_ERR_ARGUMENT, "%s: output padding must be >= 0 and below stride or dilation", fn);
+        ho = (long)(s->h_in - 1) * s->stride_h - 2L * s->pad_h + eh + s->out_pad_h;
+        wo = (long)(s->w_in - 1) * s->stride_w - 2L * s->pad_w + ew + s->out_pad_w;
+    } else {
+        CHECK(s->out_pad_h == 0 && s->out_pad_w == 0, CK_ERR_ARGUMENT,
+              "%s: output padding applies to transposed convolutions only", fn);
+        ho = (s->h_in + 2L * s->pad_h - eh) / s->stride_h + 1;
+        wo = (s->w_in + 2L * s->pad_w - ew) / s->stride_w + 1;
+        if (s->h_in + 2L * s->pad_h < eh) ho = 0;
+        if (s->w_in + 2L * s->pad_w < ew) wo = 0;
+    }
+    CHECK(ho > 0 && wo > 0 && ho < (1L << 30) && wo < (1L << 30), CK_ERR_SHAPE,
+          "%s: output size %ldx%ld is not positive", fn, ho, wo);
+    *h_out = (int)ho;
+    *w_out = (int)wo;
+    return CK_OK;
+}
+
+ck_status ck_conv_output(const ck_conv_shape *shape, int transposed, int *h_out, int *w_out) {
+    CHECK(h_out != NULL && w_out != NULL, CK_ERR_ARGUMENT, "ck_conv_output: NULL output");
+    return check_shape(__func__, shape, transposed, h_out, w_out);
+}
+
+ck_status ck_conv_workspace(const ck_backend *backend, const ck_conv_shape *shape, int transposed,
+                            size_t *count) {
+    CHECK(backend != NULL && count != NULL, CK_ERR_ARGUMENT,
+          "ck_conv_workspace: backend or count is NULL");
+    int ho, wo;
+    ck_status s = check_shape(__func__, shape, transposed, &ho, &wo);
+    if (s) return s;
+    *count = backend->ops->conv_workspace(backend, shape, transposed);
+    return CK_OK;
+}
+
+/* Sizes of a (transposed) convolution's tensors. */
+typedef struct { size_t x, w, y, bias, ws; } conv_sizes;
+
+static ck_status conv_sizes_of(const char *fn, const ck_conv_shape *s, int transposed,
+                               const ck_buffer *any, conv_sizes *z) {
+    int ho, wo;
+    ck_status st = check_shape(fn, s, transposed, &ho, &wo);
+    if (st) return st;
+    CHECK(any != NULL, CK_ERR_ARGUMENT, "%s: a buffer is NULL", fn);
+    z->x = mul(mul(s->batch, s->c_in), mul(s->h_in, s->w_in));
+    z->y = mul(mul(s->batch, s->c_out), mul(ho, wo));
+    z->w = mul(mul(s->c_out, s->c_in), mul(s->k_h, s->k_w));
+    z->bias = s->c_out;
+    z->ws = any->backend->ops->conv_workspace(any->backend, s, transposed);
+    return CK_OK;
+}
+
+#define CONV_PRELUDE(transposed, first)                                                    \
+    conv_sizes z;                                                                          \
+    ck_backend *be = NULL;                                                                 \
+    ck_status st_ = conv_sizes_of(__func__, shape, transposed, first, &z);                 \
+    if (st_) return st_;
+
+ck_status ck_conv2d_forward(const ck_conv_shape *shape, const ck_buffer *x, const ck_buffer *w,
+                            const ck_buffer *bias, ck_buffer *y, ck_buffer *workspace) {
+    CONV_PRELUDE(0, x)
+    NEED("x", x, z.x); NEED("w", w, z.w); MAYBE("bias", bias, z.bias); NEED("y", y, z.y);
+    if (z.ws) NEED("workspace", workspace, z.ws);
+    return be->ops->conv2d_forward(shape, x, w, bias, y, workspace);
+}
+
+ck_status ck_conv2d_backward_data(const ck_conv_shape *shape, const ck_buffer *dy,
+                                  const ck_buffer *w, ck_buffer *dx, ck_buffer *workspace) {
+    CONV_PRELUDE(0, dy)
+    NEED("dy", dy, z.y); NEED("w", w, z.w); NEED("dx", dx, z.x);
+    if (z.ws) NEED("workspace", workspace, z.ws);
+    return be->ops->conv2d_backward_data(shape, dy, w, dx, workspace);
+}
+
+ck_status ck_conv2d_backward_weights(const ck_conv_shape *shape, const ck_buffer *x,
+                                     const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias,
+                                     ck_buffer *workspace) {
+    CONV_PRELUDE(0, x)
+    NEED("x", x, z.x); NEED("dy", dy, z.y); NEED("dw", dw, z.w); MAYBE("dbias", dbias, z.bias);
+    if (z.ws) NEED("workspace", workspace, z.ws);
+    return be->ops->conv2d_backward_weights(shape, x, dy, dw, dbias, workspace);
+}
+
+ck_status ck_deconv2d_forward(const ck_conv_shape *shape, const ck_buffer *x, const ck_buffer *w,
+                              const ck_buffer *bias, ck_buffer *y, ck_buffer *workspace) {
+    CONV_PRELUDE(1, x)
+    NEED("x", x, z.x); NEED("w", w, z.w); MAYBE("bias", bias, z.bias); NEED("y", y, z.y);
+    if (z.ws) NEED("workspace", workspace, z.ws);
+    return be->ops->deconv2d_forward(shape, x, w, bias, y, workspace);
+}
+
+ck_status ck_deconv2d_backward_data(const ck_conv_shape *shape, const ck_buffer *dy,
+                                    const ck_buffer *w, ck_buffer *dx, ck_buffer *workspace) {
+    CONV_PRELUDE(1, dy)
+    NEED("dy", dy, z.y); NEED("w", w, z.w); NEED("dx", dx, z.x);
+    if (z.ws) NEED("workspace", workspace, z.ws);
+    return be->ops->deconv2d_backward_data(shape, dy, w, dx, workspace);
+}
+
+ck_status ck_deconv2d_backward_weights(const ck_conv_shape *shape, const ck_buffer *x,
+                                       const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias,
+                                       ck_buffer *workspace) {
+    CONV_PRELUDE(1, x)
+    NEED("x", x, z.x); NEED("dy", dy, z.y); NEED("dw", dw, z.w); MAYBE("dbias", dbias, z.bias);
+    if (z.ws) NEED("workspace", workspace, z.ws);
+    return be->ops->deconv2d_backward_weights(shape, x, dy, dw, dbias, workspace);
+}
+
+static size_t cols_count(const ck_conv_shape *s, int ho, int wo) {
+    return mul(mul(s->c_in, mul(s->k_h, s->k_w)), mul(s->batch, mul(ho, wo)));
+}
+
+ck_status ck_im2col(const ck_conv_shape *shape, const ck_buffer *x, ck_buffer *cols) {
+    int ho, wo;
+    ck_status st = check_shape(__func__, shape, 0, &ho, &wo);
+    if (st) return st;
+    ck_backend *be = NULL;
+    NEED("x", x, mul(mul(shape->batch, shape->c_in), mul(shape->h_in, shape->w_in)));
+    NEED("cols", cols, cols_count(shape, ho, wo));
+    return be->ops->im2col(shape, x, cols);
+}
+
+ck_status ck_col2im(const ck_conv_shape *shape, const ck_buffer *cols, ck_buffer *x) {
+    int ho, wo;
+    ck_status st = check_shape(__func__, shape, 0, &ho, &wo);
+    if (st) return st;
+    ck_backend *be = NULL;
+    NEED("cols", cols, cols_count(shape, ho, wo));
+    NEED("x", x, mul(mul(shape->batch, shape->c_in), mul(shape->h_in, shape->w_in)));
+    return be->ops->col2im(shape, cols, x);
+}
+
+/* ---------------------------------------------------------------- dense */
+
+#define DENSE_CHECK()                                                                      \
+    CHECK(batch > 0 && in > 0 && out > 0, CK_ERR_ARGUMENT,                                 \
+          "%s: batch, in and out must be positive", __func__);                             \
+    ck_backend *be = NULL;
+
+ck_status ck_dense_forward(int batch, int in, int out, const ck_buffer *x, const ck_buffer *w,
+                           const ck_buffer *bias, ck_buffer *y) {
+    DENSE_CHECK()
+    NEED("x", x, mul(batch, in)); NEED("w", w, mul(out, in)); MAYBE("bias", bias, out);
+    NEED("y", y, mul(batch, out));
+    return be->ops->dense_forward(batch, in, out, x, w, bias, y);
+}
+
+ck_status ck_dense_backward_data(int batch, int in, int out, const ck_buffer *dy,
+                                 const ck_buffer *w, ck_buffer *dx) {
+    DENSE_CHECK()
+    NEED("dy", dy, mul(batch, out)); NEED("w", w, mul(out, in)); NEED("dx", dx, mul(batch, in));
+    return be->ops->dense_backward_data(batch, in, out, dy, w, dx);
+}
+
+ck_status ck_dense_backward_weights(int batch, int in, int out, const ck_buffer *x,
+                                    const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias) {
+    DENSE_CHECK()
+    NEED("x", x, mul(batch, in)); NEED("dy", dy, mul(batch, out)); NEED("dw", dw, mul(out, in));
+    MAYBE("dbias", dbias, out);
+    return be->ops->dense_backward_weights(batch, in, out, x, dy, dw, dbias);
+}
+
+/* ---------------------------------------------------------------- activations */
+
+static int valid_activation(ck_activation k) {
+    return k >= CK_ACT_IDENTITY && k <= CK_ACT_SOFTPLUS;
+}
+
+ck_status ck_activation_forward(ck_activation kind, float alpha, size_t count, const ck_buffer *x,
+                                ck_buffer *y) {
+    CHECK(valid_activation(kind), CK_ERR_ARGUMENT, "ck_activation_forward: unknown kind %d",
+          (int)kind);
+    CHECK(count > 0, CK_ERR_ARGUMENT, "ck_activation_forward: count is 0");
+    ck_backend *be = NULL;
+    NEED("x", x, count); NEED("y", y, count);
+    return be->ops->activation_forward(kind, alpha, count, x, y);
+}
+
+ck_status ck_activation_backward(ck_activation kind, float alpha, size_t count, const ck_buffer *x,
+                                 const ck_buffer *y, const ck_buffer *dy, ck_buffer *dx) {
+    CHECK(valid_activation(kind), CK_ERR_ARGUMENT, "ck_activation_backward: unknown kind %d",
+          (int)kind);
+    CHECK(count > 0, CK_ERR_ARGUMENT, "ck_activation_backward: count is 0");
+    ck_backend *be = NULL;
+    NEED("x", x, count); NEED("y", y, count); NEED("dy", dy, count); NEED("dx", dx, count);
+    return be->ops->activation_backward(kind, alpha, count, x, y, dy, dx);
+}
+
+/* ---------------------------------------------------------------- likelihoods and KL */
+
+ck_status ck_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const ck_buffer *target,
+                           ck_buffer *nll, ck_buffer *dlogits, float scale) {
+    CHECK(batch > 0 && dim > 0, CK_ERR_ARGUMENT, "ck_bernoulli_nll: sizes must be positive");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, dim);
+    NEED("logits", logits, n); NEED("target", target, n); NEED("nll", nll, batch);
+    MAYBE("dlogits", dlogits, n);
+    return be->ops->bernoulli_nll(batch, dim, logits, target, nll, dlogits, scale);
+}
+
+ck_status ck_gaussian_nll(int batch, int channels, int plane, const ck_buffer *mean,
+                          const ck_buffer *logvar, const ck_buffer *target, ck_buffer *nll,
+                          ck_buffer *dmean, ck_buffer *dlogvar, float scale) {
+    CHECK(batch > 0 && channels > 0 && plane > 0, CK_ERR_ARGUMENT,
+          "ck_gaussian_nll: sizes must be positive");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, mul(channels, plane));
+    NEED("mean", mean, n); NEED("logvar", logvar, channels); NEED("target", target, n);
+    NEED("nll", nll, batch); MAYBE("dmean", dmean, n); MAYBE("dlogvar", dlogvar, channels);
+    return be->ops->gaussian_nll(batch, channels, plane, mean, logvar, target, nll, dmean,
+                                 dlogvar, scale);
+}
+
+ck_status ck_logistic_nll(int batch, int channels, int plane, const ck_buffer *mean,
+                          const ck_buffer *logscale, const ck_buffer *target, ck_buffer *nll,
+                          ck_buffer *dmean, ck_buffer *dlogscale, float scale) {
+    CHECK(batch > 0 && channels > 0 && plane > 0, CK_ERR_ARGUMENT,
+          "ck_logistic_nll: sizes must be positive");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, mul(channels, plane));
+    NEED("mean", mean, n); NEED("logscale", logscale, channels); NEED("target", target, n);
+    NEED("nll", nll, batch); MAYBE("dmean", dmean, n); MAYBE("dlogscale", dlogscale, channels);
+    return be->ops->logistic_nll(batch, channels, plane, mean, logscale, target, nll, dmean,
+                                 dlogscale, scale);
+}
+
+ck_status ck_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
+                       ck_buffer *dstats, float scale, float free_bits) {
+    CHECK(batch > 0 && latent > 0, CK_ERR_ARGUMENT, "ck_kl_normal: sizes must be positive");
+    CHECK(free_bits >= 0 && isfinite(free_bits), CK_ERR_ARGUMENT,
+          "ck_kl_normal: free_bits must be finite and >= 0");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, 2 * (size_t)latent);
+    NEED("stats", stats, n); NEED("kl", kl, batch); MAYBE("dstats", dstats, n);
+    return be->ops->kl_normal(batch, latent, stats, kl, dstats, scale, free_bits);
+}
+
+/* ---------------------------------------------------------------- randomness */
+
+ck_status ck_random_normal(size_t count, uint64_t seed, uint64_t counter, ck_buffer *out) {
+    CHECK(count > 0, CK_ERR_ARGUMENT, "ck_random_normal: count is 0");
+    ck_backend *be = NULL;
+    NEED("out", out, count);
+    return be->ops->random_normal(count, seed, counter, out);
+}
+
+ck_status ck_random_bernoulli(size_t count, uint64_t seed, uint64_t counter,
+                              const ck_buffer *probs, ck_buffer *out) {
+    CHECK(count > 0, CK_ERR_ARGUMENT, "ck_random_bernoulli: count is 0");
+    ck_backend *be = NULL;
+    NEED("probs", probs, count); NEED("out", out, count);
+    return be->ops->random_bernoulli(count, seed, counter, probs, out);
+}
+
+ck_status ck_reparameterize(int batch, int latent, const ck_buffer *stats, const ck_buffer *eps,
+                            ck_buffer *z) {
+    CHECK(batch > 0 && latent > 0, CK_ERR_ARGUMENT, "ck_reparameterize: sizes must be positive");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, latent);
+    NEED("stats", stats, 2 * n); NEED("eps", eps, n); NEED("z", z, n);
+    return be->ops->reparameterize(batch, latent, stats, eps, z);
+}
+
+ck_status ck_reparameterize_backward(int batch, int latent, const ck_buffer *stats,
+                                     const ck_buffer *eps, const ck_buffer *dz,
+                                     ck_buffer *dstats) {
+    CHECK(batch > 0 && latent > 0, CK_ERR_ARGUMENT,
+          "ck_reparameterize_backward: sizes must be positive");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, latent);
+    NEED("stats", stats, 2 * n); NEED("eps", eps, n); NEED("dz", dz, n);
+    NEED("dstats", dstats, 2 * n);
+    return be->ops->reparameterize_backward(batch, latent, stats, eps, dz, dstats);
+}
+
+/* ---------------------------------------------------------------- reductions, elementwise */
+
+ck_status ck_sum(const ck_buffer *buffer, size_t offset, size_t count, double *result) {
+    ck_status s = range(__func__, buffer, offset, count);
+    if (s) return s;
+    CHECK(result != NULL, CK_ERR_ARGUMENT, "ck_sum: result is NULL");
+    *result = 0;
+    if (count == 0) return CK_OK;
+    return buffer->backend->ops->sum(buffer, offset, count, 0, result);
+}
+
+ck_status ck_sum_squares(const ck_buffer *buffer, size_t offset, size_t count, double *result) {
+    ck_status s = range(__func__, buffer, offset, count);
+    if (s) return s;
+    CHECK(result != NULL, CK_ERR_ARGUMENT, "ck_sum_squares: result is NULL");
+    *result = 0;
+    if (count == 0) return CK_OK;
+    return buffer->backend->ops->sum(buffer, offset, count, 1, result);
+}
+
+ck_status ck_axpby(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y) {
+    CHECK(count > 0, CK_ERR_ARGUMENT, "ck_axpby: count is 0");
+    ck_backend *be = NULL;
+    NEED("x", x, count); NEED("y", y, count);
+    return be->ops->axpby(count, alpha, x, beta, y);
+}
+
+ck_status ck_multiply(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y) {
+    CHECK(count > 0, CK_ERR_ARGUMENT, "ck_multiply: count is 0");
+    ck_backend *be = NULL;
+    NEED("a", a, count); NEED("b", b, count); NEED("y", y, count);
+    return be->ops->multiply(count, a, b, y);
+}
+
+/* ---------------------------------------------------------------- optimizer */
+
+ck_status ck_adam_update(size_t count, const ck_adam_params *params, ck_buffer *param,
+                         const ck_buffer *grad, ck_buffer *m, ck_buffer *v) {
+    CHECK(count > 0, CK_ERR_ARGUMENT, "ck_adam_update: count is 0");
+    CHECK(params != NULL, CK_ERR_ARGUMENT, "ck_adam_update: params is NULL");
+    CHECK(params->step >= 1, CK_ERR_ARGUMENT, "ck_adam_update: step must be >= 1");
+    CHECK(params->beta1 >= 0 && params->beta1 < 1 && params->beta2 >= 0 && params->beta2 < 1,
+          CK_ERR_ARGUMENT, "ck_adam_update: betas must lie in [0, 1)");
+    CHECK(params->eps > 0 && params->lr >= 0, CK_ERR_ARGUMENT,
+          "ck_adam_update: eps must be > 0 and lr >= 0");
+    ck_backend *be = NULL;
+    NEED("param", param, count); NEED("grad", grad, count); NEED("m", m, count);
+    NEED("v", v, count);
+    return be->ops->adam_update(count, params, param, grad, m, v);
+}

@@ -1,0 +1,128 @@
+/*
+ * backend_impl.h -- private: what a backend provides. The public wrappers in api.c
+ * validate every argument (NULLs, sizes, buffer counts, one backend for all buffers)
+ * before they call a backend's operation, so operations trust their arguments.
+ */
+#ifndef CK_BACKEND_IMPL_H
+#define CK_BACKEND_IMPL_H
+
+#include "ckernels.h"
+
+#include <stdarg.h>
+
+typedef struct ck_backend_ops ck_backend_ops;
+
+struct ck_backend {
+    const ck_backend_ops *ops;
+    const char *kind;       /* "cpu" or "opencl" */
+    char description[256];
+    int threads;
+    void *impl;             /* the backend's own state */
+};
+
+struct ck_buffer {
+    ck_backend *backend;
+    size_t count;
+    float *host;            /* CPU backend: the floats */
+    void *device;           /* device backends: their handle (cl_mem) */
+};
+
+/* Operations take validated arguments; output sizes are already computed in shape. */
+struct ck_backend_ops {
+    void (*close)(ck_backend *);
+    ck_status (*buffer_new)(ck_backend *, ck_buffer *);   /* fills host or device, zeroed */
+    void (*buffer_free)(ck_buffer *);
+    ck_status (*buffer_write)(ck_buffer *, size_t offset, size_t count, const float *src);
+    ck_status (*buffer_read)(const ck_buffer *, size_t offset, size_t count, float *dst);
+    ck_status (*copy)(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size_t src_offset,
+                      size_t count);
+    ck_status (*fill)(ck_buffer *, size_t offset, size_t count, float value);
+    ck_status (*synchronize)(ck_backend *);
+
+    size_t (*conv_workspace)(const ck_backend *, const ck_conv_shape *, int transposed);
+    ck_status (*conv2d_forward)(const ck_conv_shape *, const ck_buffer *x, const ck_buffer *w,
+                                const ck_buffer *bias, ck_buffer *y, ck_buffer *ws);
+    ck_status (*conv2d_backward_data)(const ck_conv_shape *, const ck_buffer *dy,
+                                      const ck_buffer *w, ck_buffer *dx, ck_buffer *ws);
+    ck_status (*conv2d_backward_weights)(const ck_conv_shape *, const ck_buffer *x,
+                                         const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias,
+                                         ck_buffer *ws);
+    ck_status (*deconv2d_forward)(const ck_conv_shape *, const ck_buffer *x, const ck_buffer *w,
+                                  const ck_buffer *bias, ck_buffer *y, ck_buffer *ws);
+    ck_status (*deconv2d_backward_data)(const ck_conv_shape *, const ck_buffer *dy,
+                                        const ck_buffer *w, ck_buffer *dx, ck_buffer *ws);
+    ck_status (*deconv2d_backward_weights)(const ck_conv_shape *, const ck_buffer *x,
+                                           const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias,
+                                           ck_buffer *ws);
+    ck_status (*im2col)(const ck_conv_shape *, const ck_buffer *x, ck_buffer *cols);
+    ck_status (*col2im)(const ck_conv_shape *, const ck_buffer *cols, ck_buffer *x);
+
+    ck_status (*dense_forward)(int batch, int in, int out, const ck_buffer *x, const ck_buffer *w,
+                               const ck_buffer *bias, ck_buffer *y);
+    ck_status (*dense_backward_data)(int batch, int in, int out, const ck_buffer *dy,
+                                     const ck_buffer *w, ck_buffer *dx);
+    ck_status (*dense_backward_weights)(int batch, int in, int out, const ck_buffer *x,
+                                        const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias);
+
+    ck_status (*activation_forward)(ck_activation, float alpha, size_t count, const ck_buffer *x,
+                                    ck_buffer *y);
+    ck_status (*activation_backward)(ck_activation, float alpha, size_t count, const ck_buffer *x,
+                                     const ck_buffer *y, const ck_buffer *dy, ck_buffer *dx);
+
+    ck_status (*bernoulli_nll)(int batch, int dim, const ck_buffer *logits,
+                               const ck_buffer *target, ck_buffer *nll, ck_buffer *dlogits,
+                               float scale);
+    ck_status (*gaussian_nll)(int batch, int channels, int plane, const ck_buffer *mean,
+                              const ck_buffer *logvar, const ck_buffer *target, ck_buffer *nll,
+                              ck_buffer *dmean, ck_buffer *dlogvar, float scale);
+    ck_status (*logistic_nll)(int batch, int channels, int plane, const ck_buffer *mean,
+                              const ck_buffer *logscale, const ck_buffer *target, ck_buffer *nll,
+                              ck_buffer *dmean, ck_buffer *dlogscale, float scale);
+    ck_status (*kl_normal)(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
+                           ck_buffer *dstats, float scale, float free_bits);
+
+    ck_status (*random_normal)(size_t count, uint64_t seed, uint64_t counter, ck_buffer *out);
+    ck_status (*random_bernoulli)(size_t count, uint64_t seed, uint64_t counter,
+                                  const ck_buffer *probs, ck_buffer *out);
+    ck_status (*reparameterize)(int batch, int latent, const ck_buffer *stats,
+                                const ck_buffer *eps, ck_buffer *z);
+    ck_status (*reparameterize_backward)(int batch, int latent, const ck_buffer *stats,
+                                         const ck_buffer *eps, const ck_buffer *dz,
+                                         ck_buffer *dstats);
+
+    ck_status (*sum)(const ck_buffer *, size_t offset, size_t count, int squares, double *result);
+    ck_status (*axpby)(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y);
+    ck_status (*multiply)(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y);
+    ck_status (*adam_update)(size_t count, const ck_adam_params *, ck_buffer *param,
+                             const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
+};
+
+/** Records a failure message for ck_last_error and returns status. */
+ck_status ck_fail(ck_status status, const char *format, ...);
+
+/** Backend constructors: fill *backend (ops, kind, description, threads, impl). */
+ck_status ck_cpu_open(int threads, ck_backend *backend);
+ck_status ck_opencl_open(const char *device_spec, int threads, ck_backend *backend);
+
+/**
+ * The counter-based generator shared by every backend (Philox-free, so that OpenCL C
+ * can repeat it bit for bit): a 64-bit mix of seed and counter.
+ */
+static inline uint64_t ck_mix64(uint64_t seed, uint64_t counter) {
+    uint64_t z = seed * 0x9E3779B97F4A7C15ull + counter;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    z = (z + 0x9E3779B97F4A7C15ull) * 0xBF58476D1CE4E5B9ull;
+    return z ^ (z >> 29);
+}
+
+/** Uniform in (0, 1) from the top 24 bits of a mix. */
+static inline float ck_uniform_from_bits(uint64_t bits) {
+    return ((float)(bits >> 40) + 0.5f) * (1.0f / 16777216.0f);
+}
+
+/** Standard normal by Box-Muller from one mix: top 24 bits radius, low 24 bits angle. */
+float ck_normal_from_bits(uint64_t bits);
+
+#endif /* CK_BACKEND_IMPL_H */

@@ -1,0 +1,62 @@
+/// A differentiable layer with preallocated outputs: `forward` keeps what `backward` needs.
+///
+/// Shapes are per item (channels, height, width or features); the batch is the first
+/// dimension of the tensors passed in and may be anything up to the layer's `maxBatch`.
+public protocol Layer: AnyObject {
+    /// The trainable parameters, in a stable order.
+    var parameters: [Parameter] { get }
+    /// The per-item shape of the output.
+    var outputShape: [Int] { get }
+    /// Computes the output for a batch; the returned tensor is owned by the layer.
+    func forward(_ x: Tensor) throws -> Tensor
+    /// Accumulates parameter gradients (overwriting them) from the output gradient and
+    /// returns the input gradient, or nil when `inputGradient` is false.
+    func backward(_ dy: Tensor, inputGradient: Bool) throws -> Tensor?
+}
+
+extension Layer {
+    /// Names the parameters `prefix.weight`, `prefix.bias`, ...
+    public func nameParameters(_ prefix: String) {
+        for p in parameters { p.name = prefix + "." + (p.name.split(separator: ".").last.map(String.init) ?? p.name) }
+    }
+}
+
+/// Layers applied one after the other.
+public final class Sequential: Layer {
+    public let layers: [Layer]
+
+    public init(_ layers: [Layer]) {
+        precondition(!layers.isEmpty, "Sequential needs at least one layer")
+        self.layers = layers
+    }
+
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var outputShape: [Int] { layers.last!.outputShape }
+
+    public func forward(_ x: Tensor) throws -> Tensor {
+        var h = x
+        for layer in layers { h = try layer.forward(h) }
+        return h
+    }
+
+    public func backward(_ dy: Tensor, inputGradient: Bool) throws -> Tensor? {
+        var g: Tensor? = dy
+        for (i, layer) in layers.enumerated().reversed() {
+            g = try layer.backward(g!, inputGradient: i > 0 || inputGradient)
+        }
+        return g
+    }
+}
+
+/// Scratch memory shared by the convolutions of a model, sized for the largest.
+public final class Workspace {
+    let device: Device
+    private(set) var tensor: Tensor?
+
+    public init(device: Device) { self.device = device }
+
+    /// Grows the workspace to at least `count` floats (only while building a model).
+    func reserve(_ count: Int) throws {
+        if count > (tensor?.capacity ?? 0) { tensor = try Tensor([count], on: device) }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import ImageIO
+
+extension Report {
+    /// Writes a run's pictures (samples.png, reconstructions.png, interpolation.png) and its
+    /// report.html from a trained model and some held-out images.
+    public static func writeRun(model: ConvVAE, config: RunConfig, history: [EpochMetrics], state: RunState,
+                                heldOut: ImageSet, directory: String) throws {
+        func path(_ f: String) -> String { (directory as NSString).appendingPathComponent(f) }
+        let samples = try model.sample(count: 64, seed: config.training.seed ^ 0x5A)
+        let sampleGrid = ImageGrid.compose(samples, columns: 8)
+        try sampleGrid.writePNG(to: path("samples.png"))
+
+        var report = Report(title: "ConvVAE run: \(config.model.arch) on \(config.training.data)")
+        if heldOut.count > 0 {
+            let originals = (0..<min(16, heldOut.count)).map { heldOut.image(at: $0) }
+            let recon = try model.reconstruct(originals)
+            // Originals on odd rows, reconstructions below them.
+            var cells: [Image] = []
+            for row in stride(from: 0, to: originals.count, by: 8) {
+                let r = row..<min(row + 8, originals.count)
+                cells += originals[r] + recon[r]
+            }
+            let reconGrid = ImageGrid.compose(cells, columns: 8)
+            try reconGrid.writePNG(to: path("reconstructions.png"))
+            var panels = [("Samples from the prior", sampleGrid),
+                          ("Held-out images (upper rows) and their reconstructions (lower rows)", reconGrid)]
+            if originals.count >= 2 {
+                let lin = try model.interpolate(from: originals[0], to: originals[1], steps: 10, spherical: false)
+                let sph = try model.interpolate(from: originals[0], to: originals[1], steps: 10, spherical: true)
+                let interp = ImageGrid.compose(lin + sph, columns: 10)
+                try interp.writePNG(to: path("interpolation.png"))
+                panels.append(("Interpolation between two held-out images: linear (top), spherical (bottom)", interp))
+            }
+            report.panels = panels
+        } else {
+            report.panels = [("Samples from the prior", sampleGrid)]
+        }
+        let m = config.model, t = config.training
+        report.summary = [
+            ("model", "\(m.arch): \(m.channels)x\(m.height)x\(m.width), widths \(m.widths), latent \(m.latent), \(m.likelihood.rawValue)\(m.autoencoder ? ", plain autoencoder" : "")"),
+            ("parameters", String(model.parameterCount)),
+            ("training", "batch \(t.batch), lr \(t.learningRate), beta \(t.beta), warm-up \(t.warmupEpochs) epochs, free bits \(t.freeBits), seed \(t.seed)"),
+            ("steps", "\(state.step) in \(String(format: "%.1f", state.seconds)) s"),
+        ]
+        if let last = history.last {
+            report.summary.append(("last epoch", String(format: "train -ELBO %.3f, validation -ELBO %.3f nats (%.4f bits/dim)",
+                                                        last.trainLoss, last.valLoss, last.bitsPerDim)))
+        }
+        report.history = history
+        try report.write(to: path("report.html"))
+    }
+}

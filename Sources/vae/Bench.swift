@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import NN
+import ImageIO
+import VAE
+
+/// `vae bench`: training and inference speed of the reference models on random data,
+/// timed like ../shared/bench/torch_reference.py (median of per-step times after warm-up).
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Benchmark training and inference of a reference model.")
+
+    @Option(help: "mnist, cifar or tiny64 (several: comma-separated).") var arch: String = "mnist,cifar,tiny64"
+    @Option(help: "Batch size.") var batch: Int = 128
+    @Option(help: "Warm-up steps (not timed).") var warmup: Int = 5
+    @Option(help: "Timed steps.") var steps: Int = 30
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var device: DeviceOptions
+
+    struct Result: Codable {
+        var arch: String, device: String, threads: Int, batch: Int
+        var trainImagesPerSecond: Double, trainMedianStepMs: Double, trainMinStepMs: Double, trainMaxStepMs: Double
+        var inferImagesPerSecond: Double, inferMedianStepMs: Double
+        var peakMemoryMiB: Double
+    }
+
+    func validate() throws {
+        guard batch > 0, steps > 0, warmup >= 0 else { throw ValidationError("--batch and --steps must be positive") }
+        for a in arch.split(separator: ",") where ModelConfig.presets[String(a)] == nil {
+            throw ValidationError("unknown --arch '\(a)' (mnist, cifar, tiny64)")
+        }
+    }
+
+    func run() throws {
+        let dev = try device.open()
+        var results: [Result] = []
+        for name in arch.split(separator: ",").map(String.init) {
+            var config = ModelConfig.presets[name]!
+            config.likelihood = .bernoulli  // as the PyTorch reference: BCE on sigmoid outputs
+            let model = try ConvVAE(config, device: dev, maxBatch: batch, seed: 1)
+            let optimizer = Adam(model.parameters)
+            var rng = SplitMix64(seed: 7)
+            let data = (0..<(batch * config.dimensions)).map { _ in rng.nextFloat() }
+            try data.withUnsafeBufferPointer { try model.loadBatch($0.baseAddress!, batch: batch) }
+            var train: [Double] = [], infer: [Double] = []
+            for i in 0..<(warmup + steps) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try model.trainStep(StepSettings(), seed: 1, optimizer: optimizer)
+                try dev.synchronize()
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                if i >= warmup { train.append(Double(t1 - t0) / 1e6) }
+            }
+            for i in 0..<(warmup + steps) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let stats = try model.encode(batch: batch)
+                try model.sampleLatent(stats: stats, seed: 1, counter: UInt64(i))
+                let out = try model.decode(model.latentSample)
+                _ = try model.pixelMeans(out)
+                try dev.synchronize()
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                if i >= warmup { infer.append(Double(t1 - t0) / 1e6) }
+            }
+            let tm = median(train), im = median(infer)
+            results.append(Result(arch: name, device: dev.description, threads: dev.threads, batch: batch,
+                                  trainImagesPerSecond: Double(batch) / tm * 1000, trainMedianStepMs: tm,
+                                  trainMinStepMs: train.min()!, trainMaxStepMs: train.max()!,
+                                  inferImagesPerSecond: Double(batch) / im * 1000, inferMedianStepMs: im,
+                                  peakMemoryMiB: peakMemoryMiB()))
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try encoder.encode(results), as: UTF8.self))
+            return
+        }
+        print("device: \(dev.description), batch \(batch), median of \(steps) steps after \(warmup) warm-up")
+        print("arch     train img/s  step ms (min-max)        infer img/s  peak MiB")
+        for r in results {
+            print(String(format: "%-8@ %11.0f  %7.1f (%.1f-%.1f)  %11.0f  %8.0f", r.arch, r.trainImagesPerSecond,
+                         r.trainMedianStepMs, r.trainMinStepMs, r.trainMaxStepMs, r.inferImagesPerSecond, r.peakMemoryMiB))
+        }
+    }
+}
+
+func median(_ v: [Double]) -> Double {
+    let s = v.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// The process's peak resident memory (VmHWM), in MiB.
+func peakMemoryMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return .nan }
+    return kb / 1024
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import ImageIO
+import NN
+import VAE
+
+/// A trained run to load, and the device to run it on.
+struct CheckpointOptions: ParsableArguments {
+    @Option(help: "The run directory of a trained model.") var checkpoint: String
+    @OptionGroup var device: DeviceOptions
+
+    /// The model (for batches up to maxBatch) and its run configuration.
+    func load(maxBatch: Int = 128) throws -> (ConvVAE, RunConfig) {
+        try ConvVAE.load(from: checkpoint, device: try device.open(), maxBatch: maxBatch)
+    }
+}
+
+/// Loads images for a model: a data spec's split, or image files and folders.
+func loadImages(spec: String, split: DataSplit, model: ModelConfig, seed: UInt64) throws -> ImageSet {
+    try DataSpec(parsing: spec).load(split: split, channels: model.channels, height: model.height,
+                                     width: model.width, seed: seed)
+}
+
+/// Loads one image file converted to the model's geometry (center crop and resize).
+func loadImage(_ path: String, model: ModelConfig) throws -> Image {
+    try Image.load(path).converted(channels: model.channels).fitted(width: model.width, height: model.height)
+}
+
+/// Writes a grid of images to a PNG file (atomically).
+func writeGrid(_ images: [Image], columns: Int, to path: String) throws {
+    try ImageGrid.compose(images, columns: columns).writePNG(to: path)
+}
+
+extension DataSplit: ExpressibleByArgument {}

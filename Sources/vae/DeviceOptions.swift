@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+import NN
+
+/// Where to compute: shared by every command that computes.
+struct DeviceOptions: ParsableArguments {
+    @Option(help: "auto, cpu, opencl or opencl:P.D (default: $VAE_DEVICE, else auto).")
+    var device: String?
+
+    @Option(help: "CPU threads (0 = all cores).")
+    var threads: Int = 0
+
+    func validate() throws {
+        guard threads >= 0 else { throw ValidationError("--threads must be >= 0") }
+    }
+
+    /// Opens the device asked for.
+    func open() throws -> Device {
+        let name = device ?? ProcessInfo.processInfo.environment["VAE_DEVICE"] ?? "auto"
+        return try Device(name, threads: threads)
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+/// A one-line progress bar on a terminal; silent when standard error is not a terminal
+/// (the trainer's per-epoch log lines are the record then).
+enum Progress {
+    static let isTerminal = isatty(STDERR_FILENO) == 1
+    nonisolated(unsafe) static var lastDraw = Date.distantPast
+
+    static func show(epoch: Int, step: Int, steps: Int, loss: Double, kl: Double, rate: Double, left: Double?) {
+        guard isTerminal, step == steps || Date().timeIntervalSince(lastDraw) > 0.2 else { return }
+        lastDraw = Date()
+        let width = 24, done = width * step / max(steps, 1)
+        let bar = String(repeating: "#", count: done) + String(repeating: ".", count: width - done)
+        let eta = left.map { $0.isFinite ? String(format: "%d:%02d", Int($0) / 60, Int($0) % 60) : "?" } ?? "?"
+        let line = String(format: "\repoch %d [%@] %d/%d  loss %.2f  kl %.2f  %.0f img/s  left %@ ",
+                          epoch + 1, bar, step, steps, loss, kl, rate, eta)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    static func clear() {
+        if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+/// SIGINT asks the trainer to save a checkpoint and stop; a second one exits at once.
+enum Interrupt {
+    nonisolated(unsafe) static var requested = false
+
+    static func install() {
+        signal(SIGINT) { _ in
+            if Interrupt.requested { _exit(130) }
+            Interrupt.requested = true
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import ImageIO
+import VAE
+
+/// `vae reconstruct`: images next to their reconstructions.
+struct Reconstruct: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reconstruct images (from --data or --input files) into a PNG grid: originals above, reconstructions below.")
+
+    @OptionGroup var model: CheckpointOptions
+    @Option(help: "Data to take images from (default: the training run's).") var data: String?
+    @Option(help: "test, val or train.") var split: DataSplit = .test
+    @Option(parsing: .upToNextOption, help: "Image files instead of --data.") var input: [String] = []
+    @Option(help: "Number of images from --data.") var count: Int = 16
+    @Option(help: "Output PNG.") var out: String
+
+    func run() throws {
+        let (vae, config) = try model.load()
+        let originals: [Image]
+        if input.isEmpty {
+            let set = try loadImages(spec: data ?? config.training.data, split: split, model: config.model,
+                                     seed: config.training.seed)
+            originals = (0..<min(count, set.count)).map { set.image(at: $0) }
+        } else {
+            originals = try input.map { try loadImage($0, model: config.model) }
+        }
+        let recon = try vae.reconstruct(originals)
+        let columns = min(8, originals.count)
+        var cells: [Image] = []
+        for row in stride(from: 0, to: originals.count, by: columns) {
+            let r = row..<min(row + columns, originals.count)
+            cells += originals[r] + recon[r]
+        }
+        try writeGrid(cells, columns: columns, to: out)
+    }
+}
