@@ -1,0 +1,118 @@
+/// Which part of a dataset to load.
+public enum DataSplit: String, Sendable, CaseIterable {
+    /// Everything (for MNIST: the official 60,000 training images).
+    case all
+    /// The training part: everything except the held-out validation images.
+    case train
+    /// The held-out validation part: the last `validationFraction` of a seeded permutation.
+    case validation = "val"
+    /// The official test set where one exists (MNIST `t10k`); otherwise the validation part.
+    case test
+}
+
+/// A dataset named on the command line:
+/// `mnist:DIR | cifar10:FILE_OR_DIR | folder:DIR | shapes | shapes:N`.
+public enum DataSpec: Equatable, Sendable, CustomStringConvertible {
+    /// MNIST IDX files (raw or .gz) in a directory.
+    case mnist(directory: String)
+    /// CIFAR-10 binary: one file or a directory of `*.bin`.
+    case cifar10(path: String)
+    /// A folder of PNG/JPEG images, searched recursively.
+    case folder(directory: String)
+    /// The built-in procedural `shapes` dataset with `count` images.
+    case shapes(count: Int)
+
+    /// Parses a data spec.
+    /// - Parameter text: e.g. `mnist:../shared/data/mnist`, `cifar10:train_4000.bin`,
+    ///   `folder:photos/`, `shapes`, `shapes:5000`.
+    /// - Throws: `ImageIOError` naming the spec for an unknown kind, a missing path or a bad count.
+    public init(parsing text: String) throws {
+        let kind: Substring, argument: Substring?
+        if let colon = text.firstIndex(of: ":") {
+            kind = text[..<colon]
+            argument = text[text.index(after: colon)...]
+        } else {
+            kind = Substring(text)
+            argument = nil
+        }
+        let usage = "expected mnist:DIR, cifar10:FILE_OR_DIR, folder:DIR, shapes or shapes:N"
+        func path() throws -> String {
+            guard let a = argument, !a.isEmpty else {
+                throw ImageIOError(text, "\(kind) needs a path: \(kind):PATH")
+            }
+            return String(a)
+        }
+        switch kind.lowercased() {
+        case "mnist": self = .mnist(directory: try path())
+        case "cifar10", "cifar": self = .cifar10(path: try path())
+        case "folder": self = .folder(directory: try path())
+        case "shapes":
+            guard let a = argument else { self = .shapes(count: ImageSet.defaultShapesCount); return }
+            guard let n = Int(a), n > 0 else {
+                throw ImageIOError(text, "shapes count must be a positive integer, got '\(a)'")
+            }
+            self = .shapes(count: n)
+        default:
+            throw ImageIOError(text, "unknown data kind '\(kind)'; \(usage)")
+        }
+    }
+
+    /// The spec in the syntax `init(parsing:)` accepts.
+    public var description: String {
+        switch self {
+        case .mnist(let d): return "mnist:\(d)"
+        case .cifar10(let p): return "cifar10:\(p)"
+        case .folder(let d): return "folder:\(d)"
+        case .shapes(let n): return "shapes:\(n)"
+        }
+    }
+
+    /// Loads the whole dataset (for MNIST the official training set; `split` chooses otherwise)
+    /// converted to the requested shape.
+    /// - Parameters:
+    ///   - split: Which part (default `.all`).
+    ///   - channels: 1 or 3; nil keeps the source's (folders default to 3).
+    ///   - height: Target height; nil keeps the source's (shapes default to 32).
+    ///   - width: Target width; nil keeps the source's (shapes default to 32).
+    ///   - validationFraction: Fraction held out for `.validation` (default 0.1).
+    ///   - seed: Seed of the train/validation permutation and of the shapes generator. Keep it
+    ///     fixed across runs that should see the same data.
+    public func load(split: DataSplit = .all, channels: Int? = nil, height: Int? = nil, width: Int? = nil,
+                     validationFraction: Double = 0.1, seed: UInt64 = 0) throws -> ImageSet {
+        if case .mnist(let dir) = self, split == .test {
+            return try ImageSet.loadMNIST(directory: dir, split: .test)
+                .converted(channels: channels, height: height, width: width)
+        }
+        let whole = try loadAll(channels: channels, height: height, width: width, seed: seed)
+        switch split {
+        case .all: return whole
+        case .train: return whole.split(validationFraction: validationFraction, seed: seed).train
+        case .validation, .test: return whole.split(validationFraction: validationFraction, seed: seed).validation
+        }
+    }
+
+    /// Loads the training and held-out validation parts in one read.
+    /// - Parameters: as in `load(split:channels:height:width:validationFraction:seed:)`.
+    public func loadSplits(channels: Int? = nil, height: Int? = nil, width: Int? = nil,
+                           validationFraction: Double = 0.1, seed: UInt64 = 0) throws
+        -> (train: ImageSet, validation: ImageSet) {
+        try loadAll(channels: channels, height: height, width: width, seed: seed)
+            .split(validationFraction: validationFraction, seed: seed)
+    }
+
+    func loadAll(channels: Int?, height: Int?, width: Int?, seed: UInt64) throws -> ImageSet {
+        switch self {
+        case .mnist(let dir):
+            return try ImageSet.loadMNIST(directory: dir, split: .train)
+                .converted(channels: channels, height: height, width: width)
+        case .cifar10(let path):
+            return try ImageSet.loadCIFAR10(path).converted(channels: channels, height: height, width: width)
+        case .folder(let dir):
+            return try ImageSet.loadFolder(dir, channels: channels ?? 3, height: height ?? width,
+                                           width: width ?? height)
+        case .shapes(let count):
+            return ImageSet.shapes(count: count, channels: channels ?? 3, height: height ?? width ?? 32,
+                                   width: width ?? height ?? 32, seed: seed)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+/// Composes images into one grid image (samples, reconstructions, interpolations).
+public enum ImageGrid {
+    /// Lays `images` out row by row, `columns` per row, with `padding` pixels between cells and
+    /// around the border. If any image is RGB the grid is RGB (gray images are repeated over the
+    /// channels); cells take the largest width and height, and smaller images sit at the
+    /// cell's top-left corner.
+    /// - Parameters:
+    ///   - images: At least one image.
+    ///   - columns: Cells per row (> 0); the number of rows is `ceil(images.count / columns)`.
+    ///   - padding: Pixels between cells and at the border (default 2).
+    ///   - background: Value of the padding and of empty cells (default 1, white).
+    public static func compose(_ images: [Image], columns: Int, padding: Int = 2, background: Float = 1) -> Image {
+        precondition(!images.isEmpty && columns > 0 && padding >= 0, "invalid grid parameters")
+        let channels = images.contains { $0.channels == 3 } ? 3 : 1
+        let cw = images.map(\.width).max()!, ch = images.map(\.height).max()!
+        let cols = min(columns, images.count)
+        let rows = (images.count + columns - 1) / columns
+        let w = cols * cw + (cols + 1) * padding, h = rows * ch + (rows + 1) * padding
+        var grid = Image(width: w, height: h, channels: channels, fill: background)
+        for (k, source) in images.enumerated() {
+            let image = source.converted(channels: channels)
+            let x0 = padding + (k % columns) * (cw + padding), y0 = padding + (k / columns) * (ch + padding)
+            for c in 0..<channels {
+                for y in 0..<image.height {
+                    let src = (c * image.height + y) * image.width
+                    let dst = (c * h + y0 + y) * w + x0
+                    grid.pixels[dst..<(dst + image.width)] = image.pixels[src..<(src + image.width)]
+                }
+            }
+        }
+        return grid
+    }
+
+    /// Splits contiguous NCHW floats (e.g. a model output) into images and composes them.
+    /// - Parameters:
+    ///   - nchw: `count * channels * height * width` floats; values are clamped when written.
+    ///   - count: Number of images.
+    ///   - channels: 1 or 3.
+    ///   - height: Image height.
+    ///   - width: Image width.
+    ///   - columns: Cells per row.
+    ///   - padding: Pixels between cells (default 2).
+    ///   - background: Padding value (default 1).
+    public static func compose(nchw: [Float], count: Int, channels: Int, height: Int, width: Int,
+                               columns: Int, padding: Int = 2, background: Float = 1) -> Image {
+        let n = channels * height * width
+        precondition(nchw.count >= count * n, "not enough floats for \(count) images")
+        let images = (0..<count).map {
+            Image(width: width, height: height, channels: channels, pixels: Array(nchw[($0 * n)..<(($0 + 1) * n)]))
+        }
+        return compose(images, columns: columns, padding: padding, background: background)
+    }
+
+    /// Composes `images` and writes the grid as a PNG, atomically.
+    /// - Parameters:
+    ///   - images: At least one image.
+    ///   - path: Destination `.png` file.
+    ///   - columns: Cells per row.
+    ///   - padding: Pixels between cells (default 2).
+    ///   - background: Padding value (default 1).
+    public static func writePNG(_ images: [Image], to path: String, columns: Int, padding: Int = 2,
+                                background: Float = 1) throws {
+        try compose(images, columns: columns, padding: padding, background: background).writePNG(to: path)
+    }
+}

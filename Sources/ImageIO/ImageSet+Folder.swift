@@ -1,0 +1,92 @@
+import Dispatch
+import Foundation
+
+extension ImageSet {
+    /// File extensions (lower case) that `loadFolder` treats as images.
+    public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
+
+    /// Loads every PNG/JPEG under `directory` (recursively; paths sorted by byte order so the
+    /// order is deterministic), converting each to `channels` and to `width` x `height` by a
+    /// center crop to that aspect ratio and an area/bilinear resize. Files with other extensions
+    /// and hidden entries are skipped; the format is recognized from the content, not the name.
+    ///
+    /// When every image lies in a subdirectory of `directory`, labels are the index of its
+    /// top-level subdirectory among the sorted subdirectory names (class folders); otherwise nil.
+    /// - Parameters:
+    ///   - directory: The root folder.
+    ///   - channels: 1 or 3 (default 3).
+    ///   - height: Target height (nil: the first image's height).
+    ///   - width: Target width (nil: the first image's width).
+    /// - Throws: `ImageIOError` for a missing or empty folder, or naming the first image that
+    ///   cannot be decoded.
+    public static func loadFolder(_ directory: String, channels: Int = 3, height: Int? = nil,
+                                  width: Int? = nil) throws -> ImageSet {
+        precondition(channels == 1 || channels == 3, "channels must be 1 or 3")
+        guard FileIO.isDirectory(directory) else { throw ImageIOError(directory, "folder not found") }
+        let files = try FileIO.filesRecursively(in: directory).filter { path in
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            guard let dot = name.lastIndex(of: ".") else { return false }
+            return imageExtensions.contains(name[name.index(after: dot)...].lowercased())
+        }
+        guard !files.isEmpty else { throw ImageIOError(directory, "no PNG or JPEG images found") }
+
+        let first = try Image.load(files[0])
+        let h = height ?? first.height, w = width ?? first.width
+        let n = channels * h * w
+        var pixels = [Float](repeating: 0, count: files.count * n)
+        let failures = FailureList()
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            let out = SendablePointer(base: buffer.baseAddress!)
+            let workers = min(files.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var i = worker
+                while i < files.count {
+                    do {
+                        let image = try (i == 0 ? first : Image.load(files[i]))
+                            .converted(channels: channels).fitted(width: w, height: h)
+                        image.pixels.withUnsafeBufferPointer {
+                            (out.base + i * n).update(from: $0.baseAddress!, count: n)
+                        }
+                    } catch {
+                        failures.add(index: i, error: error)
+                    }
+                    i += workers
+                }
+            }
+        }
+        if let error = failures.first() { throw error }
+
+        // Class-folder labels.
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        let classNames = files.map { path -> String? in
+            let rest = path.dropFirst(prefix.count)
+            guard let slash = rest.firstIndex(of: "/") else { return nil }
+            return String(rest[..<slash])
+        }
+        var labels: [Int]? = nil
+        if classNames.allSatisfy({ $0 != nil }) {
+            let sortedNames = Array(Set(classNames.map { $0! })).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            let index = Dictionary(uniqueKeysWithValues: sortedNames.enumerated().map { ($1, $0) })
+            labels = classNames.map { index[$0!]! }
+        }
+        return ImageSet(count: files.count, channels: channels, height: h, width: w, pixels: pixels, labels: labels)
+    }
+}
+
+/// Thread-safe collection of per-item errors; `first()` gives the one with the lowest index.
+final class FailureList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [(Int, Error)] = []
+
+    func add(index: Int, error: Error) {
+        lock.lock()
+        items.append((index, error))
+        lock.unlock()
+    }
+
+    func first() -> Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return items.min { $0.0 < $1.0 }?.1
+    }
+}
