@@ -39,15 +39,25 @@ extension ConvVAE {
     /// One optimization step on the loaded batch: forward, loss, backward, Adam.
     /// - Parameters:
     ///   - settings: beta, free bits, binarization for this step
-    ///   - seed: the run's seed; the step's noise comes from (seed, step)
+    ///   - seed: the run's seed; the step's noise comes from (seed, optimizer step)
     ///   - optimizer: updates the parameters (its `step` numbers the noise)
     /// - Returns: the batch's summed reconstruction and KL terms.
     @discardableResult
     public func trainStep(_ settings: StepSettings, seed: UInt64, optimizer: Adam) throws -> LossSums {
-        let b = target.batch, L = config.latent
-        let counter = UInt64(optimizer.step) &* UInt64(maxBatch * max(config.dimensions, L))
+        let counter = UInt64(optimizer.step) &* UInt64(maxBatch * max(config.dimensions, config.latent))
         if settings.binarize { try binarizeTarget(seed: seed, counter: counter) }
+        let sums = try lossAndGradients(settings, seed: seed, counter: counter)
+        try optimizer.update()
+        return sums
+    }
+
+    /// The loaded batch's loss terms and, into every parameter's `grad`, the gradient of
+    /// mean(reconstruction + beta * KL) over the batch.
+    @discardableResult
+    public func lossAndGradients(_ settings: StepSettings, seed: UInt64, counter: UInt64) throws -> LossSums {
+        let b = target.batch, L = config.latent
         let stats = try encoder.forward(target)
+        lastStats = stats
         try sampleLatent(stats: stats, seed: NoiseStream.latent.seed(seed), counter: counter)
         let out = try decoder.forward(z)
         let scale = 1 / Float(b)
@@ -63,15 +73,13 @@ extension ConvVAE {
                                    settings.freeBits))
         }
         _ = try encoder.backward(dstats, inputGradient: false)
-        try optimizer.update()
         return LossSums(reconstruction: try nll.sum(), kl: try kl.sum(), images: b)
     }
 
-    /// The loss terms of the loaded batch without training (one latent sample, or the mean
-    /// for an autoencoder).
-    public func evaluateBatch(seed: UInt64, counter: UInt64, binarize: Bool = false) throws -> LossSums {
+    /// The loss terms of the loaded batch without gradients, with latent noise from
+    /// (seed, counter) as in `lossAndGradients` (the mean for an autoencoder).
+    public func evaluateBatch(seed: UInt64, counter: UInt64) throws -> LossSums {
         let b = target.batch, L = config.latent
-        if binarize { try binarizeTarget(seed: seed, counter: counter) }
         let stats = try encoder.forward(target)
         lastStats = stats
         try sampleLatent(stats: stats, seed: NoiseStream.latent.seed(seed), counter: counter)

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+import ImageIO
+import NN
+@testable import VAE
+
+@Suite("Likelihood bounds")
+struct EvaluationTests {
+    @Test("ELBO <= importance-weighted bound <= log p(x) from the grid, for a 2-D latent")
+    func boundsAreOrdered() throws {
+        let dir = Fixtures.temporaryDirectory()
+        var config = RunConfig(model: Fixtures.tinyConfig(latent: 2), training: Fixtures.options(epochs: 4))
+        config.training.batch = 32
+        let trainer = try Trainer(config: config, directory: dir, device: try Fixtures.device(),
+                                  train: Fixtures.shapes(256), validation: Fixtures.shapes(8, seed: 7), resume: false)
+        trainer.log = { _ in }
+        try trainer.run()
+        let evaluator = Evaluator(model: trainer.model)
+        let r = try evaluator.evaluate(Fixtures.shapes(6, seed: 21), iwSamples: 500, grid: 120)
+        let elbo = -r.negativeELBO, iw = -(r.negativeIWBound ?? .nan), grid = -(r.negativeLogLikelihoodGrid ?? .nan)
+        #expect(elbo <= iw + 0.05, "ELBO \(elbo) vs IW \(iw)")
+        #expect(iw <= grid + 0.05, "IW \(iw) vs grid \(grid)")
+        #expect(grid - elbo < 50, "the bounds should be close: ELBO \(elbo), grid \(grid)")
+        #expect(r.bitsPerDim > 0)
+    }
+
+    @Test func logSumExpIsStable() {
+        #expect(abs(logSumExp([1000, 1000]) - (1000 + log(2.0))) < 1e-9)
+        #expect(abs(logSumExp([-1000, -1000]) - (-1000 + log(2.0))) < 1e-9)
+    }
+
+    @Test("The host mix matches the kernels' generator stream")
+    func mixMatchesKernels() throws {
+        let device = try Fixtures.device()
+        let probs = try Tensor([64], values: [Float](repeating: 0.5, count: 64), on: device)
+        let out = try Tensor([64], on: device)
+        try check(ck_random_bernoulli(64, 77, 1000, probs.buffer, out.buffer))
+        let host = (0..<64).map { k -> Float in
+            let u = (Float(mix64(77, 1000 + UInt64(k)) >> 40) + 0.5) / 16_777_216
+            return u < 0.5 ? 1 : 0
+        }
+        #expect(try out.read() == host)
+    }
+}
+
+import CKernels
