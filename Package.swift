@@ -47,5 +47,6 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "VAETests", dependencies: ["VAE"]),
+        .testTarget(name: "CLITests", dependencies: ["vae"]),
     ]
 )

@@ -33,7 +33,7 @@ struct Interpolate: ParsableCommand {
             let set = try loadImages(spec: data ?? config.training.data, split: split, model: config.model,
                                      seed: config.training.seed)
             guard idx.count == 2, idx.allSatisfy({ $0 >= 0 && $0 < set.count }) else {
-                throw ValidationError("--items needs two indices below \(set.count), e.g. 0,1")
+                throw CLIError("--items needs two indices below \(set.count), e.g. 0,1")
             }
             a = set.image(at: idx[0])
             b = set.image(at: idx[1])

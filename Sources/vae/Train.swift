@@ -54,7 +54,7 @@ struct Train: ParsableCommand {
             if let minutes { config.training.minutes = minutes; config.training.epochs = nil }
         } else {
             if FileIO.exists((out as NSString).appendingPathComponent("model.safetensors")) {
-                throw ValidationError("\(out) already holds a trained run; use --resume or another --out")
+                throw CLIError("\(out) already holds a trained run; use --resume or another --out")
             }
             config = try makeConfig()
         }

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+/// Runs the built `vae` tool and captures its exit status and output.
+struct Tool {
+    static let path: String = {
+        let candidates = [Bundle.main.bundleURL.path, Bundle.main.bundleURL.deletingLastPathComponent().path,
+                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path]
+        return candidates.map { $0 + "/vae" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "vae"
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["VAE_DEVICE"] = "cpu"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                      stderr: String(decoding: e, as: UTF8.self))
+    }
+}
+
+func temporaryDirectory() -> String {
+    let dir = NSTemporaryDirectory() + "convvae-cli-\(UInt64.random(in: 0...UInt64.max))"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func write(_ bytes: [UInt8], to path: String) {
+    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+}
+
+/// The error lines of a failed run: exactly one, naming `subject`.
+func expectOneLineError(_ r: Tool.Result, naming subject: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(r.status != 0, "exit status", sourceLocation: sourceLocation)
+    let lines = r.stderr.split(separator: "\n").filter { !$0.isEmpty && !$0.hasPrefix("data:") && !$0.hasPrefix("device:") }
+    #expect(lines.count == 1, "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    #expect(r.stderr.contains(subject), "stderr should name \(subject): \(r.stderr)", sourceLocation: sourceLocation)
+}
+
+@Suite("The vae tool refuses bad input with one clear line and overwrites nothing", .serialized)
+struct CLITests {
+    @Test func truncatedIDX() throws {
+        let dir = temporaryDirectory(), out = temporaryDirectory() + "/run"
+        var header: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28]
+        header += [UInt8](repeating: 7, count: 100)
+        write(header, to: dir + "/train-images-idx3-ubyte")
+        let r = try Tool.run(["train", "--data", "mnist:" + dir, "--out", out, "--epochs", "1"])
+        expectOneLineError(r, naming: "train-images-idx3-ubyte")
+        #expect(r.stderr.contains("truncated"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/model.safetensors"))
+    }
+
+    @Test func wrongMagicIDX() throws {
+        let dir = temporaryDirectory(), out = temporaryDirectory() + "/run"
+        write([0, 0, 8, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0], to: dir + "/train-images-idx3-ubyte")
+        let r = try Tool.run(["train", "--data", "mnist:" + dir, "--out", out])
+        expectOneLineError(r, naming: "train-images-idx3-ubyte")
+    }
+
+    @Test func cifarSizeNotAMultipleOfTheRecord() throws {
+        let dir = temporaryDirectory()
+        write([UInt8](repeating: 1, count: 3073 + 10), to: dir + "/data.bin")
+        let r = try Tool.run(["train", "--data", "cifar10:" + dir + "/data.bin", "--out", dir + "/run"])
+        expectOneLineError(r, naming: "data.bin")
+        #expect(r.stderr.contains("3073"))
+    }
+
+    @Test func unreadableImageAndEmptyFolder() throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
+        let r1 = try Tool.run(["train", "--data", "folder:" + dir + "/empty", "--out", dir + "/run"])
+        expectOneLineError(r1, naming: "empty")
+        try FileManager.default.createDirectory(atPath: dir + "/bad", withIntermediateDirectories: true)
+        write(Array("not an image".utf8), to: dir + "/bad/broken.png")
+        let r2 = try Tool.run(["train", "--data", "folder:" + dir + "/bad", "--out", dir + "/run"])
+        expectOneLineError(r2, naming: "broken.png")
+    }
+
+    @Test func unknownFlag() throws {
+        let r = try Tool.run(["train", "--out", temporaryDirectory(), "--no-such-flag"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("no-such-flag"))
+    }
+
+    @Test("A trained run is neither overwritten by a new run nor loaded into another architecture")
+    func runDirectoryIsProtected() throws {
+        let run = temporaryDirectory() + "/run"
+        let ok = try Tool.run(["train", "--data", "shapes:64", "--arch", "mnist", "--epochs", "1", "--batch", "32",
+                               "--out", run])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let model = try Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors"))
+        let again = try Tool.run(["train", "--data", "shapes:64", "--out", run])
+        expectOneLineError(again, naming: run)
+        // Claim another architecture in config.json: loading must fail and name the weights file.
+        let configPath = run + "/config.json"
+        let config = try String(contentsOfFile: configPath, encoding: .utf8)
+        try config.replacingOccurrences(of: "\"latent\" : 16", with: "\"latent\" : 8")
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        let eval = try Tool.run(["evaluate", "--checkpoint", run, "--data", "shapes:64", "--limit", "8"])
+        expectOneLineError(eval, naming: "model.safetensors")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors")) == model)
+    }
+
+    @Test("sample, reconstruct and interpolate write PNG files; evaluate --json prints one object")
+    func commandsWork() throws {
+        let dir = temporaryDirectory(), run = dir + "/run"
+        let ok = try Tool.run(["train", "--data", "shapes:64", "--arch", "mnist", "--latent", "2", "--epochs", "1",
+                               "--batch", "32", "--out", run])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        for (cmd, extra) in [("sample", ["--count", "4"]), ("reconstruct", ["--count", "4"]),
+                             ("interpolate", ["--steps", "3", "--spherical"])] {
+            let r = try Tool.run([cmd, "--checkpoint", run, "--out", dir + "/\(cmd).png"] + extra)
+            #expect(r.status == 0, "\(cmd): \(r.stderr)")
+            let png = try Data(contentsOf: URL(fileURLWithPath: dir + "/\(cmd).png"))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        }
+        let e = try Tool.run(["evaluate", "--checkpoint", run, "--limit", "4", "--iw-samples", "10", "--grid", "20", "--json"])
+        #expect(e.status == 0, "\(e.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
+        #expect(json?["negativeIWBound"] is Double)
+        #expect(json?["negativeLogLikelihoodGrid"] is Double)
+    }
+}
