@@ -8,6 +8,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var data: String = "shapes"
     public var batch: Int = 128
     public var learningRate: Float = 1e-3
+    /// Decay the learning rate to zero along a half cosine over the run (epochs or minutes).
+    public var cosineDecay: Bool = false
     public var beta: Float = 1
     public var warmupEpochs: Double = 0
     public var freeBits: Float = 0
@@ -19,6 +21,24 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var minutes: Double? = nil
 
     public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingOptions()
+        data = try c.decodeIfPresent(String.self, forKey: .data) ?? d.data
+        batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? d.batch
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+        cosineDecay = try c.decodeIfPresent(Bool.self, forKey: .cosineDecay) ?? d.cosineDecay
+        beta = try c.decodeIfPresent(Float.self, forKey: .beta) ?? d.beta
+        warmupEpochs = try c.decodeIfPresent(Double.self, forKey: .warmupEpochs) ?? d.warmupEpochs
+        freeBits = try c.decodeIfPresent(Float.self, forKey: .freeBits) ?? d.freeBits
+        clipNorm = try c.decodeIfPresent(Float.self, forKey: .clipNorm)
+        binarize = try c.decodeIfPresent(Bool.self, forKey: .binarize) ?? d.binarize
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs)
+        minutes = try c.decodeIfPresent(Double.self, forKey: .minutes)
+    }
 }
 
 /// The saved configuration of a run: model and training options.
@@ -92,7 +112,7 @@ public enum Checkpoint {
     }
 
     /// Saves weights, then optimizer moments, then the state that points at both.
-    public static func save(model: ConvVAE, optimizer: Adam?, state: RunState, to dir: String) throws {
+    public static func save(model: some CheckpointableModel, optimizer: Adam?, state: RunState, to dir: String) throws {
         let params = model.parameters
         let weights = try params.map { SafeTensors.Entry(name: $0.name, shape: $0.value.shape, values: try $0.value.read()) }
         try FileIO.writeAtomically(SafeTensors.encode(weights, metadata: ["format": "pt", "arch": model.config.arch]),
@@ -110,7 +130,7 @@ public enum Checkpoint {
     }
 
     /// Loads weights (and optimizer moments when asked) into a model of the saved architecture.
-    public static func load(into model: ConvVAE, optimizer: Adam?, from dir: String) throws {
+    public static func load(into model: some CheckpointableModel, optimizer: Adam?, from dir: String) throws {
         let file = path(dir, modelFile)
         let tensors = try read(file)
         for p in model.parameters {

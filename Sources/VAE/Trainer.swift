@@ -134,6 +134,10 @@ public final class Trainer {
                 try model.loadBatch(staging, batch: B)
             }
             settings.beta = config.model.autoencoder ? 0 : beta(at: state.step)
+            if t.cosineDecay {
+                let progress = totalSteps.map { Double(state.step) / Double($0) } ?? state.seconds / (t.minutes! * 60)
+                optimizer.learningRate = t.learningRate * Float(0.5 * (1 + cos(Double.pi * min(progress, 1))))
+            }
             let sums = try model.trainStep(settings, seed: t.seed, optimizer: optimizer)
             state.step = optimizer.step
             guard sums.reconstruction.isFinite, sums.kl.isFinite else {

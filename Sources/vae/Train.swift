@@ -18,6 +18,7 @@ struct Train: ParsableCommand {
     @Option(help: "Minutes of training instead of epochs.") var minutes: Double?
     @Option(help: "Batch size.") var batch: Int = 128
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
+    @Flag(help: "Decay the learning rate to zero along a half cosine over the run.") var cosine = false
     @Option(help: "bernoulli, gaussian or logistic (default: bernoulli for gray, logistic for color).")
     var likelihood: Likelihood?
     @Option(help: "Weight of the KL term.") var beta: Float = 1
@@ -103,6 +104,7 @@ struct Train: ParsableCommand {
         t.data = dataSpec
         t.batch = batch
         t.learningRate = lr
+        t.cosineDecay = cosine
         t.beta = beta
         t.warmupEpochs = warmupEpochs
         t.freeBits = freeBits
