@@ -8,9 +8,4 @@ struct VAECommand: ParsableCommand {
         abstract: "Train convolutional VAEs on images; sample, reconstruct, interpolate and evaluate them.",
         subcommands: [Train.self, Evaluate.self, Sample.self, Reconstruct.self, Interpolate.self, Bench.self,
                       Devices.self])
-
-    static func main() {
-        BlasCore.restartIfSlow()
-        main(nil)
-    }
 }

@@ -64,16 +64,6 @@ const char *ck_backend_description(const ck_backend *backend);
 /** The CPU thread count in use. */
 int ck_backend_threads(const ck_backend *backend);
 
-/** The name of the OpenBLAS kernel set in use ("SkylakeX", "Haswell", ...). */
-const char *ck_blas_core(void);
-
-/**
- * The OPENBLAS_CORETYPE this CPU should run with when OpenBLAS fell back to its slow
- * generic kernels (an unrecognised CPU model); NULL when its own choice is fine. The
- * variable only takes effect before the library loads, so a program restarts itself.
- */
-const char *ck_blas_suggested_core(void);
-
 /**
  * Lists OpenCL devices as text, one per line: "P.D  type  name  compute-units  memory-MiB".
  * text:     destination, NUL-terminated, truncated to capacity
@@ -409,6 +399,24 @@ ck_status ck_logistic_nll(int batch, int channels, int plane, const ck_buffer *m
  */
 ck_status ck_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
                        ck_buffer *dstats, float scale, float free_bits);
+
+/**
+ * Closed-form KL(q || p) between two diagonal Gaussians per image, from packed statistics
+ * (each row holds mu[latent] then lv[latent], lv = log sigma^2):
+ * kl[i] = 0.5 sum_j (lv_p - lv_q + (exp(lv_q) + (mu_q - mu_p)^2) exp(-lv_p) - 1).
+ * Used by conditional VAEs, whose prior p(z | condition) is itself a network's output.
+ * batch:    images
+ * latent:   latent dimensions
+ * q_stats:  [batch, 2 * latent], the posterior q
+ * p_stats:  [batch, 2 * latent], the prior p
+ * kl:       [batch], overwritten
+ * dq_stats: [batch, 2 * latent]: scale * dKL/dq_stats is ADDED, or NULL
+ * dp_stats: [batch, 2 * latent]: scale * dKL/dp_stats is ADDED, or NULL
+ * scale:    factor on the gradients (e.g. beta / batch)
+ */
+ck_status ck_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
+                            const ck_buffer *p_stats, ck_buffer *kl, ck_buffer *dq_stats,
+                            ck_buffer *dp_stats, float scale);
 
 /* ---------------------------------------------------------------- randomness */
 
