@@ -41,8 +41,8 @@ public final class Sequential: Layer {
 
     public func backward(_ dy: Tensor, inputGradient: Bool) throws -> Tensor? {
         var g: Tensor? = dy
-        for (i, layer) in layers.enumerated().reversed() {
-            g = try layer.backward(g!, inputGradient: i > 0 || inputGradient)
+        for i in layers.indices.reversed() {
+            g = try layers[i].backward(g!, inputGradient: i > 0 || inputGradient)
         }
         return g
     }
