@@ -462,6 +462,23 @@ ck_status ck_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer 
     return be->ops->kl_normal(batch, latent, stats, kl, dstats, scale, free_bits);
 }
 
+ck_status ck_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
+                            const ck_buffer *p_stats, ck_buffer *kl, ck_buffer *dq_stats,
+                            ck_buffer *dp_stats, float scale) {
+    CHECK(batch > 0 && latent > 0, CK_ERR_ARGUMENT, "ck_kl_normal_pair: sizes must be positive");
+    CHECK(isfinite(scale), CK_ERR_ARGUMENT, "ck_kl_normal_pair: scale must be finite");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, 2 * (size_t)latent);
+    NEED("q_stats", q_stats, n); NEED("p_stats", p_stats, n); NEED("kl", kl, batch);
+    MAYBE("dq_stats", dq_stats, n); MAYBE("dp_stats", dp_stats, n);
+    CHECK(dq_stats == NULL || dq_stats != dp_stats, CK_ERR_ARGUMENT,
+          "ck_kl_normal_pair: dq_stats and dp_stats must be different buffers");
+    if (be->ops->kl_normal_pair == NULL)
+        return ck_fail(CK_ERR_UNAVAILABLE, "ck_kl_normal_pair: not available on the %s backend",
+                       be->kind);
+    return be->ops->kl_normal_pair(batch, latent, q_stats, p_stats, kl, dq_stats, dp_stats, scale);
+}
+
 /* ---------------------------------------------------------------- randomness */
 
 ck_status ck_random_normal(size_t count, uint64_t seed, uint64_t counter, ck_buffer *out) {

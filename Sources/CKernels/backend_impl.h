@@ -95,6 +95,10 @@ struct ck_backend_ops {
     ck_status (*multiply)(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y);
     ck_status (*adam_update)(size_t count, const ck_adam_params *, ck_buffer *param,
                              const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
+    /* Optional (NULL: the public wrapper answers CK_ERR_UNAVAILABLE). */
+    ck_status (*kl_normal_pair)(int batch, int latent, const ck_buffer *q_stats,
+                                const ck_buffer *p_stats, ck_buffer *kl, ck_buffer *dq_stats,
+                                ck_buffer *dp_stats, float scale);
 };
 
 /** Records a failure message for ck_last_error and returns status. */

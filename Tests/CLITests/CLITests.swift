@@ -15,7 +15,7 @@ struct Tool {
         var stderr: String
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    static func run(_ arguments: [String], interruptAfter seconds: Double? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
@@ -26,6 +26,10 @@ struct Tool {
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        if let seconds {
+            Thread.sleep(forTimeInterval: seconds)
+            kill(p.processIdentifier, SIGINT)
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
@@ -133,5 +137,18 @@ struct CLITests {
         let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
         #expect(json?["negativeIWBound"] is Double)
         #expect(json?["negativeLogLikelihoodGrid"] is Double)
+    }
+
+    @Test("Ctrl-C saves a checkpoint that --resume continues")
+    func interruptSavesAndResumes() throws {
+        let run = temporaryDirectory() + "/run"
+        let r = try Tool.run(["train", "--data", "shapes:512", "--arch", "mnist", "--epochs", "500", "--batch", "32",
+                              "--out", run], interruptAfter: 2.5)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("interrupted"))
+        let state = try String(contentsOfFile: run + "/state.json", encoding: .utf8)
+        #expect(state.contains("\"finished\" : false"))
+        let resumed = try Tool.run(["train", "--out", run, "--resume", "--epochs", "1"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
     }
 }

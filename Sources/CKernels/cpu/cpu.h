@@ -1,0 +1,188 @@
+/*
+ * cpu.h -- private to the CPU backend: its thread pool, the geometry its im2col/col2im
+ * work on, and the operations that backend_cpu.c puts in its table.
+ */
+#ifndef CK_CPU_H
+#define CK_CPU_H
+
+#include "../backend_impl.h"
+
+#include <math.h>
+#include <stddef.h>
+
+/* ---------------------------------------------------------------- thread pool */
+
+typedef struct cpu_pool cpu_pool;
+
+/* A parallel task: called once per thread with its index tid in [0, threads). */
+typedef void (*cpu_task)(void *ctx, int tid, int threads);
+
+/* Starts threads - 1 workers (the caller is thread 0). NULL when out of memory. */
+cpu_pool *cpu_pool_new(int threads);
+void cpu_pool_free(cpu_pool *pool);
+int cpu_pool_threads(const cpu_pool *pool);
+/* Runs task on every thread and returns when all have finished. Not re-entrant. */
+void cpu_pool_run(cpu_pool *pool, cpu_task task, void *ctx);
+
+/* The fixed share [*begin, *end) of n items that thread tid of threads gets. */
+static inline void cpu_split(size_t n, int tid, int threads, size_t *begin, size_t *end) {
+    size_t q = n / (size_t)threads, r = n % (size_t)threads, t = (size_t)tid;
+    *begin = t * q + (t < r ? t : r);
+    *end = *begin + q + (t < r ? 1 : 0);
+}
+
+/* The CPU backend's state (ck_backend.impl). */
+typedef struct cpu_state {
+    cpu_pool *pool;
+    int threads;
+    double *scratch;        /* CPU_SCRATCH doubles per thread, for small reductions */
+} cpu_state;
+
+#define CPU_SCRATCH 1024
+
+/* The pool of a buffer's backend. */
+static inline cpu_state *cpu_of(const ck_buffer *b) { return (cpu_state *)b->backend->impl; }
+
+/* Elementwise loops below this many elements run on the calling thread alone. */
+#define CPU_PARALLEL_MIN 32768
+
+/* Runs task over the pool, or on the caller alone when n is small. */
+void cpu_parallel(cpu_state *st, size_t n, cpu_task task, void *ctx);
+
+/* An elementwise loop: range(job, begin, end) over [0, count), split across the pool. */
+typedef struct cpu_ew cpu_ew;
+struct cpu_ew {
+    void (*range)(const cpu_ew *, size_t begin, size_t end);
+    size_t count;
+    const float *a, *b, *c; /* inputs */
+    float *y, *z;           /* outputs */
+    float alpha, beta;
+    int kind;
+    uint64_t seed, counter;
+    const void *extra;      /* op-specific parameters */
+};
+void cpu_ew_run(cpu_state *st, const cpu_ew *job);
+
+/* Switches OpenBLAS from its generic fallback kernels to AVX2/AVX-512 ones (once). */
+void cpu_openblas_tune(void);
+
+/* ---------------------------------------------------------------- im2col geometry */
+
+/*
+ * One image [channels, height, width] and the grid of kernel positions [out_h, out_w]
+ * that its columns cover: column (oy, ox), row (c, ky, kx) reads pixel
+ * (oy * stride_h - pad_h + ky * dil_h, ox * stride_w - pad_w + kx * dil_w).
+ * For a transposed convolution the image is the large side and the grid the small one.
+ */
+typedef struct cpu_geom {
+    int channels, height, width;
+    int k_h, k_w, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+    int out_h, out_w;
+} cpu_geom;
+
+/* Columns of one image into cols (rows of ld floats, this image's block at column 0). */
+void cpu_im2col_image(const cpu_geom *g, const float *img, float *cols, size_t ld);
+/* The adjoint: img = col2im(cols), img overwritten. */
+void cpu_col2im_image(const cpu_geom *g, const float *cols, size_t ld, float *img);
+/* Rows of one image: row p = (oy, ox) holds (c, ky, kx) contiguously (im2row.c). */
+void cpu_im2row_image(const cpu_geom *g, const float *img, float *rows, size_t ld);
+/* The adjoint: img = row2im(rows), img overwritten. */
+void cpu_row2im_image(const cpu_geom *g, const float *rows, size_t ld, float *img);
+/* True when the columns of an image are the image itself (1x1, stride 1, no padding). */
+int cpu_geom_is_identity(const cpu_geom *g);
+
+/* ---------------------------------------------------------------- convolution engine */
+
+/*
+ * The three GEMM-based passes every (transposed) convolution reduces to (engine.c). A is
+ * the weight matrix [m, k] with k = channels * k_h * k_w of the geometry's image.
+ *   cpu_conv_im2col_gemm: out[b] = A x im2col(img[b]) (+ bias[m])   out[b]: [m, out_h*out_w]
+ *   cpu_conv_gemm_col2im: img[b] = col2im(A^T x in[b]) (+ bias[channels])
+ *   cpu_conv_weights:     dA = sum_b in[b] x im2col(img[b])^T
+ */
+size_t cpu_conv_ws(const cpu_state *st, const cpu_geom *g, int batch, int m);
+void cpu_conv_im2col_gemm(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
+                          const float *img, const float *bias, float *out, float *ws);
+void cpu_conv_gemm_col2im(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
+                          const float *in, const float *bias, float *img, float *ws);
+void cpu_conv_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const float *in,
+                      const float *img, float *da, float *ws);
+/* dbias[c] = sum over batch and plane of t[b, c, plane]. */
+void cpu_bias_grad(cpu_state *st, int batch, int channels, size_t plane, const float *t,
+                   float *dbias);
+
+/* ---------------------------------------------------------------- operations */
+
+size_t cpu_conv_workspace(const ck_backend *, const ck_conv_shape *, int transposed);
+ck_status cpu_conv2d_forward(const ck_conv_shape *, const ck_buffer *x, const ck_buffer *w,
+                             const ck_buffer *bias, ck_buffer *y, ck_buffer *ws);
+ck_status cpu_conv2d_backward_data(const ck_conv_shape *, const ck_buffer *dy,
+                                   const ck_buffer *w, ck_buffer *dx, ck_buffer *ws);
+ck_status cpu_conv2d_backward_weights(const ck_conv_shape *, const ck_buffer *x,
+                                      const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias,
+                                      ck_buffer *ws);
+ck_status cpu_deconv2d_forward(const ck_conv_shape *, const ck_buffer *x, const ck_buffer *w,
+                               const ck_buffer *bias, ck_buffer *y, ck_buffer *ws);
+ck_status cpu_deconv2d_backward_data(const ck_conv_shape *, const ck_buffer *dy,
+                                     const ck_buffer *w, ck_buffer *dx, ck_buffer *ws);
+ck_status cpu_deconv2d_backward_weights(const ck_conv_shape *, const ck_buffer *x,
+                                        const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias,
+                                        ck_buffer *ws);
+ck_status cpu_im2col(const ck_conv_shape *, const ck_buffer *x, ck_buffer *cols);
+ck_status cpu_col2im(const ck_conv_shape *, const ck_buffer *cols, ck_buffer *x);
+
+ck_status cpu_dense_forward(int batch, int in, int out, const ck_buffer *x, const ck_buffer *w,
+                            const ck_buffer *bias, ck_buffer *y);
+ck_status cpu_dense_backward_data(int batch, int in, int out, const ck_buffer *dy,
+                                  const ck_buffer *w, ck_buffer *dx);
+ck_status cpu_dense_backward_weights(int batch, int in, int out, const ck_buffer *x,
+                                     const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias);
+
+ck_status cpu_activation_forward(ck_activation, float alpha, size_t count, const ck_buffer *x,
+                                 ck_buffer *y);
+ck_status cpu_activation_backward(ck_activation, float alpha, size_t count, const ck_buffer *x,
+                                  const ck_buffer *y, const ck_buffer *dy, ck_buffer *dx);
+
+ck_status cpu_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const ck_buffer *target,
+                            ck_buffer *nll, ck_buffer *dlogits, float scale);
+ck_status cpu_gaussian_nll(int batch, int channels, int plane, const ck_buffer *mean,
+                           const ck_buffer *logvar, const ck_buffer *target, ck_buffer *nll,
+                           ck_buffer *dmean, ck_buffer *dlogvar, float scale);
+ck_status cpu_logistic_nll(int batch, int channels, int plane, const ck_buffer *mean,
+                           const ck_buffer *logscale, const ck_buffer *target, ck_buffer *nll,
+                           ck_buffer *dmean, ck_buffer *dlogscale, float scale);
+ck_status cpu_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
+                        ck_buffer *dstats, float scale, float free_bits);
+ck_status cpu_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
+                             const ck_buffer *p_stats, ck_buffer *kl, ck_buffer *dq_stats,
+                             ck_buffer *dp_stats, float scale);
+
+ck_status cpu_random_normal(size_t count, uint64_t seed, uint64_t counter, ck_buffer *out);
+ck_status cpu_random_bernoulli(size_t count, uint64_t seed, uint64_t counter,
+                               const ck_buffer *probs, ck_buffer *out);
+ck_status cpu_reparameterize(int batch, int latent, const ck_buffer *stats, const ck_buffer *eps,
+                             ck_buffer *z);
+ck_status cpu_reparameterize_backward(int batch, int latent, const ck_buffer *stats,
+                                      const ck_buffer *eps, const ck_buffer *dz,
+                                      ck_buffer *dstats);
+
+ck_status cpu_sum(const ck_buffer *, size_t offset, size_t count, int squares, double *result);
+ck_status cpu_axpby(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y);
+ck_status cpu_multiply(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y);
+ck_status cpu_adam_update(size_t count, const ck_adam_params *, ck_buffer *param,
+                          const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
+
+/* ---------------------------------------------------------------- numerics */
+
+/* log(1 + exp(x)) without overflow or cancellation. */
+static inline float cpu_softplus(float x) {
+    return (x > 0 ? x : 0) + log1pf(expf(-(x > 0 ? x : -x)));
+}
+
+/* 1 / (1 + exp(-x)) without overflow. */
+static inline float cpu_sigmoid(float x) {
+    float e = expf(-(x > 0 ? x : -x));
+    return x >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
+}
+
+#endif /* CK_CPU_H */

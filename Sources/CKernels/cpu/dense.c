@@ -1,0 +1,95 @@
+/*
+ * dense.c -- fully connected layers as split 1-thread sgemms over the pool: every output
+ * element is computed by one call with a fixed split, so results depend only on the
+ * thread count.
+ */
+#include "cpu.h"
+
+#include <cblas.h>
+
+typedef struct {
+    int batch, in, out;
+    const float *x, *w, *bias, *dy;
+    float *y, *dx, *dw, *dbias;
+} dense_job;
+
+/* Runs task over the pool unless the layer is too small to share. */
+static void dense_run(cpu_state *st, const dense_job *j, cpu_task task) {
+    size_t macs = (size_t)j->batch * j->in * j->out;
+    if (macs < 65536 || st->threads == 1) task((void *)j, 0, 1);
+    else cpu_pool_run(st->pool, task, (void *)j);
+}
+
+/* y rows [r0, r1) = x rows w^T + bias. */
+static void forward_task(void *ctx, int tid, int threads) {
+    const dense_job *j = ctx;
+    size_t r0, r1;
+    cpu_split((size_t)j->batch, tid, threads, &r0, &r1);
+    if (r1 == r0) return;
+    float *y = j->y + r0 * j->out;
+    if (j->bias)
+        for (size_t r = r0; r < r1; r++)
+            for (int o = 0; o < j->out; o++) y[(r - r0) * j->out + o] = j->bias[o];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), j->out, j->in, 1.0f,
+                j->x + r0 * j->in, j->in, j->w, j->in, j->bias ? 1.0f : 0.0f, y, j->out);
+}
+
+/* dx rows [r0, r1) = dy rows w. */
+static void backward_data_task(void *ctx, int tid, int threads) {
+    const dense_job *j = ctx;
+    size_t r0, r1;
+    cpu_split((size_t)j->batch, tid, threads, &r0, &r1);
+    if (r1 == r0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), j->in, j->out, 1.0f,
+                j->dy + r0 * j->out, j->out, j->w, j->in, 0.0f, j->dx + r0 * j->in, j->in);
+}
+
+/*
+ * dw = dy^T x split along its longer side: rows [o0, o1) = dy[:, o0:o1]^T x, or columns
+ * [c0, c1) = dy^T x[:, c0:c1]. Each thread also sums its share of dbias in double.
+ */
+static void backward_weights_task(void *ctx, int tid, int threads) {
+    const dense_job *j = ctx;
+    size_t a, b;
+    if (j->out >= j->in) {
+        cpu_split((size_t)j->out, tid, threads, &a, &b);
+        if (b > a)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(b - a), j->in, j->batch,
+                        1.0f, j->dy + a, j->out, j->x, j->in, 0.0f, j->dw + a * j->in, j->in);
+    } else {
+        cpu_split((size_t)j->in, tid, threads, &a, &b);
+        if (b > a)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, j->out, (int)(b - a), j->batch,
+                        1.0f, j->dy, j->out, j->x + a, j->in, 0.0f, j->dw + a, j->in);
+    }
+    if (!j->dbias) return;
+    cpu_split((size_t)j->out, tid, threads, &a, &b);
+    for (size_t o = a; o < b; o++) {
+        double s = 0;
+        for (int r = 0; r < j->batch; r++) s += j->dy[(size_t)r * j->out + o];
+        j->dbias[o] = (float)s;
+    }
+}
+
+ck_status cpu_dense_forward(int batch, int in, int out, const ck_buffer *x, const ck_buffer *w,
+                            const ck_buffer *bias, ck_buffer *y) {
+    dense_job j = {batch, in, out, .x = x->host, .w = w->host, .bias = bias ? bias->host : NULL,
+                   .y = y->host};
+    dense_run(cpu_of(x), &j, forward_task);
+    return CK_OK;
+}
+
+ck_status cpu_dense_backward_data(int batch, int in, int out, const ck_buffer *dy,
+                                  const ck_buffer *w, ck_buffer *dx) {
+    dense_job j = {batch, in, out, .w = w->host, .dy = dy->host, .dx = dx->host};
+    dense_run(cpu_of(dy), &j, backward_data_task);
+    return CK_OK;
+}
+
+ck_status cpu_dense_backward_weights(int batch, int in, int out, const ck_buffer *x,
+                                     const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias) {
+    dense_job j = {batch, in, out, .x = x->host, .dy = dy->host, .dw = dw->host,
+                   .dbias = dbias ? dbias->host : NULL};
+    dense_run(cpu_of(x), &j, backward_weights_task);
+    return CK_OK;
+}

@@ -1,0 +1,243 @@
+/*
+ * losses.c -- per-image negative log-likelihoods (Bernoulli with logits, Gaussian and
+ * discretized logistic with per-channel learned scales) and their gradients.
+ *
+ * Images are split across the pool; each image's sum is taken by one thread in a fixed
+ * order (so nll does not depend on the thread count). Per-channel scale gradients are
+ * summed per thread in double in the backend's scratch, then in thread order.
+ */
+#include "cpu.h"
+
+#include <string.h>
+
+#define HALF_LOG_2PI 0.91893853320467274178
+#define LOG_255 5.54126354515842692284f
+#define HALF_BIN (0.5f / 255.0f)
+/* Below this probability mass the logistic bin falls back to pdf * width (PixelCNN++). */
+#define MIN_DELTA 1e-5f
+
+typedef struct loss_job loss_job;
+/* One image b over channels [c0, c1): returns its nll there; adds dparam terms to acc[c - c0]. */
+typedef double (*image_fn)(const loss_job *, size_t b, int c0, int c1, double *acc);
+
+struct loss_job {
+    image_fn image;
+    cpu_state *st;
+    int batch, channels;
+    size_t plane;
+    const float *mean, *param, *target;
+    float *nll, *dmean, *dparam, scale;
+    int c0, c1;        /* channel block of this run */
+    int accumulate;    /* add to nll instead of overwriting (later channel blocks) */
+};
+
+/* ---------------------------------------------------------------- driver */
+
+static void loss_task(void *ctx, int tid, int threads) {
+    const loss_job *j = ctx;
+    double *acc = j->dparam ? j->st->scratch + (size_t)tid * CPU_SCRATCH : NULL;
+    if (acc) memset(acc, 0, (size_t)(j->c1 - j->c0) * sizeof *acc);
+    size_t b0, b1;
+    cpu_split((size_t)j->batch, tid, threads, &b0, &b1);
+    for (size_t b = b0; b < b1; b++) {
+        double s = j->image(j, b, j->c0, j->c1, acc);
+        j->nll[b] = (float)(j->accumulate ? j->nll[b] + s : s);
+    }
+}
+
+/* Runs one loss over images in parallel, in channel blocks that fit the scratch. */
+static void loss_run(loss_job *j) {
+    cpu_state *st = j->st;
+    size_t total = (size_t)j->batch * j->channels * j->plane;
+    int parallel = total >= CPU_PARALLEL_MIN && st->threads > 1;
+    int threads = parallel ? st->threads : 1;
+    for (int c0 = 0; c0 < j->channels; c0 += CPU_SCRATCH) {
+        j->c0 = c0;
+        j->c1 = j->channels - c0 < CPU_SCRATCH ? j->channels : c0 + CPU_SCRATCH;
+        j->accumulate = c0 > 0;
+        if (parallel) cpu_pool_run(st->pool, loss_task, j);
+        else loss_task(j, 0, 1);
+        if (!j->dparam) continue;
+        for (int c = j->c0; c < j->c1; c++) {
+            double s = 0;
+            for (int t = 0; t < threads; t++) s += st->scratch[(size_t)t * CPU_SCRATCH + (c - j->c0)];
+            j->dparam[c] = (float)(j->scale * s);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- Bernoulli */
+
+typedef struct {
+    int batch, dim;
+    const float *logits, *target;
+    float *nll, *dlogits, scale;
+} bern_job;
+
+static void bernoulli_task(void *ctx, int tid, int threads) {
+    const bern_job *j = ctx;
+    size_t b0, b1;
+    cpu_split((size_t)j->batch, tid, threads, &b0, &b1);
+    for (size_t b = b0; b < b1; b++) {
+        const float *l = j->logits + b * j->dim, *x = j->target + b * j->dim;
+        double s = 0;
+        for (int i = 0; i < j->dim; i++) s += cpu_softplus(l[i]) - x[i] * l[i];
+        j->nll[b] = (float)s;
+        if (!j->dlogits) continue;
+        float *d = j->dlogits + b * j->dim;
+        for (int i = 0; i < j->dim; i++) d[i] = j->scale * (cpu_sigmoid(l[i]) - x[i]);
+    }
+}
+
+ck_status cpu_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const ck_buffer *target,
+                            ck_buffer *nll, ck_buffer *dlogits, float scale) {
+    bern_job j = {batch, dim, logits->host, target->host, nll->host,
+                  dlogits ? dlogits->host : NULL, scale};
+    cpu_state *st = cpu_of(logits);
+    if ((size_t)batch * dim >= CPU_PARALLEL_MIN && st->threads > 1)
+        cpu_pool_run(st->pool, bernoulli_task, &j);
+    else
+        bernoulli_task(&j, 0, 1);
+    return CK_OK;
+}
+
+/* ---------------------------------------------------------------- Gaussian */
+
+static double gaussian_image(const loss_job *j, size_t b, int c0, int c1, double *acc) {
+    double s = 0;
+    for (int c = c0; c < c1; c++) {
+        size_t off = ((size_t)b * j->channels + c) * j->plane;
+        const float *mu = j->mean + off, *x = j->target + off;
+        float lv = j->param[c], iv = expf(-lv);
+        double sq = 0;
+        for (size_t p = 0; p < j->plane; p++) {
+            float d = mu[p] - x[p];
+            sq += d * d;
+        }
+        s += j->plane * (HALF_LOG_2PI + 0.5 * lv) + 0.5 * iv * sq;
+        if (j->dmean) {
+            float *dm = j->dmean + off, f = j->scale * iv;
+            for (size_t p = 0; p < j->plane; p++) dm[p] = f * (mu[p] - x[p]);
+        }
+        if (acc) acc[c - c0] += 0.5 * ((double)j->plane - iv * sq);
+    }
+    return s;
+}
+
+ck_status cpu_gaussian_nll(int batch, int channels, int plane, const ck_buffer *mean,
+                           const ck_buffer *logvar, const ck_buffer *target, ck_buffer *nll,
+                           ck_buffer *dmean, ck_buffer *dlogvar, float scale) {
+    loss_job j = {.image = gaussian_image, .st = cpu_of(mean), .batch = batch,
+                  .channels = channels, .plane = (size_t)plane, .mean = mean->host,
+                  .param = logvar->host, .target = target->host, .nll = nll->host,
+                  .dmean = dmean ? dmean->host : NULL, .dparam = dlogvar ? dlogvar->host : NULL,
+                  .scale = scale};
+    loss_run(&j);
+    return CK_OK;
+}
+
+/* ---------------------------------------------------------------- discretized logistic */
+
+/*
+ * Log-probability of the 8-bit bin of x under a logistic(mu, s = exp(ls)), with its
+ * derivatives in mu and ls. a and b are the bin edges in standard units; the middle bins
+ * use log(sigmoid(a) - sigmoid(b)) = log sigmoid(a) + log sigmoid(-b) + log(1 - e^(b - a)),
+ * which has no cancellation.
+ */
+static float logistic_logp(float mu, float x, float ls, float inv_s, float *g_mu, float *g_ls) {
+    float c = x - mu;
+    if (x < HALF_BIN) { /* k = 0: (-inf, 0.5/255] */
+        float a = inv_s * (c + HALF_BIN), da = cpu_sigmoid(-a);
+        *g_mu = -inv_s * da;
+        *g_ls = -a * da;
+        return -cpu_softplus(-a);
+    }
+    if (x > 1.0f - HALF_BIN) { /* k = 255: [254.5/255, inf) */
+        float b = inv_s * (c - HALF_BIN), db = -cpu_sigmoid(b);
+        *g_mu = -inv_s * db;
+        *g_ls = -b * db;
+        return -cpu_softplus(b);
+    }
+    float a = inv_s * (c + HALF_BIN), b = inv_s * (c - HALF_BIN), w = a - b;
+    float log_delta = -cpu_softplus(-a) - cpu_softplus(b) + logf(-expm1f(-w));
+    if (log_delta > logf(MIN_DELTA)) {
+        float g = 1.0f / expm1f(w);
+        float da = cpu_sigmoid(-a) + g, db = -cpu_sigmoid(b) - g;
+        *g_mu = -inv_s * (da + db);
+        *g_ls = -a * da - b * db;
+        return log_delta;
+    }
+    /* mid-bin fallback: log(pdf(x) * 1/255) */
+    float m = inv_s * c, dm = 1.0f - 2.0f * cpu_sigmoid(m);
+    *g_mu = -inv_s * dm;
+    *g_ls = -m * dm - 1.0f;
+    return m - ls - 2.0f * cpu_softplus(m) - LOG_255;
+}
+
+static double logistic_image(const loss_job *j, size_t b, int c0, int c1, double *acc) {
+    double s = 0;
+    for (int c = c0; c < c1; c++) {
+        size_t off = ((size_t)b * j->channels + c) * j->plane;
+        const float *mu = j->mean + off, *x = j->target + off;
+        float ls = j->param[c], inv_s = expf(-ls);
+        float *dm = j->dmean ? j->dmean + off : NULL;
+        double gs = 0;
+        for (size_t p = 0; p < j->plane; p++) {
+            float g_mu, g_ls;
+            s -= logistic_logp(mu[p], x[p], ls, inv_s, &g_mu, &g_ls);
+            if (dm) dm[p] = -j->scale * g_mu;
+            gs -= g_ls;
+        }
+        if (acc) acc[c - c0] += gs;
+    }
+    return s;
+}
+
+ck_status cpu_logistic_nll(int batch, int channels, int plane, const ck_buffer *mean,
+                           const ck_buffer *logscale, const ck_buffer *target, ck_buffer *nll,
+                           ck_buffer *dmean, ck_buffer *dlogscale, float scale) {
+    loss_job j = {.image = logistic_image, .st = cpu_of(mean), .batch = batch,
+                  .channels = channels, .plane = (size_t)plane, .mean = mean->host,
+                  .param = logscale->host, .target = target->host, .nll = nll->host,
+                  .dmean = dmean ? dmean->host : NULL,
+                  .dparam = dlogscale ? dlogscale->host : NULL, .scale = scale};
+    loss_run(&j);
+    return CK_OK;
+}
+
+/* ---------------------------------------------------------------- KL */
+
+/*
+ * KL(N(mu, e^lv) || N(0, 1)) = 0.5 sum (mu^2 + e^lv - 1 - lv). Small (batch x latent), so
+ * one thread: per image for kl, then per latent for the free-bits test and the gradient.
+ */
+ck_status cpu_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
+                        ck_buffer *dstats, float scale, float free_bits) {
+    const float *st = stats->host;
+    size_t row = 2 * (size_t)latent;
+    for (int b = 0; b < batch; b++) {
+        const float *mu = st + b * row, *lv = mu + latent;
+        double s = 0;
+        for (int i = 0; i < latent; i++)
+            s += 0.5 * ((double)mu[i] * mu[i] + exp((double)lv[i]) - 1.0 - lv[i]);
+        kl->host[b] = (float)s;
+    }
+    if (!dstats) return CK_OK;
+    float *d = dstats->host;
+    for (int i = 0; i < latent; i++) {
+        if (free_bits > 0) {
+            double mean = 0;
+            for (int b = 0; b < batch; b++) {
+                float mu = st[b * row + i], lv = st[b * row + latent + i];
+                mean += 0.5 * ((double)mu * mu + exp((double)lv) - 1.0 - lv);
+            }
+            if (mean / batch < free_bits) continue;
+        }
+        for (int b = 0; b < batch; b++) {
+            float mu = st[b * row + i], lv = st[b * row + latent + i];
+            d[b * row + i] += scale * mu;
+            d[b * row + latent + i] += scale * 0.5f * (expf(lv) - 1.0f);
+        }
+    }
+    return CK_OK;
+}

@@ -1,0 +1,212 @@
+/*
+ * check_conv.c -- convolution and transposed convolution against the naive double loops
+ * of refs.c: forward, backward-data, backward-weights and bias, over
+ *   - the full grid kernel 1-5 x stride 1-3 x padding 0-2 x dilation 1-2 (square), with
+ *     seeded random image sizes (odd and even, 1-12), batch 1-3 and channels 1-8;
+ *   - seeded random rectangular cases (each of k, stride, pad, dilation per axis);
+ *   - the convolutions of the three reference models at batch 2 ("models").
+ * Tolerance: err (ckc.h) <= 1e-5 for every result. Outputs start as NaN (they must be
+ * overwritten) and the workspace has a NaN canary after its ck_conv_workspace floats.
+ */
+#include "ckc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOL 1e-5
+#define CANARY 16
+
+static size_t prod4(int a, int b, int c, int d) { return (size_t)a * b * c * d; }
+
+/* A buffer of n floats set to NaN. */
+static ck_buffer *nan_buffer(ckc *c, size_t n) {
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = NAN;
+    ck_buffer *b = ckc_upload(c, x, n);
+    free(x);
+    return b;
+}
+
+static void compare(ckc *c, const char *what, const ck_conv_shape *s, const ck_buffer *b,
+                    const double *ref, size_t n) {
+    char text[256];
+    float *got = ckc_download(c, b, n);
+    if (!got) return;
+    double e = ckc_err(got, ref, n);
+    ckc_expect(c, e <= TOL, "%s: err %.3g > %.0e (%s)", what, e, TOL,
+               ckc_shape_text(s, text, sizeof text));
+    free(got);
+}
+
+/* Runs the three passes of one (transposed) convolution and compares with refs.c. */
+int ckc_conv_case(ckc *c, const ck_conv_shape *s, int transposed, uint64_t seed) {
+    int ho, wo;
+    if (ck_conv_output(s, transposed, &ho, &wo) != CK_OK) return 0;
+    ckc_rng r = {seed};
+    size_t nx = prod4(s->batch, s->c_in, s->h_in, s->w_in);
+    size_t ny = prod4(s->batch, s->c_out, ho, wo);
+    size_t nw = prod4(s->c_out, s->c_in, s->k_h, s->k_w);
+    size_t nws = 0;
+    if (!ckc_ok(c, ck_conv_workspace(c->be, s, transposed, &nws), "ck_conv_workspace")) return 0;
+
+    float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *dy = malloc(ny * sizeof *dy);
+    float *bias = malloc((size_t)s->c_out * sizeof *bias);
+    ckc_fill(&r, x, nx, -1, 1);
+    ckc_fill(&r, w, nw, -1, 1);
+    ckc_fill(&r, dy, ny, -1, 1);
+    ckc_fill(&r, bias, (size_t)s->c_out, -1, 1);
+    double *xd = ckc_promote(x, nx), *wd = ckc_promote(w, nw), *dyd = ckc_promote(dy, ny);
+    double *bd = ckc_promote(bias, (size_t)s->c_out);
+    double *yr = malloc(ny * sizeof *yr), *dxr = malloc(nx * sizeof *dxr);
+    double *dwr = malloc(nw * sizeof *dwr), *dbr = malloc((size_t)s->c_out * sizeof *dbr);
+
+    ck_buffer *bx = ckc_upload(c, x, nx), *bw = ckc_upload(c, w, nw), *bdy = ckc_upload(c, dy, ny);
+    ck_buffer *bb = ckc_upload(c, bias, (size_t)s->c_out);
+    ck_buffer *by = nan_buffer(c, ny), *bdx = nan_buffer(c, nx), *bdw = nan_buffer(c, nw);
+    ck_buffer *bdb = nan_buffer(c, (size_t)s->c_out), *bws = nan_buffer(c, nws + CANARY);
+    if (transposed) {
+        ckc_ok(c, ck_deconv2d_forward(s, bx, bw, bb, by, bws), "ck_deconv2d_forward");
+        ckc_ok(c, ck_deconv2d_backward_data(s, bdy, bw, bdx, bws), "ck_deconv2d_backward_data");
+        ckc_ok(c, ck_deconv2d_backward_weights(s, bx, bdy, bdw, bdb, bws),
+               "ck_deconv2d_backward_weights");
+        ckc_ref_deconv_forward(s, xd, wd, bd, yr);
+        ckc_ref_deconv_backward_data(s, dyd, wd, dxr);
+        ckc_ref_deconv_backward_weights(s, xd, dyd, dwr, dbr);
+    } else {
+        ckc_ok(c, ck_conv2d_forward(s, bx, bw, bb, by, bws), "ck_conv2d_forward");
+        ckc_ok(c, ck_conv2d_backward_data(s, bdy, bw, bdx, bws), "ck_conv2d_backward_data");
+        ckc_ok(c, ck_conv2d_backward_weights(s, bx, bdy, bdw, bdb, bws),
+               "ck_conv2d_backward_weights");
+        ckc_ref_conv_forward(s, xd, wd, bd, yr);
+        ckc_ref_conv_backward_data(s, dyd, wd, dxr);
+        ckc_ref_conv_backward_weights(s, xd, dyd, dwr, dbr);
+    }
+    const char *kind = transposed ? "deconv" : "conv";
+    char what[64];
+    snprintf(what, sizeof what, "%s forward", kind);
+    compare(c, what, s, by, yr, ny);
+    snprintf(what, sizeof what, "%s backward-data", kind);
+    compare(c, what, s, bdx, dxr, nx);
+    snprintf(what, sizeof what, "%s backward-weights", kind);
+    compare(c, what, s, bdw, dwr, nw);
+    snprintf(what, sizeof what, "%s backward-bias", kind);
+    compare(c, what, s, bdb, dbr, (size_t)s->c_out);
+
+    /* without bias: forward is the plain convolution, dbias NULL is accepted */
+    if (transposed) {
+        ckc_ok(c, ck_deconv2d_forward(s, bx, bw, NULL, by, bws), "ck_deconv2d_forward");
+        ckc_ok(c, ck_deconv2d_backward_weights(s, bx, bdy, bdw, NULL, bws),
+               "ck_deconv2d_backward_weights");
+        ckc_ref_deconv_forward(s, xd, wd, NULL, yr);
+    } else {
+        ckc_ok(c, ck_conv2d_forward(s, bx, bw, NULL, by, bws), "ck_conv2d_forward");
+        ckc_ok(c, ck_conv2d_backward_weights(s, bx, bdy, bdw, NULL, bws),
+               "ck_conv2d_backward_weights");
+        ckc_ref_conv_forward(s, xd, wd, NULL, yr);
+    }
+    snprintf(what, sizeof what, "%s forward without bias", kind);
+    compare(c, what, s, by, yr, ny);
+    snprintf(what, sizeof what, "%s backward-weights without dbias", kind);
+    compare(c, what, s, bdw, dwr, nw);
+
+    float canary[CANARY];
+    if (bws && ckc_ok(c, ck_buffer_read(bws, nws, CANARY, canary), "ck_buffer_read")) {
+        int intact = 1;
+        for (int i = 0; i < CANARY; i++) intact &= isnan(canary[i]);
+        char text[256];
+        ckc_expect(c, intact, "%s wrote past its %zu workspace floats (%s)", kind, nws,
+                   ckc_shape_text(s, text, sizeof text));
+    }
+
+    ck_buffer *bufs[] = {bx, bw, bdy, bb, by, bdx, bdw, bdb, bws};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ck_buffer_free(bufs[i]);
+    free(x); free(w); free(dy); free(bias); free(xd); free(wd); free(dyd); free(bd);
+    free(yr); free(dxr); free(dwr); free(dbr);
+    return 1;
+}
+
+/* A random shape around the given kernel geometry whose output is positive. */
+static ck_conv_shape random_shape(ckc_rng *r, int transposed, int kh, int kw, int sh, int sw,
+                                  int ph, int pw, int dh, int dw) {
+    const int lo[3] = {1, 1, 1}, hi[3] = {3, 8, 8};
+    int v[3];
+    ckc_ints(r, 3, lo, hi, v);
+    ck_conv_shape s = ck_conv_shape_make(v[0], v[1], 0, 0, v[2], kh, kw);
+    s.stride_h = sh; s.stride_w = sw; s.pad_h = ph; s.pad_w = pw; s.dil_h = dh; s.dil_w = dw;
+    int eh = dh * (kh - 1) + 1, ew = dw * (kw - 1) + 1;
+    if (transposed) {
+        /* smallest input whose output is positive: (h - 1) * stride >= 2 pad - (eh - 1) */
+        int nh = 2 * ph - (eh - 1), nw = 2 * pw - (ew - 1);
+        int lo_h = 1 + (nh > 0 ? (nh + sh - 1) / sh : 0), lo_w = 1 + (nw > 0 ? (nw + sw - 1) / sw : 0);
+        s.h_in = ckc_int(r, lo_h, lo_h + 6);
+        s.w_in = ckc_int(r, lo_w, lo_w + 6);
+        int mh = sh > dh ? sh : dh, mw = sw > dw ? sw : dw;
+        s.out_pad_h = ckc_int(r, 0, mh - 1);
+        s.out_pad_w = ckc_int(r, 0, mw - 1);
+    } else {
+        /* smallest input with an output, up to 12 */
+        int lo_h = eh - 2 * ph < 1 ? 1 : eh - 2 * ph, lo_w = ew - 2 * pw < 1 ? 1 : ew - 2 * pw;
+        s.h_in = ckc_int(r, lo_h, lo_h + 8 > 12 ? (lo_h > 12 ? lo_h : 12) : lo_h + 8);
+        s.w_in = ckc_int(r, lo_w, lo_w + 8 > 12 ? (lo_w > 12 ? lo_w : 12) : lo_w + 8);
+    }
+    return s;
+}
+
+/* The square grid then random rectangular cases. */
+static void sweep(ckc *c, int transposed, uint64_t seed) {
+    ckc_rng r = {seed};
+    int cases = 0;
+    for (int k = 1; k <= 5; k++)
+        for (int st = 1; st <= 3; st++)
+            for (int p = 0; p <= 2; p++)
+                for (int d = 1; d <= 2; d++) {
+                    ck_conv_shape s = random_shape(&r, transposed, k, k, st, st, p, p, d, d);
+                    cases += ckc_conv_case(c, &s, transposed, seed + 1000 + cases);
+                }
+    for (int i = 0; i < 80; i++) {
+        const int lo[8] = {1, 1, 1, 1, 0, 0, 1, 1}, hi[8] = {5, 5, 3, 3, 2, 2, 2, 2};
+        int v[8];
+        ckc_ints(&r, 8, lo, hi, v);
+        ck_conv_shape s = random_shape(&r, transposed, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+        cases += ckc_conv_case(c, &s, transposed, seed + 5000 + i);
+    }
+    /* the 1x1 path, with and without a batch that splits unevenly */
+    for (int b = 1; b <= 3; b++) {
+        ck_conv_shape s = ck_conv_shape_make(b, 5, 6, 7, 3, 1, 1);
+        cases += ckc_conv_case(c, &s, transposed, seed + 9000 + b);
+    }
+    ckc_expect(c, cases >= 160, "only %d valid cases in the sweep", cases);
+}
+
+void ckc_check_conv(ckc *c) { sweep(c, 0, 101); }
+
+void ckc_check_deconv(ckc *c) { sweep(c, 1, 202); }
+
+/* Kernel 4, stride 2, padding 1: every layer of presets A, B, C at batch 2. */
+void ckc_check_models(ckc *c) {
+    static const int conv[][3] = {/* c_in, c_out, input size */
+        {1, 32, 28}, {32, 64, 14},                             /* A */
+        {3, 32, 32}, {32, 64, 16}, {64, 128, 8},               /* B */
+        {3, 32, 64}, {32, 64, 32}, {64, 128, 16}, {128, 256, 8} /* C */
+    };
+    static const int deconv[][3] = {/* c_in, c_out, input size */
+        {64, 32, 7}, {32, 1, 14},                              /* A */
+        {128, 64, 4}, {64, 32, 8}, {32, 3, 16},                /* B */
+        {256, 128, 4}, {128, 64, 8}, {64, 32, 16}, {32, 3, 32} /* C */
+    };
+    for (size_t i = 0; i < sizeof conv / sizeof conv[0]; i++) {
+        ck_conv_shape s = ck_conv_shape_make(2, conv[i][0], conv[i][2], conv[i][2], conv[i][1], 4, 4);
+        s.stride_h = s.stride_w = 2;
+        s.pad_h = s.pad_w = 1;
+        ckc_conv_case(c, &s, 0, 300 + i);
+    }
+    for (size_t i = 0; i < sizeof deconv / sizeof deconv[0]; i++) {
+        ck_conv_shape s =
+            ck_conv_shape_make(2, deconv[i][0], deconv[i][2], deconv[i][2], deconv[i][1], 4, 4);
+        s.stride_h = s.stride_w = 2;
+        s.pad_h = s.pad_w = 1;
+        ckc_conv_case(c, &s, 1, 400 + i);
+    }
+}

@@ -1,0 +1,139 @@
+/*
+ * check_random.c -- random_normal: mean and variance within 6 standard errors over 2^20
+ * values, the same values on 1 and 2 threads and for any split of the stream (counter
+ * offsets), and the same as the CPU backend's (err <= 1e-5) on other devices;
+ * random_bernoulli: 0/1 only, frequency within 6 standard errors, exact at p = 0 and 1,
+ * in place; reparameterize forward and backward against double (err <= 1e-5) and the
+ * backward formula against central differences.
+ */
+#include "ckc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N (1u << 20)
+
+static float *normals(ckc *c, ck_backend *be, size_t count, uint64_t seed, uint64_t counter) {
+    ck_buffer *b = NULL;
+    if (!ckc_ok(c, ck_buffer_new(be, count, &b), "ck_buffer_new")) return NULL;
+    ckc_ok(c, ck_random_normal(count, seed, counter, b), "ck_random_normal");
+    float *x = ckc_download(c, b, count);
+    ck_buffer_free(b);
+    return x;
+}
+
+static void normal_checks(ckc *c) {
+    float *x = normals(c, c->be, N, 1234, 0);
+    if (!x) return;
+    double s = 0, s2 = 0;
+    int finite = 1;
+    for (size_t i = 0; i < N; i++) s += x[i], s2 += (double)x[i] * x[i], finite &= isfinite(x[i]);
+    double mean = s / N, var = s2 / N - mean * mean;
+    ckc_expect(c, finite, "random_normal produced a non-finite value");
+    ckc_expect(c, fabs(mean) < 6 / sqrt(N), "random_normal mean %g", mean);
+    ckc_expect(c, fabs(var - 1) < 6 * sqrt(2.0 / N), "random_normal variance %g", var);
+
+    /* a later window of the stream equals the same counters of the whole */
+    float *part = normals(c, c->be, 1000, 1234, 777);
+    if (part) ckc_expect(c, memcmp(part, x + 777, 1000 * 4) == 0, "random_normal depends on the split");
+    free(part);
+
+    /* thread counts 1 and 2 on this device give identical values */
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_backend *be = NULL;
+        if (!ckc_ok(c, ck_backend_open(c->device, threads, &be), "ck_backend_open")) continue;
+        float *y = normals(c, be, N, 1234, 0);
+        if (y) ckc_expect(c, memcmp(x, y, (size_t)N * 4) == 0, "random_normal differs on %d threads", threads);
+        free(y);
+        ck_backend_close(be);
+    }
+    /* other devices agree with the CPU up to float rounding */
+    if (strcmp(ck_backend_kind(c->be), "cpu") != 0) {
+        ck_backend *cpu = NULL;
+        if (ckc_ok(c, ck_backend_open("cpu", 2, &cpu), "ck_backend_open(cpu)")) {
+            float *y = normals(c, cpu, N, 1234, 0);
+            double e = y ? ckc_err_ff(x, y, N) : 1;
+            ckc_expect(c, e <= 1e-5, "random_normal differs from the CPU backend: err %.3g", e);
+            free(y);
+            ck_backend_close(cpu);
+        }
+    }
+    free(x);
+}
+
+static void bernoulli_checks(ckc *c, ckc_rng *r) {
+    float *p = malloc((size_t)N * 4);
+    double expect = 0, var = 0;
+    for (size_t i = 0; i < N; i++) {
+        p[i] = i % 7 == 0 ? 0.0f : i % 7 == 1 ? 1.0f : (float)ckc_uniform(r, 0, 1);
+        expect += p[i];
+        var += p[i] * (1.0 - p[i]);
+    }
+    ck_buffer *bp = ckc_upload(c, p, N), *bo = ckc_upload(c, NULL, N);
+    ckc_ok(c, ck_random_bernoulli(N, 99, 5, bp, bo), "ck_random_bernoulli");
+    float *o = ckc_download(c, bo, N);
+    if (o) {
+        double ones = 0;
+        int binary = 1, edges = 1;
+        for (size_t i = 0; i < N; i++) {
+            ones += o[i];
+            binary &= o[i] == 0.0f || o[i] == 1.0f;
+            if (p[i] == 0.0f) edges &= o[i] == 0.0f;
+            if (p[i] == 1.0f) edges &= o[i] == 1.0f;
+        }
+        ckc_expect(c, binary, "random_bernoulli wrote values other than 0 and 1");
+        ckc_expect(c, edges, "random_bernoulli missed p = 0 or p = 1");
+        ckc_expect(c, fabs(ones - expect) < 6 * sqrt(var), "random_bernoulli: %g ones, expected %g", ones, expect);
+        /* in place */
+        ckc_ok(c, ck_random_bernoulli(N, 99, 5, bp, bp), "ck_random_bernoulli in place");
+        float *q = ckc_download(c, bp, N);
+        if (q) ckc_expect(c, memcmp(q, o, (size_t)N * 4) == 0, "random_bernoulli in place differs");
+        free(q);
+    }
+    free(o); free(p);
+    ck_buffer_free(bp); ck_buffer_free(bo);
+}
+
+static void reparameterize_checks(ckc *c, int batch, int latent, ckc_rng *r) {
+    size_t n = (size_t)batch * latent;
+    float *st = malloc(2 * n * 4), *eps = malloc(n * 4), *dz = malloc(n * 4);
+    ckc_fill(r, st, 2 * n, -3, 2);
+    ckc_fill(r, eps, n, -2, 2);
+    ckc_fill(r, dz, n, -1, 1);
+    double *z = malloc(n * 8), *ds = malloc(2 * n * 8);
+    for (int b = 0; b < batch; b++)
+        for (int i = 0; i < latent; i++) {
+            size_t k = (size_t)b * latent + i, m = (size_t)b * 2 * latent + i, l = m + latent;
+            z[k] = st[m] + exp(st[l] / 2.0) * eps[k];
+            ds[m] = dz[k];
+            ds[l] = dz[k] * eps[k] * exp(st[l] / 2.0) / 2;
+            /* the formula against central differences of z */
+            double h = 1e-5, num = ((exp((st[l] + h) / 2) - exp((st[l] - h) / 2)) * eps[k]) / (2 * h);
+            ckc_expect(c, fabs(num * dz[k] - ds[l]) <= 1e-7 * fmax(1, fabs(ds[l])),
+                       "reparameterize derivative formula at lv=%g", st[l]);
+        }
+    ck_buffer *bs = ckc_upload(c, st, 2 * n), *be = ckc_upload(c, eps, n), *bdz = ckc_upload(c, dz, n);
+    ck_buffer *bz = ckc_upload(c, NULL, n), *bds = ckc_upload(c, NULL, 2 * n);
+    ckc_ok(c, ck_reparameterize(batch, latent, bs, be, bz), "ck_reparameterize");
+    ckc_ok(c, ck_reparameterize_backward(batch, latent, bs, be, bdz, bds), "ck_reparameterize_backward");
+    float *got = ckc_download(c, bz, n);
+    double e = got ? ckc_err(got, z, n) : 1;
+    ckc_expect(c, e <= 1e-5, "reparameterize: err %.3g (batch %d latent %d)", e, batch, latent);
+    free(got);
+    got = ckc_download(c, bds, 2 * n);
+    e = got ? ckc_err(got, ds, 2 * n) : 1;
+    ckc_expect(c, e <= 1e-5, "reparameterize backward: err %.3g (batch %d latent %d)", e, batch, latent);
+    free(got);
+    ck_buffer_free(bs); ck_buffer_free(be); ck_buffer_free(bdz); ck_buffer_free(bz); ck_buffer_free(bds);
+    free(st); free(eps); free(dz); free(z); free(ds);
+}
+
+void ckc_check_random(ckc *c) {
+    ckc_rng r = {81};
+    normal_checks(c);
+    bernoulli_checks(c, &r);
+    reparameterize_checks(c, 1, 1, &r);
+    reparameterize_checks(c, 128, 16, &r);
+    reparameterize_checks(c, 300, 128, &r);
+}
