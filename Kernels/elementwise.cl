@@ -1,0 +1,53 @@
+/*
+ * elementwise.cl -- activations and their gradients, fill, axpby, multiply.
+ * One work-item per element, straight-line code: CPU devices (PoCL) vectorize such
+ * kernels across work-items, which a switch on the kind would prevent, so each
+ * activation gets its own pair of kernels, forward_<kind> and backward_<kind>.
+ * In FORWARD v is x[i]; in BACKWARD v is x[i], o the forward output y[i], g is dy[i].
+ */
+#define CK_ACTIVATION(kind, FORWARD, BACKWARD)                                            \
+    __kernel void forward_##kind(ulong count, float alpha, __global const float *x,       \
+                                 __global float *y) {                                     \
+        ulong i = get_global_id(0);                                                       \
+        if (i < count) {                                                                  \
+            float v = x[i];                                                               \
+            y[i] = (FORWARD);                                                             \
+        }                                                                                 \
+    }                                                                                     \
+    __kernel void backward_##kind(ulong count, float alpha, __global const float *x,      \
+                                  __global const float *y, __global const float *dy,      \
+                                  __global float *dx) {                                   \
+        ulong i = get_global_id(0);                                                       \
+        if (i < count) {                                                                  \
+            float v = x[i], o = y[i], g = dy[i];                                          \
+            dx[i] = (BACKWARD);                                                           \
+        }                                                                                 \
+    }
+
+/* In ck_activation's order; unused operands (o in relu, ...) are never loaded. */
+CK_ACTIVATION(identity, v, g)
+CK_ACTIVATION(relu, v > 0.0f ? v : 0.0f, v > 0.0f ? g : 0.0f)
+CK_ACTIVATION(leaky_relu, v > 0.0f ? v : alpha * v, v > 0.0f ? g : alpha * g)
+CK_ACTIVATION(sigmoid, ck_sigmoid(v), g * o * (1.0f - o))
+CK_ACTIVATION(tanh, tanh(v), g * (1.0f - o * o))
+CK_ACTIVATION(softplus, ck_softplus(v), g * ck_sigmoid(v))
+
+__kernel void fill(__global float *y, ulong off, ulong count, float value) {
+    ulong i = get_global_id(0);
+    if (i < count) y[off + i] = value;
+}
+
+/* y = alpha x + beta y; beta == 0 overwrites y. */
+__kernel void axpby(ulong count, float alpha, __global const float *x, float beta,
+                    __global float *y) {
+    ulong i = get_global_id(0);
+    if (i >= count) return;
+    float v = alpha * x[i];
+    y[i] = beta == 0.0f ? v : v + beta * y[i];
+}
+
+__kernel void multiply(ulong count, __global const float *a, __global const float *b,
+                       __global float *y) {
+    ulong i = get_global_id(0);
+    if (i < count) y[i] = a[i] * b[i];
+}
