@@ -15,7 +15,8 @@ struct Tool {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], interruptAfter seconds: Double? = nil) throws -> Result {
+    /// Runs the tool; with `interruptWhenExists`, sends SIGINT once that file appears (or after 60 s).
+    static func run(_ arguments: [String], interruptWhenExists file: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
@@ -26,8 +27,12 @@ struct Tool {
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        if let seconds {
-            Thread.sleep(forTimeInterval: seconds)
+        if let file {
+            let deadline = Date().addingTimeInterval(60)
+            while !FileManager.default.fileExists(atPath: file), p.isRunning, Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            Thread.sleep(forTimeInterval: 0.3)
             kill(p.processIdentifier, SIGINT)
         }
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
@@ -142,8 +147,8 @@ struct CLITests {
     @Test("Ctrl-C saves a checkpoint that --resume continues")
     func interruptSavesAndResumes() throws {
         let run = temporaryDirectory() + "/run"
-        let r = try Tool.run(["train", "--data", "shapes:512", "--arch", "mnist", "--epochs", "500", "--batch", "32",
-                              "--out", run], interruptAfter: 2.5)
+        let r = try Tool.run(["train", "--data", "shapes:512", "--arch", "mnist", "--epochs", "100", "--batch", "32",
+                              "--out", run], interruptWhenExists: run + "/config.json")
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("interrupted"))
         let state = try String(contentsOfFile: run + "/state.json", encoding: .utf8)
