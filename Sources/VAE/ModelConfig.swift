@@ -39,9 +39,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         "mnist": ModelConfig(arch: "mnist", channels: 1, height: 28, width: 28, widths: [32, 64], latent: 16,
                              likelihood: .bernoulli),
         "cifar": ModelConfig(arch: "cifar", channels: 3, height: 32, width: 32, widths: [32, 64, 128], latent: 128,
-                             likelihood: .logistic),
+                             likelihood: .gaussian),
         "tiny64": ModelConfig(arch: "tiny64", channels: 3, height: 64, width: 64, widths: [32, 64, 128, 256],
-                              latent: 128, likelihood: .logistic),
+                              latent: 128, likelihood: .gaussian),
     ]
 
     /// The preset matching the data's geometry, or a custom architecture that halves the
@@ -59,7 +59,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         }
         if widths.isEmpty { widths = [] }
         return ModelConfig(arch: "custom", channels: channels, height: height, width: width, widths: widths,
-                           latent: channels == 1 ? 16 : 128, likelihood: channels == 1 ? .bernoulli : .logistic)
+                           latent: channels == 1 ? 16 : 128, likelihood: channels == 1 ? .bernoulli : .gaussian)
     }
 
     /// Size of the encoder's last feature map [C, H, W].
