@@ -26,7 +26,7 @@ let package = Package(
             name: "CKernels",
             dependencies: ["COpenBLAS"],
             path: "Sources/CKernels",
-            cSettings: [.unsafeFlags(["-O3", "-march=x86-64-v3", "-ffp-contract=fast"])],
+            cSettings: [.unsafeFlags(["-O3", "-march=x86-64-v3", "-ffp-contract=fast", "-fno-trapping-math", "-fno-math-errno"])],
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread"), .linkedLibrary("m")]
         ),
         .target(name: "NN", dependencies: ["CKernels"]),

@@ -85,6 +85,7 @@ ck_status ck_backend_open(const char *name, int threads, ck_backend **out) {
     *out = NULL;
     CHECK(name != NULL, CK_ERR_ARGUMENT, "ck_backend_open: name is NULL");
     CHECK(threads >= 0, CK_ERR_ARGUMENT, "ck_backend_open: threads %d < 0", threads);
+    ck_profile_init();
     ck_backend *be = calloc(1, sizeof *be);
     CHECK(be != NULL, CK_ERR_MEMORY, "ck_backend_open: out of memory");
     ck_status s;
@@ -127,7 +128,8 @@ int ck_backend_threads(const ck_backend *backend) { return backend ? backend->th
 
 ck_status ck_backend_synchronize(ck_backend *backend) {
     CHECK(backend != NULL, CK_ERR_ARGUMENT, "ck_backend_synchronize: backend is NULL");
-    return backend->ops->synchronize(backend);
+    PROFILED(backend->ops->synchronize(backend),
+             "%s", __func__);
 }
 
 ck_status ck_buffer_new(ck_backend *backend, size_t count, ck_buffer **out) {
@@ -173,7 +175,8 @@ ck_status ck_buffer_write(ck_buffer *buffer, size_t offset, size_t count, const 
     if (s) return s;
     CHECK(src != NULL || count == 0, CK_ERR_ARGUMENT, "ck_buffer_write: src is NULL");
     if (count == 0) return CK_OK;
-    return buffer->backend->ops->buffer_write(buffer, offset, count, src);
+    PROFILED(buffer->backend->ops->buffer_write(buffer, offset, count, src),
+             "%s", __func__);
 }
 
 ck_status ck_buffer_read(const ck_buffer *buffer, size_t offset, size_t count, float *dst) {
@@ -181,7 +184,8 @@ ck_status ck_buffer_read(const ck_buffer *buffer, size_t offset, size_t count, f
     if (s) return s;
     CHECK(dst != NULL || count == 0, CK_ERR_ARGUMENT, "ck_buffer_read: dst is NULL");
     if (count == 0) return CK_OK;
-    return buffer->backend->ops->buffer_read(buffer, offset, count, dst);
+    PROFILED(buffer->backend->ops->buffer_read(buffer, offset, count, dst),
+             "%s", __func__);
 }
 
 ck_status ck_copy(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size_t src_offset,
@@ -193,14 +197,16 @@ ck_status ck_copy(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size_
     CHECK(dst->backend == src->backend, CK_ERR_MISMATCH,
           "ck_copy: src and dst belong to different backends");
     if (count == 0) return CK_OK;
-    return dst->backend->ops->copy(dst, dst_offset, src, src_offset, count);
+    PROFILED(dst->backend->ops->copy(dst, dst_offset, src, src_offset, count),
+             "%s", __func__);
 }
 
 ck_status ck_fill(ck_buffer *buffer, size_t offset, size_t count, float value) {
     ck_status s = range(__func__, buffer, offset, count);
     if (s) return s;
     if (count == 0) return CK_OK;
-    return buffer->backend->ops->fill(buffer, offset, count, value);
+    PROFILED(buffer->backend->ops->fill(buffer, offset, count, value),
+             "%s", __func__);
 }
 
 /* ---------------------------------------------------------------- convolution */
@@ -288,7 +294,8 @@ ck_status ck_conv2d_forward(const ck_conv_shape *shape, const ck_buffer *x, cons
     CONV_PRELUDE(0, x)
     NEED("x", x, z.x); NEED("w", w, z.w); MAYBE("bias", bias, z.bias); NEED("y", y, z.y);
     if (z.ws) NEED("workspace", workspace, z.ws);
-    return be->ops->conv2d_forward(shape, x, w, bias, y, workspace);
+    PROFILED(be->ops->conv2d_forward(shape, x, w, bias, y, workspace),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
 }
 
 ck_status ck_conv2d_backward_data(const ck_conv_shape *shape, const ck_buffer *dy,
@@ -296,7 +303,8 @@ ck_status ck_conv2d_backward_data(const ck_conv_shape *shape, const ck_buffer *d
     CONV_PRELUDE(0, dy)
     NEED("dy", dy, z.y); NEED("w", w, z.w); NEED("dx", dx, z.x);
     if (z.ws) NEED("workspace", workspace, z.ws);
-    return be->ops->conv2d_backward_data(shape, dy, w, dx, workspace);
+    PROFILED(be->ops->conv2d_backward_data(shape, dy, w, dx, workspace),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
 }
 
 ck_status ck_conv2d_backward_weights(const ck_conv_shape *shape, const ck_buffer *x,
@@ -305,7 +313,8 @@ ck_status ck_conv2d_backward_weights(const ck_conv_shape *shape, const ck_buffer
     CONV_PRELUDE(0, x)
     NEED("x", x, z.x); NEED("dy", dy, z.y); NEED("dw", dw, z.w); MAYBE("dbias", dbias, z.bias);
     if (z.ws) NEED("workspace", workspace, z.ws);
-    return be->ops->conv2d_backward_weights(shape, x, dy, dw, dbias, workspace);
+    PROFILED(be->ops->conv2d_backward_weights(shape, x, dy, dw, dbias, workspace),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
 }
 
 ck_status ck_deconv2d_forward(const ck_conv_shape *shape, const ck_buffer *x, const ck_buffer *w,
@@ -313,7 +322,8 @@ ck_status ck_deconv2d_forward(const ck_conv_shape *shape, const ck_buffer *x, co
     CONV_PRELUDE(1, x)
     NEED("x", x, z.x); NEED("w", w, z.w); MAYBE("bias", bias, z.bias); NEED("y", y, z.y);
     if (z.ws) NEED("workspace", workspace, z.ws);
-    return be->ops->deconv2d_forward(shape, x, w, bias, y, workspace);
+    PROFILED(be->ops->deconv2d_forward(shape, x, w, bias, y, workspace),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
 }
 
 ck_status ck_deconv2d_backward_data(const ck_conv_shape *shape, const ck_buffer *dy,
@@ -321,7 +331,8 @@ ck_status ck_deconv2d_backward_data(const ck_conv_shape *shape, const ck_buffer 
     CONV_PRELUDE(1, dy)
     NEED("dy", dy, z.y); NEED("w", w, z.w); NEED("dx", dx, z.x);
     if (z.ws) NEED("workspace", workspace, z.ws);
-    return be->ops->deconv2d_backward_data(shape, dy, w, dx, workspace);
+    PROFILED(be->ops->deconv2d_backward_data(shape, dy, w, dx, workspace),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
 }
 
 ck_status ck_deconv2d_backward_weights(const ck_conv_shape *shape, const ck_buffer *x,
@@ -330,7 +341,8 @@ ck_status ck_deconv2d_backward_weights(const ck_conv_shape *shape, const ck_buff
     CONV_PRELUDE(1, x)
     NEED("x", x, z.x); NEED("dy", dy, z.y); NEED("dw", dw, z.w); MAYBE("dbias", dbias, z.bias);
     if (z.ws) NEED("workspace", workspace, z.ws);
-    return be->ops->deconv2d_backward_weights(shape, x, dy, dw, dbias, workspace);
+    PROFILED(be->ops->deconv2d_backward_weights(shape, x, dy, dw, dbias, workspace),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
 }
 
 static size_t cols_count(const ck_conv_shape *s, int ho, int wo) {
@@ -344,7 +356,8 @@ ck_status ck_im2col(const ck_conv_shape *shape, const ck_buffer *x, ck_buffer *c
     ck_backend *be = NULL;
     NEED("x", x, mul(mul(shape->batch, shape->c_in), mul(shape->h_in, shape->w_in)));
     NEED("cols", cols, cols_count(shape, ho, wo));
-    return be->ops->im2col(shape, x, cols);
+    PROFILED(be->ops->im2col(shape, x, cols),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
 }
 
 ck_status ck_col2im(const ck_conv_shape *shape, const ck_buffer *cols, ck_buffer *x) {
@@ -354,7 +367,8 @@ ck_status ck_col2im(const ck_conv_shape *shape, const ck_buffer *cols, ck_buffer
     ck_backend *be = NULL;
     NEED("cols", cols, cols_count(shape, ho, wo));
     NEED("x", x, mul(mul(shape->batch, shape->c_in), mul(shape->h_in, shape->w_in)));
-    return be->ops->col2im(shape, cols, x);
+    PROFILED(be->ops->col2im(shape, cols, x),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
 }
 
 /* ---------------------------------------------------------------- dense */
@@ -369,14 +383,16 @@ ck_status ck_dense_forward(int batch, int in, int out, const ck_buffer *x, const
     DENSE_CHECK()
     NEED("x", x, mul(batch, in)); NEED("w", w, mul(out, in)); MAYBE("bias", bias, out);
     NEED("y", y, mul(batch, out));
-    return be->ops->dense_forward(batch, in, out, x, w, bias, y);
+    PROFILED(be->ops->dense_forward(batch, in, out, x, w, bias, y),
+             "%s %d->%d", __func__, in, out);
 }
 
 ck_status ck_dense_backward_data(int batch, int in, int out, const ck_buffer *dy,
                                  const ck_buffer *w, ck_buffer *dx) {
     DENSE_CHECK()
     NEED("dy", dy, mul(batch, out)); NEED("w", w, mul(out, in)); NEED("dx", dx, mul(batch, in));
-    return be->ops->dense_backward_data(batch, in, out, dy, w, dx);
+    PROFILED(be->ops->dense_backward_data(batch, in, out, dy, w, dx),
+             "%s %d->%d", __func__, in, out);
 }
 
 ck_status ck_dense_backward_weights(int batch, int in, int out, const ck_buffer *x,
@@ -384,7 +400,8 @@ ck_status ck_dense_backward_weights(int batch, int in, int out, const ck_buffer 
     DENSE_CHECK()
     NEED("x", x, mul(batch, in)); NEED("dy", dy, mul(batch, out)); NEED("dw", dw, mul(out, in));
     MAYBE("dbias", dbias, out);
-    return be->ops->dense_backward_weights(batch, in, out, x, dy, dw, dbias);
+    PROFILED(be->ops->dense_backward_weights(batch, in, out, x, dy, dw, dbias),
+             "%s %d->%d", __func__, in, out);
 }
 
 /* ---------------------------------------------------------------- activations */
@@ -400,7 +417,8 @@ ck_status ck_activation_forward(ck_activation kind, float alpha, size_t count, c
     CHECK(count > 0, CK_ERR_ARGUMENT, "ck_activation_forward: count is 0");
     ck_backend *be = NULL;
     NEED("x", x, count); NEED("y", y, count);
-    return be->ops->activation_forward(kind, alpha, count, x, y);
+    PROFILED(be->ops->activation_forward(kind, alpha, count, x, y),
+             "%s %d n=%zu", __func__, (int)kind, count);
 }
 
 ck_status ck_activation_backward(ck_activation kind, float alpha, size_t count, const ck_buffer *x,
@@ -410,7 +428,126 @@ ck_status ck_activation_backward(ck_activation kind, float alpha, size_t count, 
     CHECK(count > 0, CK_ERR_ARGUMENT, "ck_activation_backward: count is 0");
     ck_backend *be = NULL;
     NEED("x", x, count); NEED("y", y, count); NEED("dy", dy, count); NEED("dx", dx, count);
-    return be->ops->activation_backward(kind, alpha, count, x, y, dy, dx);
+    PROFILED(be->ops->activation_backward(kind, alpha, count, x, y, dy, dx),
+             "%s %d n=%zu", __func__, (int)kind, count);
+}
+
+/* ---------------------------------------------------------------- fused activations */
+
+/* An activation a fused backward form accepts: its derivative follows from its output. */
+static ck_status check_gate_activation(const char *fn, ck_activation act, float alpha) {
+    CHECK(valid_activation(act), CK_ERR_ARGUMENT, "%s: unknown activation %d", fn, (int)act);
+    CHECK(act != CK_ACT_SOFTPLUS, CK_ERR_ARGUMENT,
+          "%s: softplus's derivative needs its input; use ck_activation_backward", fn);
+    CHECK(act != CK_ACT_LEAKY_RELU || (alpha >= 0 && isfinite(alpha)), CK_ERR_ARGUMENT,
+          "%s: leaky ReLU slope %g must be >= 0 to be read from the output", fn, (double)alpha);
+    return CK_OK;
+}
+
+/* The unfused forward: f applied in place to the count floats just written. */
+static ck_status then_activation(ck_backend *be, ck_status s, ck_activation act, float alpha,
+                                 size_t count, ck_buffer *y) {
+    if (s != CK_OK || act == CK_ACT_IDENTITY) return s;
+    return be->ops->activation_forward(act, alpha, count, y, y);
+}
+
+/* The unfused backward: dx *= f'(from the output gate), in place. */
+static ck_status then_derivative(ck_backend *be, ck_status s, ck_activation act, float alpha,
+                                 size_t count, const ck_buffer *gate, ck_buffer *dx) {
+    if (s != CK_OK || act == CK_ACT_IDENTITY) return s;
+    /* relu and leaky relu (alpha >= 0) test x > 0, which equals gate > 0; sigmoid and tanh
+     * read y: so the gate serves as both */
+    return be->ops->activation_backward(act, alpha, count, gate, gate, dx, dx);
+}
+
+ck_status ck_conv2d_forward_act(const ck_conv_shape *shape, const ck_buffer *x,
+                                const ck_buffer *w, const ck_buffer *bias, ck_activation act,
+                                float alpha, ck_buffer *y, ck_buffer *workspace) {
+    CHECK(valid_activation(act), CK_ERR_ARGUMENT, "%s: unknown activation %d", __func__, (int)act);
+    CONV_PRELUDE(0, x)
+    NEED("x", x, z.x); NEED("w", w, z.w); MAYBE("bias", bias, z.bias); NEED("y", y, z.y);
+    if (z.ws) NEED("workspace", workspace, z.ws);
+    if (!be->ops->conv2d_forward_act)
+        return then_activation(be, be->ops->conv2d_forward(shape, x, w, bias, y, workspace), act,
+                               alpha, z.y, y);
+    PROFILED(be->ops->conv2d_forward_act(shape, x, w, bias, act, alpha, y, workspace),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
+}
+
+ck_status ck_conv2d_backward_data_act(const ck_conv_shape *shape, const ck_buffer *dy,
+                                      const ck_buffer *w, ck_activation act, float alpha,
+                                      const ck_buffer *x, ck_buffer *dx, ck_buffer *workspace) {
+    ck_status g = check_gate_activation(__func__, act, alpha);
+    if (g) return g;
+    CONV_PRELUDE(0, dy)
+    NEED("dy", dy, z.y); NEED("w", w, z.w); NEED("x", x, z.x); NEED("dx", dx, z.x);
+    CHECK(x != dx, CK_ERR_ARGUMENT, "%s: x and dx must be different buffers", __func__);
+    if (z.ws) NEED("workspace", workspace, z.ws);
+    if (!be->ops->conv2d_backward_data_act)
+        return then_derivative(be, be->ops->conv2d_backward_data(shape, dy, w, dx, workspace),
+                               act, alpha, z.x, x, dx);
+    PROFILED(be->ops->conv2d_backward_data_act(shape, dy, w, act, alpha, x, dx, workspace),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
+}
+
+ck_status ck_deconv2d_forward_act(const ck_conv_shape *shape, const ck_buffer *x,
+                                  const ck_buffer *w, const ck_buffer *bias, ck_activation act,
+                                  float alpha, ck_buffer *y, ck_buffer *workspace) {
+    CHECK(valid_activation(act), CK_ERR_ARGUMENT, "%s: unknown activation %d", __func__, (int)act);
+    CONV_PRELUDE(1, x)
+    NEED("x", x, z.x); NEED("w", w, z.w); MAYBE("bias", bias, z.bias); NEED("y", y, z.y);
+    if (z.ws) NEED("workspace", workspace, z.ws);
+    if (!be->ops->deconv2d_forward_act)
+        return then_activation(be, be->ops->deconv2d_forward(shape, x, w, bias, y, workspace),
+                               act, alpha, z.y, y);
+    PROFILED(be->ops->deconv2d_forward_act(shape, x, w, bias, act, alpha, y, workspace),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
+}
+
+ck_status ck_deconv2d_backward_data_act(const ck_conv_shape *shape, const ck_buffer *dy,
+                                        const ck_buffer *w, ck_activation act, float alpha,
+                                        const ck_buffer *x, ck_buffer *dx, ck_buffer *workspace) {
+    ck_status g = check_gate_activation(__func__, act, alpha);
+    if (g) return g;
+    CONV_PRELUDE(1, dy)
+    NEED("dy", dy, z.y); NEED("w", w, z.w); NEED("x", x, z.x); NEED("dx", dx, z.x);
+    CHECK(x != dx, CK_ERR_ARGUMENT, "%s: x and dx must be different buffers", __func__);
+    if (z.ws) NEED("workspace", workspace, z.ws);
+    if (!be->ops->deconv2d_backward_data_act)
+        return then_derivative(be, be->ops->deconv2d_backward_data(shape, dy, w, dx, workspace),
+                               act, alpha, z.x, x, dx);
+    PROFILED(be->ops->deconv2d_backward_data_act(shape, dy, w, act, alpha, x, dx, workspace),
+             "%s %dx%dx%d->%d", __func__, shape->c_in, shape->h_in, shape->w_in, shape->c_out);
+}
+
+ck_status ck_dense_forward_act(int batch, int in, int out, const ck_buffer *x, const ck_buffer *w,
+                               const ck_buffer *bias, ck_activation act, float alpha,
+                               ck_buffer *y) {
+    CHECK(valid_activation(act), CK_ERR_ARGUMENT, "%s: unknown activation %d", __func__, (int)act);
+    DENSE_CHECK()
+    NEED("x", x, mul(batch, in)); NEED("w", w, mul(out, in)); MAYBE("bias", bias, out);
+    NEED("y", y, mul(batch, out));
+    if (!be->ops->dense_forward_act)
+        return then_activation(be, be->ops->dense_forward(batch, in, out, x, w, bias, y), act,
+                               alpha, mul(batch, out), y);
+    PROFILED(be->ops->dense_forward_act(batch, in, out, x, w, bias, act, alpha, y),
+             "%s %d->%d", __func__, in, out);
+}
+
+ck_status ck_dense_backward_data_act(int batch, int in, int out, const ck_buffer *dy,
+                                     const ck_buffer *w, ck_activation act, float alpha,
+                                     const ck_buffer *x, ck_buffer *dx) {
+    ck_status g = check_gate_activation(__func__, act, alpha);
+    if (g) return g;
+    DENSE_CHECK()
+    NEED("dy", dy, mul(batch, out)); NEED("w", w, mul(out, in)); NEED("x", x, mul(batch, in));
+    NEED("dx", dx, mul(batch, in));
+    CHECK(x != dx, CK_ERR_ARGUMENT, "%s: x and dx must be different buffers", __func__);
+    if (!be->ops->dense_backward_data_act)
+        return then_derivative(be, be->ops->dense_backward_data(batch, in, out, dy, w, dx), act,
+                               alpha, mul(batch, in), x, dx);
+    PROFILED(be->ops->dense_backward_data_act(batch, in, out, dy, w, act, alpha, x, dx),
+             "%s %d->%d", __func__, in, out);
 }
 
 /* ---------------------------------------------------------------- likelihoods and KL */
@@ -422,7 +559,8 @@ ck_status ck_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const ck
     size_t n = mul(batch, dim);
     NEED("logits", logits, n); NEED("target", target, n); NEED("nll", nll, batch);
     MAYBE("dlogits", dlogits, n);
-    return be->ops->bernoulli_nll(batch, dim, logits, target, nll, dlogits, scale);
+    PROFILED(be->ops->bernoulli_nll(batch, dim, logits, target, nll, dlogits, scale),
+             "%s", __func__);
 }
 
 ck_status ck_gaussian_nll(int batch, int channels, int plane, const ck_buffer *mean,
@@ -434,8 +572,9 @@ ck_status ck_gaussian_nll(int batch, int channels, int plane, const ck_buffer *m
     size_t n = mul(batch, mul(channels, plane));
     NEED("mean", mean, n); NEED("logvar", logvar, channels); NEED("target", target, n);
     NEED("nll", nll, batch); MAYBE("dmean", dmean, n); MAYBE("dlogvar", dlogvar, channels);
-    return be->ops->gaussian_nll(batch, channels, plane, mean, logvar, target, nll, dmean,
-                                 dlogvar, scale);
+    PROFILED(be->ops->gaussian_nll(batch, channels, plane, mean, logvar, target, nll, dmean,
+                                 dlogvar, scale),
+             "%s", __func__);
 }
 
 ck_status ck_logistic_nll(int batch, int channels, int plane, const ck_buffer *mean,
@@ -447,8 +586,9 @@ ck_status ck_logistic_nll(int batch, int channels, int plane, const ck_buffer *m
     size_t n = mul(batch, mul(channels, plane));
     NEED("mean", mean, n); NEED("logscale", logscale, channels); NEED("target", target, n);
     NEED("nll", nll, batch); MAYBE("dmean", dmean, n); MAYBE("dlogscale", dlogscale, channels);
-    return be->ops->logistic_nll(batch, channels, plane, mean, logscale, target, nll, dmean,
-                                 dlogscale, scale);
+    PROFILED(be->ops->logistic_nll(batch, channels, plane, mean, logscale, target, nll, dmean,
+                                 dlogscale, scale),
+             "%s", __func__);
 }
 
 ck_status ck_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
@@ -459,7 +599,8 @@ ck_status ck_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer 
     ck_backend *be = NULL;
     size_t n = mul(batch, 2 * (size_t)latent);
     NEED("stats", stats, n); NEED("kl", kl, batch); MAYBE("dstats", dstats, n);
-    return be->ops->kl_normal(batch, latent, stats, kl, dstats, scale, free_bits);
+    PROFILED(be->ops->kl_normal(batch, latent, stats, kl, dstats, scale, free_bits),
+             "%s", __func__);
 }
 
 ck_status ck_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
@@ -476,7 +617,8 @@ ck_status ck_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
     if (be->ops->kl_normal_pair == NULL)
         return ck_fail(CK_ERR_UNAVAILABLE, "ck_kl_normal_pair: not available on the %s backend",
                        be->kind);
-    return be->ops->kl_normal_pair(batch, latent, q_stats, p_stats, kl, dq_stats, dp_stats, scale);
+    PROFILED(be->ops->kl_normal_pair(batch, latent, q_stats, p_stats, kl, dq_stats, dp_stats, scale),
+             "%s", __func__);
 }
 
 /* ---------------------------------------------------------------- randomness */
@@ -485,7 +627,8 @@ ck_status ck_random_normal(size_t count, uint64_t seed, uint64_t counter, ck_buf
     CHECK(count > 0, CK_ERR_ARGUMENT, "ck_random_normal: count is 0");
     ck_backend *be = NULL;
     NEED("out", out, count);
-    return be->ops->random_normal(count, seed, counter, out);
+    PROFILED(be->ops->random_normal(count, seed, counter, out),
+             "%s", __func__);
 }
 
 ck_status ck_random_bernoulli(size_t count, uint64_t seed, uint64_t counter,
@@ -493,7 +636,8 @@ ck_status ck_random_bernoulli(size_t count, uint64_t seed, uint64_t counter,
     CHECK(count > 0, CK_ERR_ARGUMENT, "ck_random_bernoulli: count is 0");
     ck_backend *be = NULL;
     NEED("probs", probs, count); NEED("out", out, count);
-    return be->ops->random_bernoulli(count, seed, counter, probs, out);
+    PROFILED(be->ops->random_bernoulli(count, seed, counter, probs, out),
+             "%s", __func__);
 }
 
 ck_status ck_reparameterize(int batch, int latent, const ck_buffer *stats, const ck_buffer *eps,
@@ -502,7 +646,8 @@ ck_status ck_reparameterize(int batch, int latent, const ck_buffer *stats, const
     ck_backend *be = NULL;
     size_t n = mul(batch, latent);
     NEED("stats", stats, 2 * n); NEED("eps", eps, n); NEED("z", z, n);
-    return be->ops->reparameterize(batch, latent, stats, eps, z);
+    PROFILED(be->ops->reparameterize(batch, latent, stats, eps, z),
+             "%s", __func__);
 }
 
 ck_status ck_reparameterize_backward(int batch, int latent, const ck_buffer *stats,
@@ -514,7 +659,8 @@ ck_status ck_reparameterize_backward(int batch, int latent, const ck_buffer *sta
     size_t n = mul(batch, latent);
     NEED("stats", stats, 2 * n); NEED("eps", eps, n); NEED("dz", dz, n);
     NEED("dstats", dstats, 2 * n);
-    return be->ops->reparameterize_backward(batch, latent, stats, eps, dz, dstats);
+    PROFILED(be->ops->reparameterize_backward(batch, latent, stats, eps, dz, dstats),
+             "%s", __func__);
 }
 
 /* ---------------------------------------------------------------- reductions, elementwise */
@@ -525,7 +671,8 @@ ck_status ck_sum(const ck_buffer *buffer, size_t offset, size_t count, double *r
     CHECK(result != NULL, CK_ERR_ARGUMENT, "ck_sum: result is NULL");
     *result = 0;
     if (count == 0) return CK_OK;
-    return buffer->backend->ops->sum(buffer, offset, count, 0, result);
+    PROFILED(buffer->backend->ops->sum(buffer, offset, count, 0, result),
+             "%s", __func__);
 }
 
 ck_status ck_sum_squares(const ck_buffer *buffer, size_t offset, size_t count, double *result) {
@@ -534,21 +681,24 @@ ck_status ck_sum_squares(const ck_buffer *buffer, size_t offset, size_t count, d
     CHECK(result != NULL, CK_ERR_ARGUMENT, "ck_sum_squares: result is NULL");
     *result = 0;
     if (count == 0) return CK_OK;
-    return buffer->backend->ops->sum(buffer, offset, count, 1, result);
+    PROFILED(buffer->backend->ops->sum(buffer, offset, count, 1, result),
+             "%s", __func__);
 }
 
 ck_status ck_axpby(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y) {
     CHECK(count > 0, CK_ERR_ARGUMENT, "ck_axpby: count is 0");
     ck_backend *be = NULL;
     NEED("x", x, count); NEED("y", y, count);
-    return be->ops->axpby(count, alpha, x, beta, y);
+    PROFILED(be->ops->axpby(count, alpha, x, beta, y),
+             "%s", __func__);
 }
 
 ck_status ck_multiply(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y) {
     CHECK(count > 0, CK_ERR_ARGUMENT, "ck_multiply: count is 0");
     ck_backend *be = NULL;
     NEED("a", a, count); NEED("b", b, count); NEED("y", y, count);
-    return be->ops->multiply(count, a, b, y);
+    PROFILED(be->ops->multiply(count, a, b, y),
+             "%s", __func__);
 }
 
 /* ---------------------------------------------------------------- optimizer */
@@ -565,5 +715,6 @@ ck_status ck_adam_update(size_t count, const ck_adam_params *params, ck_buffer *
     ck_backend *be = NULL;
     NEED("param", param, count); NEED("grad", grad, count); NEED("m", m, count);
     NEED("v", v, count);
-    return be->ops->adam_update(count, params, param, grad, m, v);
+    PROFILED(be->ops->adam_update(count, params, param, grad, m, v),
+             "%s", __func__);
 }

@@ -95,11 +95,58 @@ struct ck_backend_ops {
     ck_status (*multiply)(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y);
     ck_status (*adam_update)(size_t count, const ck_adam_params *, ck_buffer *param,
                              const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
+    /* Optional fused forms (NULL: the public wrapper runs the plain operation, then the
+     * activation or its derivative from the gate, as two backend operations). */
+    ck_status (*conv2d_forward_act)(const ck_conv_shape *, const ck_buffer *x, const ck_buffer *w,
+                                    const ck_buffer *bias, ck_activation, float alpha,
+                                    ck_buffer *y, ck_buffer *ws);
+    ck_status (*conv2d_backward_data_act)(const ck_conv_shape *, const ck_buffer *dy,
+                                          const ck_buffer *w, ck_activation, float alpha,
+                                          const ck_buffer *gate, ck_buffer *dx, ck_buffer *ws);
+    ck_status (*deconv2d_forward_act)(const ck_conv_shape *, const ck_buffer *x,
+                                      const ck_buffer *w, const ck_buffer *bias, ck_activation,
+                                      float alpha, ck_buffer *y, ck_buffer *ws);
+    ck_status (*deconv2d_backward_data_act)(const ck_conv_shape *, const ck_buffer *dy,
+                                            const ck_buffer *w, ck_activation, float alpha,
+                                            const ck_buffer *gate, ck_buffer *dx, ck_buffer *ws);
+    ck_status (*dense_forward_act)(int batch, int in, int out, const ck_buffer *x,
+                                   const ck_buffer *w, const ck_buffer *bias, ck_activation,
+                                   float alpha, ck_buffer *y);
+    ck_status (*dense_backward_data_act)(int batch, int in, int out, const ck_buffer *dy,
+                                         const ck_buffer *w, ck_activation, float alpha,
+                                         const ck_buffer *gate, ck_buffer *dx);
     /* Optional (NULL: the public wrapper answers CK_ERR_UNAVAILABLE). */
     ck_status (*kl_normal_pair)(int batch, int latent, const ck_buffer *q_stats,
                                 const ck_buffer *p_stats, ck_buffer *kl, ck_buffer *dq_stats,
                                 ck_buffer *dp_stats, float scale);
 };
+
+/* ---------------------------------------------------------------- profiling (profile.c) */
+
+/** Nonzero when CK_PROFILE=1 was set when the first backend opened. */
+extern int ck_profile_on;
+/** Reads CK_PROFILE once. */
+void ck_profile_init(void);
+/** The clocks at the start of a profiled call. */
+typedef struct { double wall, cpu; } ck_profile_mark;
+ck_profile_mark ck_profile_begin(void);
+/** Adds the time since mark under key (an operation and its shape). */
+void ck_profile_end(ck_profile_mark mark, const char *key);
+
+/*
+ * Returns the status of call (a backend operation); with profiling on, also times it under
+ * a key formatted from the remaining arguments. Costs one predictable branch when off.
+ */
+#define PROFILED(call, ...)                                                                \
+    do {                                                                                   \
+        if (!ck_profile_on) return call;                                                   \
+        char key_[128];                                                                    \
+        snprintf(key_, sizeof key_, __VA_ARGS__);                                          \
+        ck_profile_mark mark_ = ck_profile_begin();                                        \
+        ck_status status_ = call;                                                          \
+        ck_profile_end(mark_, key_);                                                       \
+        return status_;                                                                    \
+    } while (0)
 
 /** Records a failure message for ck_last_error and returns status. */
 ck_status ck_fail(ck_status status, const char *format, ...);

@@ -3,7 +3,7 @@ import CKernels
 /// A 2-D convolution (`transposed: false`) or transposed convolution (`true`) with bias.
 ///
 /// Weights follow PyTorch: `[out, in, k, k]` for a convolution, `[in, out, k, k]` when transposed.
-public final class Conv2D: Layer {
+public final class Conv2D: Layer, ActivationFusing {
     public let weight: Parameter
     public let bias: Parameter
     public let transposed: Bool
@@ -14,6 +14,8 @@ public final class Conv2D: Layer {
     private var inputGrad: Tensor?
     private var input: Tensor?
     private let workspace: Workspace
+    var outputActivation: ActivationKind = .identity
+    var inputActivation: ActivationKind = .identity
 
     /// - Parameters:
     ///   - input: per-item input shape [channels, height, width]
@@ -62,10 +64,13 @@ public final class Conv2D: Layer {
         input = x
         output.setBatch(x.batch)
         let ws = workspace.tensor?.buffer
+        let (act, alpha) = outputActivation.kernel
         if transposed {
-            try check(ck_deconv2d_forward(&geometry, x.buffer, weight.value.buffer, bias.value.buffer, output.buffer, ws))
+            try check(ck_deconv2d_forward_act(&geometry, x.buffer, weight.value.buffer, bias.value.buffer, act, alpha,
+                                              output.buffer, ws))
         } else {
-            try check(ck_conv2d_forward(&geometry, x.buffer, weight.value.buffer, bias.value.buffer, output.buffer, ws))
+            try check(ck_conv2d_forward_act(&geometry, x.buffer, weight.value.buffer, bias.value.buffer, act, alpha,
+                                            output.buffer, ws))
         }
         return output
     }
@@ -83,10 +88,13 @@ public final class Conv2D: Layer {
         if inputGrad == nil { inputGrad = try Tensor([output.capacity / outputShape.reduce(1, *)] + inputShape, on: x.device) }
         let dx = inputGrad!
         dx.setBatch(x.batch)
+        let (act, alpha) = inputActivation.kernel
         if transposed {
-            try check(ck_deconv2d_backward_data(&geometry, dy.buffer, weight.value.buffer, dx.buffer, ws))
+            try check(ck_deconv2d_backward_data_act(&geometry, dy.buffer, weight.value.buffer, act, alpha, x.buffer,
+                                                    dx.buffer, ws))
         } else {
-            try check(ck_conv2d_backward_data(&geometry, dy.buffer, weight.value.buffer, dx.buffer, ws))
+            try check(ck_conv2d_backward_data_act(&geometry, dy.buffer, weight.value.buffer, act, alpha, x.buffer,
+                                                  dx.buffer, ws))
         }
         return dx
     }

@@ -1,7 +1,7 @@
 import CKernels
 
 /// A fully connected layer, y = x Wᵀ + b, on inputs flattened per item. Weights are [out, in].
-public final class Dense: Layer {
+public final class Dense: Layer, ActivationFusing {
     public let weight: Parameter
     public let bias: Parameter
     public let inFeatures: Int, outFeatures: Int
@@ -10,6 +10,8 @@ public final class Dense: Layer {
     private var inputGrad: Tensor?
     private var input: Tensor?
     private let maxBatch: Int
+    var outputActivation: ActivationKind = .identity
+    var inputActivation: ActivationKind = .identity
 
     /// - Parameters:
     ///   - inFeatures: input features per item (the product of its shape)
@@ -37,8 +39,9 @@ public final class Dense: Layer {
         precondition(x.itemCount == inFeatures, "Dense: input \(x.shape) has not \(inFeatures) features")
         input = x
         output.setBatch(x.batch)
-        try check(ck_dense_forward(Int32(x.batch), Int32(inFeatures), Int32(outFeatures),
-                                   x.buffer, weight.value.buffer, bias.value.buffer, output.buffer))
+        let (act, alpha) = outputActivation.kernel
+        try check(ck_dense_forward_act(Int32(x.batch), Int32(inFeatures), Int32(outFeatures),
+                                       x.buffer, weight.value.buffer, bias.value.buffer, act, alpha, output.buffer))
         return output
     }
 
@@ -51,8 +54,9 @@ public final class Dense: Layer {
         if inputGrad == nil { inputGrad = try Tensor([maxBatch] + Array(x.shape.dropFirst()), on: x.device) }
         let dx = inputGrad!
         dx.shape = x.shape
-        try check(ck_dense_backward_data(n, Int32(inFeatures), Int32(outFeatures), dy.buffer,
-                                         weight.value.buffer, dx.buffer))
+        let (act, alpha) = inputActivation.kernel
+        try check(ck_dense_backward_data_act(n, Int32(inFeatures), Int32(outFeatures), dy.buffer,
+                                             weight.value.buffer, act, alpha, x.buffer, dx.buffer))
         return dx
     }
 }

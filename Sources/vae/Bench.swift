@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKernels
 import Foundation
 import NN
 import ImageIO
@@ -20,6 +21,9 @@ struct Bench: ParsableCommand {
         var arch: String, device: String, threads: Int, batch: Int
         var trainImagesPerSecond: Double, trainMedianStepMs: Double, trainMinStepMs: Double, trainMaxStepMs: Double
         var inferImagesPerSecond: Double, inferMedianStepMs: Double
+        /// Process CPU time (all threads) per training step, minimum over the timed steps:
+        /// on a busy machine a steadier view of the work than wall-clock time.
+        var trainMinCPUMs: Double
         var peakMemoryMiB: Double
     }
 
@@ -41,15 +45,24 @@ struct Bench: ParsableCommand {
             var rng = SplitMix64(seed: 7)
             let data = (0..<(batch * config.dimensions)).map { _ in rng.nextFloat() }
             try data.withUnsafeBufferPointer { try model.loadBatch($0.baseAddress!, batch: batch) }
-            var train: [Double] = [], infer: [Double] = []
+            var train: [Double] = [], infer: [Double] = [], trainCPU: [Double] = []
             for i in 0..<(warmup + steps) {
+                if i == warmup { ck_profile_reset() }
+                let c0 = processCPUSeconds()
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 try model.trainStep(StepSettings(), seed: 1, optimizer: optimizer)
                 try dev.synchronize()
                 let t1 = DispatchTime.now().uptimeNanoseconds
-                if i >= warmup { train.append(Double(t1 - t0) / 1e6) }
+                if i >= warmup {
+                    train.append(Double(t1 - t0) / 1e6)
+                    trainCPU.append((processCPUSeconds() - c0) * 1000)
+                }
             }
+            // CK_PROFILE=1: per-operation times of the timed steps (the rest of a step is Swift).
+            ck_profile_report("train \(name), batch \(batch), mean step \(String(format: "%.2f", train.reduce(0, +) / Double(steps))) ms",
+                              Int32(steps))
             for i in 0..<(warmup + steps) {
+                if i == warmup { ck_profile_reset() }
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let stats = try model.encode(batch: batch)
                 try model.sampleLatent(stats: stats, seed: 1, counter: UInt64(i))
@@ -59,12 +72,14 @@ struct Bench: ParsableCommand {
                 let t1 = DispatchTime.now().uptimeNanoseconds
                 if i >= warmup { infer.append(Double(t1 - t0) / 1e6) }
             }
+            ck_profile_report("infer \(name), batch \(batch), mean step \(String(format: "%.2f", infer.reduce(0, +) / Double(steps))) ms",
+                              Int32(steps))
             let tm = median(train), im = median(infer)
             results.append(Result(arch: name, device: dev.description, threads: dev.threads, batch: batch,
                                   trainImagesPerSecond: Double(batch) / tm * 1000, trainMedianStepMs: tm,
                                   trainMinStepMs: train.min()!, trainMaxStepMs: train.max()!,
                                   inferImagesPerSecond: Double(batch) / im * 1000, inferMedianStepMs: im,
-                                  peakMemoryMiB: peakMemoryMiB()))
+                                  trainMinCPUMs: trainCPU.min()!, peakMemoryMiB: peakMemoryMiB()))
         }
         if json {
             let encoder = JSONEncoder()
@@ -73,10 +88,11 @@ struct Bench: ParsableCommand {
             return
         }
         print("device: \(dev.description), batch \(batch), median of \(steps) steps after \(warmup) warm-up")
-        print("arch     train img/s  step ms (min-max)        infer img/s  peak MiB")
+        print("arch     train img/s  step ms (min-max)        infer img/s  peak MiB  train CPU ms/step (min)")
         for r in results {
-            print(String(format: "%-8@ %11.0f  %7.1f (%.1f-%.1f)  %11.0f  %8.0f", r.arch, r.trainImagesPerSecond,
-                         r.trainMedianStepMs, r.trainMinStepMs, r.trainMaxStepMs, r.inferImagesPerSecond, r.peakMemoryMiB))
+            print(String(format: "%-8@ %11.0f  %7.1f (%.1f-%.1f)  %11.0f  %8.0f  %8.1f", r.arch, r.trainImagesPerSecond,
+                         r.trainMedianStepMs, r.trainMinStepMs, r.trainMaxStepMs, r.inferImagesPerSecond, r.peakMemoryMiB,
+                         r.trainMinCPUMs))
         }
     }
 }
@@ -84,6 +100,13 @@ struct Bench: ParsableCommand {
 func median(_ v: [Double]) -> Double {
     let s = v.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// CPU time of the whole process (every thread) so far, in seconds.
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 /// The process's peak resident memory (VmHWM), in MiB.

@@ -29,15 +29,28 @@ static ck_buffer *nan_buffer(ckc *c, size_t n) {
     return b;
 }
 
-static void compare(ckc *c, const char *what, const ck_conv_shape *s, const ck_buffer *b,
-                    const double *ref, size_t n) {
+/* Compares with tolerance TOL * scale (scale 1: the plain error measure of ckc.h). */
+static void compare_scaled(ckc *c, const char *what, const ck_conv_shape *s, const ck_buffer *b,
+                           const double *ref, size_t n, double scale) {
     char text[256];
     float *got = ckc_download(c, b, n);
     if (!got) return;
     double e = ckc_err(got, ref, n);
-    ckc_expect(c, e <= TOL, "%s: err %.3g > %.0e (%s)", what, e, TOL,
+    ckc_expect(c, e <= TOL * scale, "%s: err %.3g > %.0e (%s)", what, e, TOL * scale,
                ckc_shape_text(s, text, sizeof text));
     free(got);
+}
+
+static void compare(ckc *c, const char *what, const ck_conv_shape *s, const ck_buffer *b,
+                    const double *ref, size_t n) {
+    compare_scaled(c, what, s, b, ref, n, 1.0);
+}
+
+/* max(1, max |v|): the scale of the error measure of ckc.h. */
+static double magnitude(const double *v, size_t n) {
+    double m = 1;
+    for (size_t i = 0; i < n; i++) m = fabs(v[i]) > m ? fabs(v[i]) : m;
+    return m;
 }
 
 /* Runs the three passes of one (transposed) convolution and compares with refs.c. */
@@ -111,6 +124,40 @@ int ckc_conv_case(ckc *c, const ck_conv_shape *s, int transposed, uint64_t seed)
     snprintf(what, sizeof what, "%s backward-weights without dbias", kind);
     compare(c, what, s, bdw, dwr, nw);
 
+    /* fused activations: forward f(y) and backward f'(from the input x) * dx, against the
+     * references above passed through ckc_ref_activation; the activation rotates with the
+     * seed over relu, leaky relu, sigmoid and tanh */
+    {
+        static const ck_activation kinds[4] = {CK_ACT_RELU, CK_ACT_LEAKY_RELU, CK_ACT_SIGMOID,
+                                               CK_ACT_TANH};
+        ck_activation act = kinds[seed % 4];
+        const float alpha = 0.1f;
+        if (transposed) {
+            ckc_ok(c, ck_deconv2d_forward_act(s, bx, bw, bb, act, alpha, by, bws),
+                   "ck_deconv2d_forward_act");
+            ckc_ok(c, ck_deconv2d_backward_data_act(s, bdy, bw, act, alpha, bx, bdx, bws),
+                   "ck_deconv2d_backward_data_act");
+            ckc_ref_deconv_forward(s, xd, wd, bd, yr);
+            ckc_ref_deconv_backward_data(s, dyd, wd, dxr);
+        } else {
+            ckc_ok(c, ck_conv2d_forward_act(s, bx, bw, bb, act, alpha, by, bws),
+                   "ck_conv2d_forward_act");
+            ckc_ok(c, ck_conv2d_backward_data_act(s, bdy, bw, act, alpha, bx, bdx, bws),
+                   "ck_conv2d_backward_data_act");
+            ckc_ref_conv_forward(s, xd, wd, bd, yr);
+            ckc_ref_conv_backward_data(s, dyd, wd, dxr);
+        }
+        /* the activations' slopes are at most 1, so the rounding error of the pre-activation
+         * (relative to its own magnitude) bounds the error after them */
+        double ys = magnitude(yr, ny), dxs = magnitude(dxr, nx);
+        ckc_ref_activation(act, alpha, yr, ny);
+        ckc_ref_activation_gate(act, alpha, xd, dxr, nx);
+        snprintf(what, sizeof what, "%s forward + activation %d", kind, (int)act);
+        compare_scaled(c, what, s, by, yr, ny, ys / magnitude(yr, ny));
+        snprintf(what, sizeof what, "%s backward-data + activation %d", kind, (int)act);
+        compare_scaled(c, what, s, bdx, dxr, nx, dxs / magnitude(dxr, nx));
+    }
+
     float canary[CANARY];
     if (bws && ckc_ok(c, ck_buffer_read(bws, nws, CANARY, canary), "ck_buffer_read")) {
         int intact = 1;
@@ -177,7 +224,45 @@ static void sweep(ckc *c, int transposed, uint64_t seed) {
         ck_conv_shape s = ck_conv_shape_make(b, 5, 6, 7, 3, 1, 1);
         cases += ckc_conv_case(c, &s, transposed, seed + 9000 + b);
     }
-    ckc_expect(c, cases >= 160, "only %d valid cases in the sweep", cases);
+    /* rows of 16 and 32 grid positions with 4 taps at stride 2 across (the AVX-512 engine's
+     * row packing), everything else varied: kernel height, vertical stride, padding on
+     * either axis, vertical dilation, output padding */
+    for (int i = 0; i < 24; i++) {
+        const int lo[9] = {1, 1, 1, 1, 0, 0, 1, 0, 0}, hi[9] = {3, 4, 4, 3, 2, 2, 2, 1, 3};
+        int v[9]; /* batch, c_in, c_out, k_h, pad_h, pad_w, dil_h, wide, extra rows */
+        ckc_ints(&r, 9, lo, hi, v);
+        int ow = v[7] ? 32 : 16, sh = 1 + i % 3, eh = v[6] * (v[3] - 1) + 1;
+        ck_conv_shape s = ck_conv_shape_make(v[0], v[1], 0, 0, v[2], v[3], 4);
+        s.stride_h = sh; s.stride_w = 2; s.pad_h = v[4]; s.pad_w = v[5]; s.dil_h = v[6];
+        if (transposed) {
+            s.h_in = 1 + v[8];
+            s.w_in = ow;
+            s.out_pad_w = i % 2;
+            s.out_pad_h = sh > 1 ? i % 2 : 0;
+            if (s.h_in - 1 < 0 || (s.h_in - 1) * sh + eh - 2 * s.pad_h <= 0) s.h_in += 2;
+        } else {
+            s.w_in = 2 * (ow - 1) + 4 - 2 * s.pad_w + i % 2;
+            s.h_in = eh - 2 * s.pad_h + sh * v[8];
+            if (s.h_in < 1) s.h_in = 1 + v[8];
+        }
+        cases += ckc_conv_case(c, &s, transposed, seed + 7000 + i);
+    }
+    /* the reference models' geometry (kernel 4, stride 2, padding 1, the image twice the grid)
+     * with grid rows of 8, 16 and 32, 1-5 grid rows, then planes of a multiple of 32 pixels
+     * (the AVX-512 engine's column-tile backward-data, whose col2im runs in registers) */
+    for (int i = 0; i < 12; i++) {
+        const int lo[4] = {1, 1, 1, 1}, hi[4] = {3, 5, 5, 5};
+        int v[4]; /* batch, c_in, c_out, grid rows */
+        ckc_ints(&r, 4, lo, hi, v);
+        int ow = i % 3 == 0 ? 8 : i % 3 == 1 ? 16 : 32;
+        if (i >= 6) v[3] = ow == 8 ? 4 * v[3] : ow == 16 ? 2 * v[3] : v[3]; /* planes of 32k pixels */
+        ck_conv_shape s = ck_conv_shape_make(v[0], v[1], transposed ? v[3] : 2 * v[3],
+                                             transposed ? ow : 2 * ow, v[2], 4, 4);
+        s.stride_h = s.stride_w = 2;
+        s.pad_h = s.pad_w = 1;
+        cases += ckc_conv_case(c, &s, transposed, seed + 8000 + i);
+    }
+    ckc_expect(c, cases >= 190, "only %d valid cases in the sweep", cases);
 }
 
 void ckc_check_conv(ckc *c) { sweep(c, 0, 101); }

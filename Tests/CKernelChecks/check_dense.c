@@ -37,13 +37,27 @@ static void ref_backward(int batch, int in, int out, const double *x, const doub
     }
 }
 
-static void compare(ckc *c, const char *what, const ck_buffer *b, const double *ref, size_t n,
-                    int batch, int in, int out) {
+/* Compares with tolerance 1e-5 * scale (scale 1: the plain error measure of ckc.h). */
+static void compare_scaled(ckc *c, const char *what, const ck_buffer *b, const double *ref,
+                           size_t n, int batch, int in, int out, double scale) {
     float *got = ckc_download(c, b, n);
     if (!got) return;
     double e = ckc_err(got, ref, n);
-    ckc_expect(c, e <= 1e-5, "dense %s: err %.3g (batch %d in %d out %d)", what, e, batch, in, out);
+    ckc_expect(c, e <= 1e-5 * scale, "dense %s: err %.3g (batch %d in %d out %d)", what, e, batch,
+               in, out);
     free(got);
+}
+
+static void compare(ckc *c, const char *what, const ck_buffer *b, const double *ref, size_t n,
+                    int batch, int in, int out) {
+    compare_scaled(c, what, b, ref, n, batch, in, out, 1.0);
+}
+
+/* max(1, max |v|): the scale of the error measure of ckc.h. */
+static double magnitude(const double *v, size_t n) {
+    double m = 1;
+    for (size_t i = 0; i < n; i++) m = fabs(v[i]) > m ? fabs(v[i]) : m;
+    return m;
 }
 
 static void one_case(ckc *c, int batch, int in, int out, ckc_rng *r) {
@@ -75,6 +89,31 @@ static void one_case(ckc *c, int batch, int in, int out, ckc_rng *r) {
     ckc_ok(c, ck_dense_backward_weights(batch, in, out, bx, bdy, bdw, NULL),
            "ck_dense_backward_weights");
     compare(c, "backward-weights without dbias", bdw, dw, nw, batch, in, out);
+
+    /* fused activations (relu, leaky relu, sigmoid, tanh by shape): f(forward) and
+     * f'(from the input x, as the activation output) * backward-data */
+    {
+        static const ck_activation kinds[4] = {CK_ACT_RELU, CK_ACT_LEAKY_RELU, CK_ACT_SIGMOID,
+                                               CK_ACT_TANH};
+        ck_activation act = kinds[(batch + in + out) % 4];
+        double *fy = malloc(ny * 8), *fdx = malloc(nx * 8);
+        for (size_t i = 0; i < ny; i++) fy[i] = y[i];
+        for (size_t i = 0; i < nx; i++) fdx[i] = dx[i];
+        /* slopes <= 1: the pre-activation's rounding error bounds the error after them */
+        double ys = magnitude(fy, ny), dxs = magnitude(fdx, nx);
+        ckc_ref_activation(act, 0.1, fy, ny);
+        ckc_ref_activation_gate(act, 0.1, xd, fdx, nx);
+        ckc_ok(c, ck_dense_forward_act(batch, in, out, bx, bw, bb, act, 0.1f, by),
+               "ck_dense_forward_act");
+        compare_scaled(c, "forward + activation", by, fy, ny, batch, in, out,
+                       ys / magnitude(fy, ny));
+        ckc_ok(c, ck_dense_backward_data_act(batch, in, out, bdy, bw, act, 0.1f, bx, bdx),
+               "ck_dense_backward_data_act");
+        compare_scaled(c, "backward-data + activation", bdx, fdx, nx, batch, in, out,
+                       dxs / magnitude(fdx, nx));
+        free(fy);
+        free(fdx);
+    }
 
     /* the naive backward against finite differences of L = <dy, forward> */
     if (nx * out < 200000) {

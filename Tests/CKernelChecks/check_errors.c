@@ -83,6 +83,12 @@ static ck_status op_axpby(ck_buffer **a) { return ck_axpby(10, 1, a[0], 0, a[1])
 static ck_status op_multiply(ck_buffer **a) { return ck_multiply(10, a[0], a[1], a[2]); }
 static ck_status op_adam(ck_buffer **a) { return ck_adam_update(10, &ADAM, a[0], a[1], a[2], a[3]); }
 static ck_status op_copy(ck_buffer **a) { return ck_copy(a[0], 0, a[1], 0, 10); }
+static ck_status op_conv_fwd_act(ck_buffer **a) { return ck_conv2d_forward_act(&S, a[0], a[1], a[2], CK_ACT_RELU, 0, a[3], a[4]); }
+static ck_status op_conv_bd_act(ck_buffer **a) { return ck_conv2d_backward_data_act(&S, a[0], a[1], CK_ACT_RELU, 0, a[2], a[3], a[4]); }
+static ck_status op_deconv_fwd_act(ck_buffer **a) { return ck_deconv2d_forward_act(&S, a[0], a[1], a[2], CK_ACT_TANH, 0, a[3], a[4]); }
+static ck_status op_deconv_bd_act(ck_buffer **a) { return ck_deconv2d_backward_data_act(&S, a[0], a[1], CK_ACT_SIGMOID, 0, a[2], a[3], a[4]); }
+static ck_status op_dense_fwd_act(ck_buffer **a) { return ck_dense_forward_act(4, 5, 6, a[0], a[1], a[2], CK_ACT_LEAKY_RELU, 0.1f, a[3]); }
+static ck_status op_dense_bd_act(ck_buffer **a) { return ck_dense_backward_data_act(4, 5, 6, a[0], a[1], CK_ACT_RELU, 0, a[2], a[3]); }
 
 static const op_entry ops[] = {
     {"ck_conv2d_forward", op_conv_fwd, 5, 1u << 2},
@@ -110,6 +116,12 @@ static const op_entry ops[] = {
     {"ck_multiply", op_multiply, 3, 0},
     {"ck_adam_update", op_adam, 4, 0},
     {"ck_copy", op_copy, 2, 0},
+    {"ck_conv2d_forward_act", op_conv_fwd_act, 5, 1u << 2},
+    {"ck_conv2d_backward_data_act", op_conv_bd_act, 5, 0},
+    {"ck_deconv2d_forward_act", op_deconv_fwd_act, 5, 1u << 2},
+    {"ck_deconv2d_backward_data_act", op_deconv_bd_act, 5, 0},
+    {"ck_dense_forward_act", op_dense_fwd_act, 4, 1u << 2},
+    {"ck_dense_backward_data_act", op_dense_bd_act, 4, 0},
 };
 
 /* Each buffer argument of each operation: NULL, too small, foreign. */
@@ -256,6 +268,11 @@ static void scalar_arguments(ckc *c, ck_buffer **a, ck_buffer *foreign) {
     BAD(CK_ERR_ARGUMENT, ck_dense_forward(0, 5, 6, a[0], a[1], NULL, a[3]));
     BAD(CK_ERR_ARGUMENT, ck_dense_forward(4, -5, 6, a[0], a[1], NULL, a[3]));
     BAD(CK_ERR_ARGUMENT, ck_dense_backward_data(4, 5, 0, a[0], a[1], a[2]));
+    /* fused activations: unknown kinds, derivatives that the output does not give, dx = x */
+    BAD(CK_ERR_ARGUMENT, ck_dense_forward_act(4, 5, 6, a[0], a[1], NULL, (ck_activation)99, 0, a[3]));
+    BAD(CK_ERR_ARGUMENT, ck_dense_backward_data_act(4, 5, 6, a[0], a[1], CK_ACT_SOFTPLUS, 0, a[2], a[3]));
+    BAD(CK_ERR_ARGUMENT, ck_dense_backward_data_act(4, 5, 6, a[0], a[1], CK_ACT_LEAKY_RELU, -0.5f, a[2], a[3]));
+    BAD(CK_ERR_ARGUMENT, ck_dense_backward_data_act(4, 5, 6, a[0], a[1], CK_ACT_RELU, 0, a[2], a[2]));
     BAD(CK_ERR_ARGUMENT, ck_dense_backward_weights(-1, 5, 6, a[0], a[1], a[2], NULL));
     BAD(CK_ERR_ARGUMENT, ck_activation_forward((ck_activation)99, 0, 10, a[0], a[1]));
     BAD(CK_ERR_ARGUMENT, ck_activation_forward(CK_ACT_RELU, 0, 0, a[0], a[1]));

@@ -72,6 +72,11 @@ void ckc_ref_deconv_backward_data(const ck_conv_shape *s, const double *dy, cons
                                   double *dx);
 void ckc_ref_deconv_backward_weights(const ck_conv_shape *s, const double *x, const double *dy,
                                      double *dw, double *dbias);
+/* y = f(y) in place, in double (the fused _act forward forms). */
+void ckc_ref_activation(ck_activation kind, double alpha, double *y, size_t n);
+/* g *= f'(.) taken from the activation's output gate (the fused backward-data forms). */
+void ckc_ref_activation_gate(ck_activation kind, double alpha, const double *gate, double *g,
+                             size_t n);
 /* Columns [c_in k_h k_w, batch h_out w_out] as ck_im2col lays them out. */
 void ckc_ref_im2col(const ck_conv_shape *s, const double *x, double *cols);
 

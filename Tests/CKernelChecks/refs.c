@@ -4,6 +4,8 @@
  */
 #include "ckc.h"
 
+#include <math.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -161,4 +163,34 @@ void ckc_ref_im2col(const ck_conv_shape *s, const double *x, double *cols) {
                                     : x[(((size_t)b * s->c_in + ci) * s->h_in + iy) * s->w_in + ix];
                         }
             }
+}
+
+/* ---------------------------------------------------------------- fused activations */
+
+void ckc_ref_activation(ck_activation kind, double alpha, double *y, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        double v = y[i];
+        switch (kind) {
+        case CK_ACT_RELU: y[i] = v > 0 ? v : 0; break;
+        case CK_ACT_LEAKY_RELU: y[i] = v > 0 ? v : alpha * v; break;
+        case CK_ACT_SIGMOID: y[i] = 1 / (1 + exp(-v)); break;
+        case CK_ACT_TANH: y[i] = tanh(v); break;
+        case CK_ACT_SOFTPLUS: y[i] = (v > 0 ? v : 0) + log1p(exp(-fabs(v))); break;
+        default: break;
+        }
+    }
+}
+
+void ckc_ref_activation_gate(ck_activation kind, double alpha, const double *gate, double *g,
+                             size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        double o = gate[i];
+        switch (kind) {
+        case CK_ACT_RELU: g[i] *= o > 0 ? 1 : 0; break;
+        case CK_ACT_LEAKY_RELU: g[i] *= o > 0 ? 1 : alpha; break;
+        case CK_ACT_SIGMOID: g[i] *= o * (1 - o); break;
+        case CK_ACT_TANH: g[i] *= 1 - o * o; break;
+        default: break;
+        }
+    }
 }

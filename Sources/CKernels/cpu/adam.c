@@ -13,14 +13,20 @@ static void adam_range(const cpu_ew *j, size_t b, size_t e) {
     const adam_consts *k = j->extra;
     const float *grad = j->a;
     float *p = j->y, *m = j->z, *v = (float *)j->c;
+    /* constants in registers: the stores below could otherwise alias *k for the compiler,
+     * which then reloads them and gives up vectorising */
+    const float gscale = k->gscale, b1 = k->beta1, b2 = k->beta2, c1 = 1.0f - k->beta1,
+                c2 = 1.0f - k->beta2, eps = k->eps, lr = k->lr, decay = k->lr * k->wd,
+                inv_bc1 = k->inv_bc1, inv_sqrt_bc2 = k->inv_sqrt_bc2;
+    CPU_IVDEP
     for (size_t i = b; i < e; i++) {
-        float g = k->gscale * grad[i];
-        float mi = k->beta1 * m[i] + (1.0f - k->beta1) * g;
-        float vi = k->beta2 * v[i] + (1.0f - k->beta2) * g * g;
+        float g = gscale * grad[i];
+        float mi = b1 * m[i] + c1 * g;
+        float vi = b2 * v[i] + c2 * g * g;
         m[i] = mi;
         v[i] = vi;
-        float denom = sqrtf(vi) * k->inv_sqrt_bc2 + k->eps;
-        p[i] = p[i] - k->lr * k->wd * p[i] - k->lr * (mi * k->inv_bc1) / denom;
+        float denom = sqrtf(vi) * inv_sqrt_bc2 + eps;
+        p[i] = p[i] - decay * p[i] - lr * (mi * inv_bc1) / denom;
     }
 }
 

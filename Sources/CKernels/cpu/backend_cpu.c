@@ -106,6 +106,12 @@ static const ck_backend_ops cpu_ops = {
     .multiply = cpu_multiply,
     .adam_update = cpu_adam_update,
     .kl_normal_pair = cpu_kl_normal_pair,
+    .conv2d_forward_act = cpu_conv2d_forward_act,
+    .conv2d_backward_data_act = cpu_conv2d_backward_data_act,
+    .deconv2d_forward_act = cpu_deconv2d_forward_act,
+    .deconv2d_backward_data_act = cpu_deconv2d_backward_data_act,
+    .dense_forward_act = cpu_dense_forward_act,
+    .dense_backward_data_act = cpu_dense_backward_data_act,
 };
 
 ck_status ck_cpu_open(int threads, ck_backend *backend) {
@@ -124,6 +130,9 @@ ck_status ck_cpu_open(int threads, ck_backend *backend) {
         free(st);
         return ck_fail(CK_ERR_MEMORY, "cpu backend: cannot start %d threads", threads);
     }
+    /* CK_CONV_ENGINE=blas keeps the im2row + OpenBLAS engine on AVX-512 CPUs (tests) */
+    const char *engine = getenv("CK_CONV_ENGINE");
+    st->fast_conv = cpu_fast_conv_supported() && !(engine && strcmp(engine, "blas") == 0);
     cpu_openblas_tune();
     openblas_set_num_threads(1);
     backend->ops = &cpu_ops;
@@ -131,7 +140,8 @@ ck_status ck_cpu_open(int threads, ck_backend *backend) {
     backend->threads = threads;
     backend->impl = st;
     const char *config = openblas_get_config();
-    snprintf(backend->description, sizeof backend->description, "CPU, %d thread%s, OpenBLAS %s",
-             threads, threads == 1 ? "" : "s", config ? config : "");
+    snprintf(backend->description, sizeof backend->description,
+             "CPU, %d thread%s, %s convolutions, OpenBLAS %s", threads, threads == 1 ? "" : "s",
+             st->fast_conv ? "AVX-512" : "OpenBLAS", config ? config : "");
     return CK_OK;
 }

@@ -39,22 +39,36 @@ size_t cpu_conv_workspace(const ck_backend *be, const ck_conv_shape *s, int tran
     return cpu_conv_ws(be->impl, &g, s->batch, transposed ? s->c_in : s->c_out);
 }
 
-ck_status cpu_conv2d_forward(const ck_conv_shape *s, const ck_buffer *x, const ck_buffer *w,
-                             const ck_buffer *bias, ck_buffer *y, ck_buffer *ws) {
+ck_status cpu_conv2d_forward_act(const ck_conv_shape *s, const ck_buffer *x, const ck_buffer *w,
+                                 const ck_buffer *bias, ck_activation act, float alpha,
+                                 ck_buffer *y, ck_buffer *ws) {
     cpu_geom g;
     conv_geom(s, &g);
+    cpu_epilogue ep = {act, alpha, NULL};
     cpu_conv_im2col_gemm(cpu_of(x), &g, s->batch, s->c_out, w->host, x->host,
-                         host_or_null(bias), y->host, host_or_null(ws));
+                         host_or_null(bias), y->host, host_or_null(ws), &ep);
+    return CK_OK;
+}
+
+ck_status cpu_conv2d_forward(const ck_conv_shape *s, const ck_buffer *x, const ck_buffer *w,
+                             const ck_buffer *bias, ck_buffer *y, ck_buffer *ws) {
+    return cpu_conv2d_forward_act(s, x, w, bias, CK_ACT_IDENTITY, 0, y, ws);
+}
+
+ck_status cpu_conv2d_backward_data_act(const ck_conv_shape *s, const ck_buffer *dy,
+                                       const ck_buffer *w, ck_activation act, float alpha,
+                                       const ck_buffer *gate, ck_buffer *dx, ck_buffer *ws) {
+    cpu_geom g;
+    conv_geom(s, &g);
+    cpu_epilogue ep = {act, alpha, host_or_null(gate)};
+    cpu_conv_gemm_col2im(cpu_of(dy), &g, s->batch, s->c_out, w->host, dy->host, NULL, dx->host,
+                         host_or_null(ws), &ep);
     return CK_OK;
 }
 
 ck_status cpu_conv2d_backward_data(const ck_conv_shape *s, const ck_buffer *dy,
                                    const ck_buffer *w, ck_buffer *dx, ck_buffer *ws) {
-    cpu_geom g;
-    conv_geom(s, &g);
-    cpu_conv_gemm_col2im(cpu_of(dy), &g, s->batch, s->c_out, w->host, dy->host, NULL, dx->host,
-                         host_or_null(ws));
-    return CK_OK;
+    return cpu_conv2d_backward_data_act(s, dy, w, CK_ACT_IDENTITY, 0, NULL, dx, ws);
 }
 
 ck_status cpu_conv2d_backward_weights(const ck_conv_shape *s, const ck_buffer *x,
@@ -63,29 +77,40 @@ ck_status cpu_conv2d_backward_weights(const ck_conv_shape *s, const ck_buffer *x
     cpu_geom g;
     conv_geom(s, &g);
     cpu_conv_weights(cpu_of(x), &g, s->batch, s->c_out, dy->host, x->host, dw->host,
-                     host_or_null(ws));
-    if (dbias)
-        cpu_bias_grad(cpu_of(x), s->batch, s->c_out, (size_t)g.out_h * g.out_w, dy->host,
-                      dbias->host);
+                     host_or_null(dbias), host_or_null(ws));
+    return CK_OK;
+}
+
+ck_status cpu_deconv2d_forward_act(const ck_conv_shape *s, const ck_buffer *x, const ck_buffer *w,
+                                   const ck_buffer *bias, ck_activation act, float alpha,
+                                   ck_buffer *y, ck_buffer *ws) {
+    cpu_geom g;
+    deconv_geom(s, &g);
+    cpu_epilogue ep = {act, alpha, NULL};
+    cpu_conv_gemm_col2im(cpu_of(x), &g, s->batch, s->c_in, w->host, x->host,
+                         host_or_null(bias), y->host, host_or_null(ws), &ep);
     return CK_OK;
 }
 
 ck_status cpu_deconv2d_forward(const ck_conv_shape *s, const ck_buffer *x, const ck_buffer *w,
                                const ck_buffer *bias, ck_buffer *y, ck_buffer *ws) {
+    return cpu_deconv2d_forward_act(s, x, w, bias, CK_ACT_IDENTITY, 0, y, ws);
+}
+
+ck_status cpu_deconv2d_backward_data_act(const ck_conv_shape *s, const ck_buffer *dy,
+                                         const ck_buffer *w, ck_activation act, float alpha,
+                                         const ck_buffer *gate, ck_buffer *dx, ck_buffer *ws) {
     cpu_geom g;
     deconv_geom(s, &g);
-    cpu_conv_gemm_col2im(cpu_of(x), &g, s->batch, s->c_in, w->host, x->host,
-                         host_or_null(bias), y->host, host_or_null(ws));
+    cpu_epilogue ep = {act, alpha, host_or_null(gate)};
+    cpu_conv_im2col_gemm(cpu_of(dy), &g, s->batch, s->c_in, w->host, dy->host, NULL, dx->host,
+                         host_or_null(ws), &ep);
     return CK_OK;
 }
 
 ck_status cpu_deconv2d_backward_data(const ck_conv_shape *s, const ck_buffer *dy,
                                      const ck_buffer *w, ck_buffer *dx, ck_buffer *ws) {
-    cpu_geom g;
-    deconv_geom(s, &g);
-    cpu_conv_im2col_gemm(cpu_of(dy), &g, s->batch, s->c_in, w->host, dy->host, NULL, dx->host,
-                         host_or_null(ws));
-    return CK_OK;
+    return cpu_deconv2d_backward_data_act(s, dy, w, CK_ACT_IDENTITY, 0, NULL, dx, ws);
 }
 
 ck_status cpu_deconv2d_backward_weights(const ck_conv_shape *s, const ck_buffer *x,
@@ -93,7 +118,7 @@ ck_status cpu_deconv2d_backward_weights(const ck_conv_shape *s, const ck_buffer 
                                         ck_buffer *ws) {
     cpu_geom g;
     deconv_geom(s, &g);
-    cpu_conv_weights(cpu_of(x), &g, s->batch, s->c_in, x->host, dy->host, dw->host,
+    cpu_conv_weights(cpu_of(x), &g, s->batch, s->c_in, x->host, dy->host, dw->host, NULL,
                      host_or_null(ws));
     if (dbias)
         cpu_bias_grad(cpu_of(x), s->batch, s->c_out, (size_t)g.height * g.width, dy->host,

@@ -36,6 +36,7 @@ typedef struct cpu_state {
     cpu_pool *pool;
     int threads;
     double *scratch;        /* CPU_SCRATCH doubles per thread, for small reductions */
+    int fast_conv;          /* convolutions through convgemm.c (AVX-512) instead of OpenBLAS */
 } cpu_state;
 
 #define CPU_SCRATCH 1024
@@ -43,8 +44,36 @@ typedef struct cpu_state {
 /* The pool of a buffer's backend. */
 static inline cpu_state *cpu_of(const ck_buffer *b) { return (cpu_state *)b->backend->impl; }
 
+/*
+ * Before an elementwise loop whose output may be one of its inputs (in place, the same
+ * index read then written: never a shifted overlap). Compilers otherwise guard such loops
+ * with an overlap test that sends the in-place case to the scalar loop.
+ */
+#if defined(__clang__)
+#define CPU_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define CPU_IVDEP _Pragma("GCC ivdep")
+#else
+#define CPU_IVDEP
+#endif
+
 /* Elementwise loops below this many elements run on the calling thread alone. */
 #define CPU_PARALLEL_MIN 32768
+
+/*
+ * Sum of n floats in 16 float lanes (a vectorisable loop), the lanes added in double in a
+ * fixed order: deterministic, and as accurate as one float sum per 16th of the values.
+ */
+static inline double cpu_sum_lanes(const float *x, size_t n) {
+    float lane[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++) lane[l] += x[i + l];
+    for (int l = 0; i < n; i++, l++) lane[l] += x[i];
+    double s = 0;
+    for (int l = 0; l < 16; l++) s += lane[l];
+    return s;
+}
 
 /* Runs task over the pool, or on the caller alone when n is small. */
 void cpu_parallel(cpu_state *st, size_t n, cpu_task task, void *ctx);
@@ -66,6 +95,26 @@ void cpu_ew_run(cpu_state *st, const cpu_ew *job);
 /* Switches OpenBLAS from its generic fallback kernels to AVX2/AVX-512 ones (once). */
 void cpu_openblas_tune(void);
 
+/* ---------------------------------------------------------------- fused activations */
+
+/*
+ * What a pass does to each value it stores (activations.c). Forward (gate NULL):
+ * y = f(v). Backward (gate set): y = f'(.) v, the derivative taken from the activation's
+ * output gate[i] at the same index (the input of the layer whose backward-data this is).
+ */
+typedef struct cpu_epilogue {
+    ck_activation kind;
+    float alpha;
+    const float *gate; /* NULL: forward; else the activation outputs, laid out as the result */
+} cpu_epilogue;
+
+/* True when an epilogue changes nothing (NULL or identity). */
+static inline int cpu_epilogue_none(const cpu_epilogue *e) {
+    return !e || e->kind == CK_ACT_IDENTITY;
+}
+/* Applies e to y[0, n) in place; offset is y's index in the whole result (for the gate). */
+void cpu_epilogue_apply(const cpu_epilogue *e, float *y, size_t offset, size_t n);
+
 /* ---------------------------------------------------------------- im2col geometry */
 
 /*
@@ -86,6 +135,9 @@ void cpu_im2col_image(const cpu_geom *g, const float *img, float *cols, size_t l
 void cpu_col2im_image(const cpu_geom *g, const float *cols, size_t ld, float *img);
 /* Rows of one image: row p = (oy, ox) holds (c, ky, kx) contiguously (im2row.c). */
 void cpu_im2row_image(const cpu_geom *g, const float *img, float *rows, size_t ld);
+/* One channel plane's taps of every pixel: pixel p's (ky, kx) at rows[p * ld + ky * k_w + kx]
+ * (k_h <= 32). */
+void cpu_im2row_channel(const cpu_geom *g, const float *plane, float *rows, size_t ld);
 /* The adjoint: img = row2im(rows), img overwritten. */
 void cpu_row2im_image(const cpu_geom *g, const float *rows, size_t ld, float *img);
 /* True when the columns of an image are the image itself (1x1, stride 1, no padding). */
@@ -98,15 +150,33 @@ int cpu_geom_is_identity(const cpu_geom *g);
  * the weight matrix [m, k] with k = channels * k_h * k_w of the geometry's image.
  *   cpu_conv_im2col_gemm: out[b] = A x im2col(img[b]) (+ bias[m])   out[b]: [m, out_h*out_w]
  *   cpu_conv_gemm_col2im: img[b] = col2im(A^T x in[b]) (+ bias[channels])
- *   cpu_conv_weights:     dA = sum_b in[b] x im2col(img[b])^T
+ *   cpu_conv_weights:     dA = sum_b in[b] x im2col(img[b])^T, and when dsum is set
+ *                         dsum[r] = sum over batch and plane of in[b, r] (a convolution's dbias)
  */
 size_t cpu_conv_ws(const cpu_state *st, const cpu_geom *g, int batch, int m);
 void cpu_conv_im2col_gemm(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
-                          const float *img, const float *bias, float *out, float *ws);
+                          const float *img, const float *bias, float *out, float *ws,
+                          const cpu_epilogue *ep);
 void cpu_conv_gemm_col2im(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
-                          const float *in, const float *bias, float *img, float *ws);
+                          const float *in, const float *bias, float *img, float *ws,
+                          const cpu_epilogue *ep);
 void cpu_conv_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const float *in,
-                      const float *img, float *da, float *ws);
+                      const float *img, float *da, float *dsum, float *ws);
+/*
+ * The same three passes through convgemm.c's own AVX-512 GEMM (x86-64 with AVX-512 only:
+ * cpu_fast_conv_supported). The backend picks them at open unless CK_CONV_ENGINE=blas.
+ */
+int cpu_fast_conv_supported(void);
+size_t cpu_fast_conv_ws(const cpu_state *st, const cpu_geom *g, int batch, int m);
+void cpu_fast_forward(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
+                      const float *img, const float *bias, float *out, float *ws,
+                      const cpu_epilogue *ep);
+void cpu_fast_data(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
+                   const float *in, const float *bias, float *img, float *ws,
+                   const cpu_epilogue *ep);
+void cpu_fast_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const float *in,
+                      const float *img, float *da, float *dsum, float *ws);
+
 /* dbias[c] = sum over batch and plane of t[b, c, plane]. */
 void cpu_bias_grad(cpu_state *st, int batch, int channels, size_t plane, const float *t,
                    float *dbias);
@@ -128,6 +198,18 @@ ck_status cpu_deconv2d_backward_data(const ck_conv_shape *, const ck_buffer *dy,
 ck_status cpu_deconv2d_backward_weights(const ck_conv_shape *, const ck_buffer *x,
                                         const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias,
                                         ck_buffer *ws);
+ck_status cpu_conv2d_forward_act(const ck_conv_shape *, const ck_buffer *x, const ck_buffer *w,
+                                 const ck_buffer *bias, ck_activation, float alpha, ck_buffer *y,
+                                 ck_buffer *ws);
+ck_status cpu_conv2d_backward_data_act(const ck_conv_shape *, const ck_buffer *dy,
+                                       const ck_buffer *w, ck_activation, float alpha,
+                                       const ck_buffer *gate, ck_buffer *dx, ck_buffer *ws);
+ck_status cpu_deconv2d_forward_act(const ck_conv_shape *, const ck_buffer *x, const ck_buffer *w,
+                                   const ck_buffer *bias, ck_activation, float alpha,
+                                   ck_buffer *y, ck_buffer *ws);
+ck_status cpu_deconv2d_backward_data_act(const ck_conv_shape *, const ck_buffer *dy,
+                                         const ck_buffer *w, ck_activation, float alpha,
+                                         const ck_buffer *gate, ck_buffer *dx, ck_buffer *ws);
 ck_status cpu_im2col(const ck_conv_shape *, const ck_buffer *x, ck_buffer *cols);
 ck_status cpu_col2im(const ck_conv_shape *, const ck_buffer *cols, ck_buffer *x);
 
@@ -137,6 +219,11 @@ ck_status cpu_dense_backward_data(int batch, int in, int out, const ck_buffer *d
                                   const ck_buffer *w, ck_buffer *dx);
 ck_status cpu_dense_backward_weights(int batch, int in, int out, const ck_buffer *x,
                                      const ck_buffer *dy, ck_buffer *dw, ck_buffer *dbias);
+ck_status cpu_dense_forward_act(int batch, int in, int out, const ck_buffer *x, const ck_buffer *w,
+                                const ck_buffer *bias, ck_activation, float alpha, ck_buffer *y);
+ck_status cpu_dense_backward_data_act(int batch, int in, int out, const ck_buffer *dy,
+                                      const ck_buffer *w, ck_activation, float alpha,
+                                      const ck_buffer *gate, ck_buffer *dx);
 
 ck_status cpu_activation_forward(ck_activation, float alpha, size_t count, const ck_buffer *x,
                                  ck_buffer *y);
@@ -174,15 +261,55 @@ ck_status cpu_adam_update(size_t count, const ck_adam_params *, ck_buffer *param
 
 /* ---------------------------------------------------------------- numerics */
 
-/* log(1 + exp(x)) without overflow or cancellation. */
-static inline float cpu_softplus(float x) {
-    return (x > 0 ? x : 0) + log1pf(expf(-(x > 0 ? x : -x)));
+/*
+ * exp(-a) for a >= 0 (a > 87.3 gives about 1e-38; NaN gives NaN), written so that
+ * loops over arrays vectorise: Cephes expf's reduction and polynomial (within 2 ulp), 2^n
+ * from the exponent bits. No libm call.
+ */
+static inline float cpu_exp_neg(float a) {
+    float x = a > 87.3f ? -87.3f : -a; /* NaN stays NaN */
+    float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { int32_t i; float f; } scale = {.i = ((int32_t)n + 127) << 23};
+    return p * scale.f;
 }
 
-/* 1 / (1 + exp(-x)) without overflow. */
+/*
+ * log(1 + e) for e in [0, 1], vectorisable: 2 atanh(s) with s = e / (2 + e), or for e above
+ * sqrt(2) - 1, ln 2 + 2 atanh((e - 1) / (e + 3)); |s| <= 0.1716, so six odd terms give
+ * float precision, with no cancellation near e = 0.
+ */
+static inline float cpu_log1p_unit(float e) {
+    int big = e > 0.41421356f;
+    float num = big ? e - 1.0f : e, den = big ? e + 3.0f : e + 2.0f;
+    float s = num / den;
+    float s2 = s * s;
+    float p = 1.0f / 11.0f;
+    p = p * s2 + 1.0f / 9.0f;
+    p = p * s2 + 1.0f / 7.0f;
+    p = p * s2 + 1.0f / 5.0f;
+    p = p * s2 + 1.0f / 3.0f;
+    p = p * s2 + 1.0f;
+    return (big ? 0.69314718055994531f : 0.0f) + 2.0f * s * p;
+}
+
+/* log(1 + exp(x)) without overflow or cancellation; vectorisable. */
+static inline float cpu_softplus(float x) {
+    return (x > 0 ? x : 0) + cpu_log1p_unit(cpu_exp_neg(__builtin_fabsf(x)));
+}
+
+/* 1 / (1 + exp(-x)) without overflow; vectorisable. */
 static inline float cpu_sigmoid(float x) {
-    float e = expf(-(x > 0 ? x : -x));
-    return x >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
+    float e = cpu_exp_neg(__builtin_fabsf(x));
+    float inv = 1.0f / (1.0f + e);
+    return x >= 0 ? inv : e * inv;
 }
 
 #endif /* CK_CPU_H */

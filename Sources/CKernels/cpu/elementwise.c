@@ -45,10 +45,13 @@ static void axpby_range(const cpu_ew *j, size_t b, size_t e) {
     const float *x = j->a;
     float *y = j->y, alpha = j->alpha, beta = j->beta;
     if (beta == 0.0f) {
+        CPU_IVDEP
         for (size_t i = b; i < e; i++) y[i] = alpha * x[i];
     } else if (beta == 1.0f) {
+        CPU_IVDEP
         for (size_t i = b; i < e; i++) y[i] += alpha * x[i];
     } else {
+        CPU_IVDEP
         for (size_t i = b; i < e; i++) y[i] = alpha * x[i] + beta * y[i];
     }
 }
@@ -61,6 +64,7 @@ ck_status cpu_axpby(size_t count, float alpha, const ck_buffer *x, float beta, c
 }
 
 static void multiply_range(const cpu_ew *j, size_t b, size_t e) {
+    CPU_IVDEP
     for (size_t i = b; i < e; i++) j->y[i] = j->a[i] * j->b[i];
 }
 

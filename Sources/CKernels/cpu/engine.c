@@ -35,6 +35,7 @@ typedef struct {
     size_t k, plane, img_size, chunk; /* chunk: images per chunk */
     const float *a, *src, *bias;
     float *dst, *ws;
+    const cpu_epilogue *ep;           /* applied to every stored value; NULL: none */
     size_t slice;                      /* floats of one thread's slice */
 } conv_job;
 
@@ -50,6 +51,7 @@ static size_t chunk_images(const cpu_geom *g, int batch, int threads) {
 }
 
 size_t cpu_conv_ws(const cpu_state *st, const cpu_geom *g, int batch, int m) {
+    if (st->fast_conv) return cpu_fast_conv_ws(st, g, batch, m);
     size_t k = geom_k(g), partials = (size_t)(st->threads - 1) * m * k;
     if (cpu_geom_is_identity(g)) return partials;
     size_t cap = chunk_images(g, batch, st->threads) * geom_plane(g);
@@ -106,6 +108,7 @@ static void im2col_gemm_task(void *ctx, int tid, int threads) {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)plane, (int)k,
                             1.0f, j->a, (int)k, img, (int)plane, j->bias ? 1.0f : 0.0f, o,
                             (int)plane);
+                cpu_epilogue_apply(j->ep, o, (size_t)(o - j->dst), m * plane);
             }
             continue;
         }
@@ -118,6 +121,7 @@ static void im2col_gemm_task(void *ctx, int tid, int threads) {
                 const float *t = tmp + r * cn + i * plane;
                 float *o = out + (i * m + r) * plane, bv = j->bias ? j->bias[r] : 0.0f;
                 for (size_t p = 0; p < plane; p++) o[p] = t[p] + bv;
+                cpu_epilogue_apply(j->ep, o, (size_t)(o - j->dst), plane);
             }
     }
 }
@@ -146,14 +150,21 @@ static void im2row_gemm_task(void *ctx, int tid, int threads) {
                 float bv = j->bias ? j->bias[r] : 0.0f;
                 for (size_t p = 0; p < plane; p++) o[r * plane + p] = t[p * m + r] + bv;
             }
+            cpu_epilogue_apply(j->ep, o, (size_t)(o - j->dst), m * plane);
         }
     }
 }
 
 void cpu_conv_im2col_gemm(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
-                          const float *img, const float *bias, float *out, float *ws) {
+                          const float *img, const float *bias, float *out, float *ws,
+                          const cpu_epilogue *ep) {
+    if (st->fast_conv) {
+        cpu_fast_forward(st, g, batch, m, a, img, bias, out, ws, ep);
+        return;
+    }
     conv_job j;
     job_init(&j, st, g, batch, m);
+    j.ep = cpu_epilogue_none(ep) ? NULL : ep;
     j.a = a;
     j.src = img;
     j.bias = bias;
@@ -195,6 +206,7 @@ static void gemm_col2im_task(void *ctx, int tid, int threads) {
                             1.0f, j->a, (int)k, in + i * m * plane, (int)plane, 0.0f, img,
                             (int)plane);
                 if (j->bias) add_channel_bias(j->bias, (size_t)j->g->channels, hw, img);
+                cpu_epilogue_apply(j->ep, img, (size_t)(img - j->dst), j->img_size);
             }
             continue;
         }
@@ -209,14 +221,21 @@ static void gemm_col2im_task(void *ctx, int tid, int threads) {
             float *img = j->dst + (b + i) * j->img_size;
             cpu_row2im_image(j->g, rows + i * plane * k, k, img);
             if (j->bias) add_channel_bias(j->bias, (size_t)j->g->channels, hw, img);
+            cpu_epilogue_apply(j->ep, img, (size_t)(img - j->dst), j->img_size);
         }
     }
 }
 
 void cpu_conv_gemm_col2im(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
-                          const float *in, const float *bias, float *img, float *ws) {
+                          const float *in, const float *bias, float *img, float *ws,
+                          const cpu_epilogue *ep) {
+    if (st->fast_conv) {
+        cpu_fast_data(st, g, batch, m, a, in, bias, img, ws, ep);
+        return;
+    }
     conv_job j;
     job_init(&j, st, g, batch, m);
+    j.ep = cpu_epilogue_none(ep) ? NULL : ep;
     j.a = a;
     j.src = in;
     j.bias = bias;
@@ -285,7 +304,12 @@ static void reduce_task(void *ctx, int tid, int threads) {
 }
 
 void cpu_conv_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const float *in,
-                      const float *img, float *da, float *ws) {
+                      const float *img, float *da, float *dsum, float *ws) {
+    if (st->fast_conv) {
+        cpu_fast_weights(st, g, batch, m, in, img, da, dsum, ws);
+        return;
+    }
+    if (dsum) cpu_bias_grad(st, batch, m, geom_plane(g), in, dsum);
     weights_job wj;
     job_init(&wj.j, st, g, batch, m);
     wj.j.src = in;
@@ -314,12 +338,8 @@ static void bias_task(void *ctx, int tid, int threads) {
     cpu_split((size_t)bj->channels, tid, threads, &c0, &c1);
     for (size_t c = c0; c < c1; c++) {
         double s = 0;
-        for (int b = 0; b < bj->batch; b++) {
-            const float *p = bj->t + ((size_t)b * bj->channels + c) * bj->plane;
-            float part = 0;
-            for (size_t i = 0; i < bj->plane; i++) part += p[i];
-            s += part;
-        }
+        for (int b = 0; b < bj->batch; b++)
+            s += cpu_sum_lanes(bj->t + ((size_t)b * bj->channels + c) * bj->plane, bj->plane);
         bj->dbias[c] = (float)s;
     }
 }

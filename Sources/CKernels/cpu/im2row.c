@@ -61,31 +61,35 @@ void cpu_im2row_image(const cpu_geom *g, const float *img, float *rows, size_t l
     }
     /* channel by channel: one image plane stays in L1 (planes 4 KiB apart would collide
      * in L1's sets if all channels of a pixel were read together) */
-    for (int c = 0; c < C; c++) {
-        const float *plane = img + c * hw;
-        for (int oy = 0; oy < g->out_h; oy++) {
-            row_offsets(g, oy, off);
-            float *restrict d = rows + (size_t)oy * g->out_w * ld + (size_t)c * kh * kw;
-            for (int ox = 0; ox < g->out_w; ox++, d += ld) {
-                const int ix0 = ox * g->stride_w - g->pad_w;
-                const int inside = ix0 >= 0 && ix0 + (kw - 1) * dw < W;
-                if (inside && dw == 1 && kw == 4) {
-                    for (int ky = 0; ky < kh; ky++) {
-                        if (off[ky] >= 0) copy4(d + 4 * ky, plane + off[ky] + ix0);
-                        else memset(d + 4 * ky, 0, 4 * sizeof *d);
-                    }
+    for (int c = 0; c < C; c++)
+        cpu_im2row_channel(g, img + c * hw, rows + (size_t)c * kh * kw, ld);
+}
+
+void cpu_im2row_channel(const cpu_geom *g, const float *plane, float *rows, size_t ld) {
+    const int W = g->width, kh = g->k_h, kw = g->k_w, dw = g->dil_w;
+    long off[MAX_KH];
+    for (int oy = 0; oy < g->out_h; oy++) {
+        row_offsets(g, oy, off);
+        float *restrict d = rows + (size_t)oy * g->out_w * ld;
+        for (int ox = 0; ox < g->out_w; ox++, d += ld) {
+            const int ix0 = ox * g->stride_w - g->pad_w;
+            const int inside = ix0 >= 0 && ix0 + (kw - 1) * dw < W;
+            if (inside && dw == 1 && kw == 4) {
+                for (int ky = 0; ky < kh; ky++) {
+                    if (off[ky] >= 0) copy4(d + 4 * ky, plane + off[ky] + ix0);
+                    else memset(d + 4 * ky, 0, 4 * sizeof *d);
+                }
+                continue;
+            }
+            for (int ky = 0; ky < kh; ky++) {
+                float *t = d + ky * kw;
+                if (off[ky] < 0) {
+                    for (int kx = 0; kx < kw; kx++) t[kx] = 0;
                     continue;
                 }
-                for (int ky = 0; ky < kh; ky++) {
-                    float *t = d + ky * kw;
-                    if (off[ky] < 0) {
-                        for (int kx = 0; kx < kw; kx++) t[kx] = 0;
-                        continue;
-                    }
-                    const float *s = plane + off[ky];
-                    for (int kx = 0, ix = ix0; kx < kw; kx++, ix += dw)
-                        t[kx] = (unsigned)ix < (unsigned)W ? s[ix] : 0.0f;
-                }
+                const float *s = plane + off[ky];
+                for (int kx = 0, ix = ix0; kx < kw; kx++, ix += dw)
+                    t[kx] = (unsigned)ix < (unsigned)W ? s[ix] : 0.0f;
             }
         }
     }
@@ -111,12 +115,19 @@ void cpu_row2im_image(const cpu_geom *g, const float *rows, size_t ld, float *im
             }
         return;
     }
+    /* windows of neighbouring pixels overlap when kw spans more than a stride; visiting
+     * the pixels of a row in phases (every step-th pixel) keeps each add clear of the
+     * stores just before it, which would otherwise stall store-to-load forwarding */
+    const int extent = (kw - 1) * dw + 1;
+    const int step = extent > g->stride_w ? (extent + g->stride_w - 1) / g->stride_w : 1;
     for (int c = 0; c < C; c++) {
         float *plane = img + c * hw;
         for (int oy = 0; oy < g->out_h; oy++) {
             row_offsets(g, oy, off);
-            const float *restrict d = rows + (size_t)oy * g->out_w * ld + (size_t)c * kh * kw;
-            for (int ox = 0; ox < g->out_w; ox++, d += ld) {
+            const float *restrict row = rows + (size_t)oy * g->out_w * ld + (size_t)c * kh * kw;
+            for (int phase = 0; phase < step; phase++)
+            for (int ox = phase; ox < g->out_w; ox += step) {
+                const float *restrict d = row + (size_t)ox * ld;
                 const int ix0 = ox * g->stride_w - g->pad_w;
                 const int inside = ix0 >= 0 && ix0 + (kw - 1) * dw < W;
                 if (inside && dw == 1 && kw == 4) {

@@ -331,6 +331,90 @@ ck_status ck_activation_forward(ck_activation kind, float alpha, size_t count, c
 ck_status ck_activation_backward(ck_activation kind, float alpha, size_t count, const ck_buffer *x,
                                  const ck_buffer *y, const ck_buffer *dy, ck_buffer *dx);
 
+/* ---------------------------------------------------------------- fused activations */
+
+/*
+ * A layer followed by an activation, in one pass: the forward forms store f(layer(x)) and
+ * the backward-data forms store f'(.) * (the layer's input gradient), with the derivative
+ * taken from the activation's OUTPUT, which is the layer's own forward input x. So in a
+ * chain  layer1 -> f -> layer2  the forward is layer1's _act form (f fused) and the backward
+ * is layer2's backward_data_act (f' fused), which yields the gradient with respect to
+ * layer1's pre-activation output directly: no separate activation pass, no extra buffer.
+ * Results equal the plain operation followed by ck_activation_forward (or backward) up to
+ * float rounding. Backward forms accept CK_ACT_IDENTITY, CK_ACT_RELU, CK_ACT_LEAKY_RELU
+ * with alpha >= 0, CK_ACT_SIGMOID and CK_ACT_TANH (softplus's derivative needs its input).
+ * On backends without a fused kernel the library runs the two operations.
+ */
+
+/**
+ * y = f(conv(x, w) + bias).
+ * shape, x, w, bias, workspace: as for ck_conv2d_forward
+ * act:   the activation f
+ * alpha: leaky ReLU's negative slope (ignored by the others)
+ * y:     output [batch, c_out, h_out, w_out], overwritten
+ */
+ck_status ck_conv2d_forward_act(const ck_conv_shape *shape, const ck_buffer *x,
+                                const ck_buffer *w, const ck_buffer *bias, ck_activation act,
+                                float alpha, ck_buffer *y, ck_buffer *workspace);
+
+/**
+ * dx = f'(.) * conv2d_backward_data(dy, w), f' from the activation output x.
+ * shape, dy, w, workspace: as for ck_conv2d_backward_data
+ * act:   the activation whose output is this convolution's input
+ * alpha: leaky ReLU's negative slope, >= 0
+ * x:     this convolution's forward input [batch, c_in, h_in, w_in] (= f's output)
+ * dx:    gradient with respect to f's input [batch, c_in, h_in, w_in], overwritten
+ */
+ck_status ck_conv2d_backward_data_act(const ck_conv_shape *shape, const ck_buffer *dy,
+                                      const ck_buffer *w, ck_activation act, float alpha,
+                                      const ck_buffer *x, ck_buffer *dx, ck_buffer *workspace);
+
+/**
+ * y = f(conv_transpose(x, w) + bias).
+ * shape, x, w, bias, workspace: as for ck_deconv2d_forward
+ * act:   the activation f
+ * alpha: leaky ReLU's negative slope (ignored by the others)
+ * y:     output [batch, c_out, h_out, w_out], overwritten
+ */
+ck_status ck_deconv2d_forward_act(const ck_conv_shape *shape, const ck_buffer *x,
+                                  const ck_buffer *w, const ck_buffer *bias, ck_activation act,
+                                  float alpha, ck_buffer *y, ck_buffer *workspace);
+
+/**
+ * dx = f'(.) * deconv2d_backward_data(dy, w), f' from the activation output x.
+ * shape, dy, w, workspace: as for ck_deconv2d_backward_data
+ * act:   the activation whose output is this transposed convolution's input
+ * alpha: leaky ReLU's negative slope, >= 0
+ * x:     this layer's forward input [batch, c_in, h_in, w_in] (= f's output)
+ * dx:    gradient with respect to f's input [batch, c_in, h_in, w_in], overwritten
+ */
+ck_status ck_deconv2d_backward_data_act(const ck_conv_shape *shape, const ck_buffer *dy,
+                                        const ck_buffer *w, ck_activation act, float alpha,
+                                        const ck_buffer *x, ck_buffer *dx, ck_buffer *workspace);
+
+/**
+ * y = f(x w^T + bias).
+ * batch, in, out, x, w, bias: as for ck_dense_forward
+ * act:   the activation f
+ * alpha: leaky ReLU's negative slope (ignored by the others)
+ * y:     [batch, out], overwritten
+ */
+ck_status ck_dense_forward_act(int batch, int in, int out, const ck_buffer *x, const ck_buffer *w,
+                               const ck_buffer *bias, ck_activation act, float alpha,
+                               ck_buffer *y);
+
+/**
+ * dx = f'(.) * (dy w), f' from the activation output x.
+ * batch, in, out, dy, w: as for ck_dense_backward_data
+ * act:   the activation whose output is this layer's input
+ * alpha: leaky ReLU's negative slope, >= 0
+ * x:     this layer's forward input [batch, in] (= f's output)
+ * dx:    gradient with respect to f's input [batch, in], overwritten
+ */
+ck_status ck_dense_backward_data_act(int batch, int in, int out, const ck_buffer *dy,
+                                     const ck_buffer *w, ck_activation act, float alpha,
+                                     const ck_buffer *x, ck_buffer *dx);
+
 /* ---------------------------------------------------------------- likelihoods and KL */
 
 /**
@@ -518,6 +602,27 @@ typedef struct ck_adam_params {
  */
 ck_status ck_adam_update(size_t count, const ck_adam_params *params, ck_buffer *param,
                          const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
+
+/* ---------------------------------------------------------------- profiling */
+
+/**
+ * Per-operation timing for performance work. With the environment variable CK_PROFILE=1
+ * set before the first backend opens, every public operation adds its wall-clock and
+ * process CPU time to a table keyed by operation and shape (device backends: the time to
+ * enqueue). Off, it costs one branch per call. Returns nonzero when profiling is on.
+ */
+int ck_profile_enabled(void);
+
+/**
+ * Prints the profile table (operations by total time, calls, ms per call) to stderr under
+ * a title, then clears it. Does nothing when profiling is off.
+ * title: a heading for the table, or NULL
+ * steps: divides the totals into per-step figures (e.g. timed training steps); 0 or 1 for none
+ */
+void ck_profile_report(const char *title, int steps);
+
+/** Clears the profile table without printing (e.g. after warm-up steps). */
+void ck_profile_reset(void);
 
 #ifdef __cplusplus
 }
