@@ -47,6 +47,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var training: TrainingOptions
     /// What the run trains for: "vae" (the default), or a conditional task.
     public var task: String = "vae"
+    /// Conditional runs (inpaint, colorize): their own options; nil for a plain VAE.
+    public var conditional: ConditionalOptions? = nil
 
     public init(model: ModelConfig, training: TrainingOptions, task: String = "vae") {
         self.model = model

@@ -16,6 +16,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Grid points per axis for log p(x) by numerical integration (2-D latents).") var grid: Int = 200
     @Option(help: "Evaluate only the first N images.") var limit: Int?
     @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var conditional: ConditionalEvaluateOptions
 
     func validate() throws {
         guard iwSamples >= 0, grid >= 0 else { throw ValidationError("--iw-samples and --grid must be >= 0") }
@@ -23,6 +24,9 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
+        if let task = conditional.task {
+            return try conditional.run(task: task, checkpoint: model, data: data, split: split, limit: limit, json: json)
+        }
         let (vae, config) = try model.load()
         let images = try loadImages(spec: data ?? config.training.data, split: split == .all ? .test : split,
                                     model: config.model, seed: config.training.seed)

@@ -27,6 +27,11 @@ enum Interrupt {
     nonisolated(unsafe) static var requested = false
 
     static func install() {
+        // A launcher may hand us SIGINT blocked (signal masks are inherited): unblock it.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in
             if Interrupt.requested { _exit(130) }
             Interrupt.requested = true

@@ -19,7 +19,7 @@ struct Train: ParsableCommand {
     @Option(help: "Batch size.") var batch: Int = 128
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
     @Flag(help: "Decay the learning rate to zero along a half cosine over the run.") var cosine = false
-    @Option(help: "bernoulli, gaussian or logistic (default: bernoulli for gray, logistic for color).")
+    @Option(help: "bernoulli, gaussian or logistic (default: bernoulli for gray, gaussian with learned variance for color).")
     var likelihood: Likelihood?
     @Option(help: "Weight of the KL term.") var beta: Float = 1
     @Option(help: "Epochs of linear KL warm-up from 0 to beta.") var warmupEpochs: Double = 0
@@ -29,6 +29,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Train a plain deterministic autoencoder instead of a VAE.") var autoencoder = false
     @Option(help: "Seed of initialization, data order and noise.") var seed: UInt64 = 1
     @Flag(help: "Continue the run in --out.") var resume = false
+    @OptionGroup var conditional: ConditionalTrainOptions
     @OptionGroup var device: DeviceOptions
 
     func validate() throws {
@@ -47,6 +48,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        Interrupt.install()
         let dev = try device.open()
         var config: RunConfig
         if resume {
@@ -65,11 +67,14 @@ struct Train: ParsableCommand {
                                                       seed: config.training.seed)
         log("data: \(spec), \(train.count) training and \(validation.count) validation images of \(m.channels)x\(m.height)x\(m.width)")
         log("device: \(dev.description)")
+        if ConditionalTask(runTask: config.task) != nil {
+            try runConditional(config: config, device: dev, train: train, validation: validation)
+            return
+        }
 
         let trainer = try Trainer(config: config, directory: out, device: dev, train: train, validation: validation,
                                   resume: resume)
         log("model: \(m.arch), latent \(m.latent), \(m.likelihood.rawValue), \(trainer.model.parameterCount) parameters\(resume ? ", resuming at step \(trainer.state.step)" : "")")
-        Interrupt.install()
         trainer.shouldStop = { Interrupt.requested }
         trainer.log = { line in Progress.clear(); log(line) }
         trainer.onStep = Progress.show
@@ -114,7 +119,9 @@ struct Train: ParsableCommand {
         t.threads = device.threads
         t.epochs = epochs
         t.minutes = minutes
-        return RunConfig(model: model, training: t)
+        var config = RunConfig(model: model, training: t)
+        try conditional.apply(to: &config, likelihoodGiven: likelihood != nil)
+        return config
     }
 }
 

@@ -1,0 +1,103 @@
+import ImageIO
+
+/// Turns images into a conditional task's (target, condition) rows on the host, into buffers
+/// allocated once, so a training loop prepares each batch without allocating.
+///
+/// - inpaint: target x; condition [x with its holes pre-filled by harmonic interpolation; m], with a
+///   fresh mask m per image from the mix (the model learns what to add to the smoothest guess,
+///   rather than to rebuild the hole's whole surroundings from zeros)
+/// - colorize: target (Cb, Cr); condition Y (full-range YCbCr of the RGB image)
+public final class ConditionalBatch {
+    public let task: ConditionalTask
+    public let channels: Int, height: Int, width: Int
+    public let capacity: Int
+    /// The masks' mix (inpainting only).
+    public let masks: MaskGenerator?
+    /// `capacity` rows of targets and of conditions, NCHW.
+    public let targets: UnsafeMutablePointer<Float>
+    public let conditions: UnsafeMutablePointer<Float>
+    /// The masks of the current batch (inpainting), one plane per image.
+    public let maskPlanes: UnsafeMutablePointer<Float>
+    public private(set) var count = 0
+    /// Pre-fills the holes of inpainting conditions.
+    let interpolator: HarmonicInterpolator
+
+    public init(task: ConditionalTask, channels: Int, height: Int, width: Int, capacity: Int, masks: MaskGenerator?) {
+        precondition(task == .colorize || masks != nil, "inpainting needs a mask mix")
+        precondition(task == .inpaint || channels == 3, "colorization needs RGB images")
+        self.task = task
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.capacity = capacity
+        self.masks = masks
+        let plane = height * width
+        targets = .allocate(capacity: capacity * task.targetChannels(imageChannels: channels) * plane)
+        conditions = .allocate(capacity: capacity * task.conditionChannels(imageChannels: channels) * plane)
+        maskPlanes = .allocate(capacity: capacity * plane)
+        maskPlanes.initialize(repeating: 0, count: capacity * plane)
+        interpolator = HarmonicInterpolator(width: width, height: height)
+    }
+
+    deinit {
+        targets.deallocate()
+        conditions.deallocate()
+        maskPlanes.deallocate()
+    }
+
+    var plane: Int { height * width }
+    public var targetItem: Int { task.targetChannels(imageChannels: channels) * plane }
+    public var conditionItem: Int { task.conditionChannels(imageChannels: channels) * plane }
+
+    /// Fills the rows from the images at `indices` of `set`. Mask i is drawn by `maskRNG(i)`,
+    /// given the position in the batch and the image's index.
+    public func fill(from set: ImageSet, indices: some Collection<Int>,
+                     maskRNG: (_ position: Int, _ index: Int) -> SplitMix64) {
+        precondition(set.channels == channels && set.height == height && set.width == width, "images do not match the batch geometry")
+        precondition(indices.count <= capacity, "batch larger than the buffers")
+        let n = channels * plane
+        set.pixels.withUnsafeBufferPointer { all in
+            for (row, index) in indices.enumerated() {
+                let image = all.baseAddress! + index * n
+                switch task {
+                case .inpaint:
+                    var rng = maskRNG(row, index)
+                    let mask = UnsafeMutableBufferPointer(start: maskPlanes + row * plane, count: plane)
+                    masks!.draw(into: mask, width: width, height: height, rng: &rng)
+                    (targets + row * n).update(from: image, count: n)
+                    Self.inpaintCondition(image: image, mask: mask.baseAddress!, channels: channels,
+                                          interpolator: interpolator, into: conditions + row * conditionItem)
+                case .colorize:
+                    Self.splitLuminance(rgb: image, plane: plane, chroma: targets + row * targetItem,
+                                        luma: conditions + row * conditionItem)
+                }
+            }
+        }
+        count = indices.count
+    }
+
+    /// condition = [x with the holes (m = 1) harmonically interpolated; m] for one image of
+    /// `channels` planes of the interpolator's size. Missing pixels of `image` are never read.
+    public static func inpaintCondition(image: UnsafePointer<Float>, mask: UnsafePointer<Float>, channels: Int,
+                                        interpolator: HarmonicInterpolator, into out: UnsafeMutablePointer<Float>) {
+        let plane = interpolator.width * interpolator.height
+        for c in 0..<channels {
+            for p in 0..<plane { out[c * plane + p] = mask[p] > 0.5 ? 0 : image[c * plane + p] }
+        }
+        interpolator.fill(out, channels: channels, mask: mask, tolerance: 1e-12)
+        (out + channels * plane).update(from: mask, count: plane)
+    }
+
+    /// Y into `luma` and (Cb, Cr) into `chroma` from one RGB image (planar).
+    public static func splitLuminance(rgb: UnsafePointer<Float>, plane: Int, chroma: UnsafeMutablePointer<Float>,
+                                      luma: UnsafeMutablePointer<Float>) {
+        let (wr, wg, wb) = Image.lumaWeights, (sb, sr) = Image.chromaScales
+        for p in 0..<plane {
+            let r = rgb[p], g = rgb[plane + p], b = rgb[2 * plane + p]
+            let y = wr * r + wg * g + wb * b
+            luma[p] = y
+            chroma[p] = 0.5 + (b - y) / sb
+            chroma[plane + p] = 0.5 + (r - y) / sr
+        }
+    }
+}

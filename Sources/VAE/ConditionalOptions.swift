@@ -1,0 +1,23 @@
+/// What a conditional run (RunConfig.task inpaint or colorize) trains with besides the common
+/// TrainingOptions; saved in config.json so that `--resume` continues exactly.
+public struct ConditionalOptions: Codable, Equatable, Sendable {
+    /// Inpainting: the training mask mix, as MaskGenerator parses it.
+    public var masks: String?
+    /// One optimizer step in this many trains the prior path (z from the prior, the GSNN half of
+    /// Sohn et al.'s hybrid objective); the others the ELBO. 0 never does. Nil reads as 2.
+    public var priorPathEvery: Int?
+
+    public init(masks: String? = nil, priorPathEvery: Int? = nil) {
+        self.masks = masks
+        self.priorPathEvery = priorPathEvery
+    }
+
+    /// `priorPathEvery` with its default.
+    public var priorPathPeriod: Int { priorPathEvery ?? 2 }
+
+    /// Whether optimizer step `step` (0-based: the steps taken before it) trains the prior path.
+    public func isPriorPathStep(_ step: Int64) -> Bool {
+        let every = Int64(priorPathPeriod)
+        return every > 0 && step % every == every - 1
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import ImageIO
+import VAE
+
+/// `vae colorize`: colors gray pictures of any size, keeping their luminance.
+struct Colorize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Color gray images (1-channel, or RGB with equal channels) with a model trained with --task colorize.",
+        discussion: "The output keeps the input's luminance; pictures larger than the model are processed in overlapping tiles blended smoothly.")
+
+    @OptionGroup var model: CheckpointOptions
+    @Option(help: "An image file, or a directory of images.") var input: String
+    @Option(help: "Colorizations per image.") var samples: Int = 1
+    @Option(help: "Seed of the samples.") var seed: UInt64 = 1
+    @Option(help: "Output image file, or a directory for a directory input (NAME.png, NAME_s2.png, ...).")
+    var out: String
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
+    }
+
+    func run() throws {
+        let directoryRun = FileIO.isDirectory(input)
+        let inputs = try imageFiles(input)
+        try checkOutput(out, directoryRun: directoryRun)
+        let (completer, _, _) = try loadCompleter(checkpoint: model.checkpoint, task: .colorize, method: .auto,
+                                                  iterations: 1, device: model.device)
+        let images = try inputs.map { try Image.load($0) }
+        let started = Date()
+        let results = try images.enumerated().map { i, image in
+            try Colorization.colorize(image, completer: completer, samples: samples,
+                                      seed: seed ^ (UInt64(i) &* 0x9E37_79B9_7F4A_7C15))
+        }
+        try writeAll(results, to: outputPaths(inputs: inputs, out: out, directoryRun: directoryRun, samples: samples),
+                     directory: directoryRun ? out : nil)
+        log(String(format: "colorized %d image(s) x %d sample(s) in %.2f s; wrote %@", images.count, samples,
+                   Date().timeIntervalSince(started), directoryRun ? out + "/" : out))
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import ImageIO
+import VAE
+
+/// `vae evaluate --task inpaint|colorize`: completion quality against baselines.
+struct ConditionalEvaluateOptions: ParsableArguments {
+    @Option(help: "inpaint or colorize: score completions (PSNR, SSIM, L1, diversity) against baselines instead of likelihoods.")
+    var task: ConditionalTask?
+    @Option(help: "Inpainting masks: center, boxes, strokes, pixels or a mix such as boxes,strokes.")
+    var maskKind: String = "center"
+    @Option(help: "Samples per image (best of K, diversity).") var samples: Int = 10
+    @Option(help: "Seed of the masks and the samples.") var seed: UInt64 = 1
+    @Option(help: "auto, conditional, pseudo-gibbs or mwg (inpainting).") var method: CompletionMethod = .auto
+    @Option(help: "Imputation iterations (pseudo-gibbs, mwg).") var iterations: Int = 100
+
+    func validate() throws {
+        guard samples >= 1, iterations >= 1 else { throw ValidationError("--samples and --iterations must be >= 1") }
+        _ = try MaskGenerator(parsing: maskKind)
+    }
+
+    /// Runs the evaluation and prints a table or one JSON object.
+    func run(task: ConditionalTask, checkpoint: CheckpointOptions, data: String?, split: DataSplit, limit: Int?,
+             json: Bool) throws {
+        let (completer, config, methodName) = try loadCompleter(checkpoint: checkpoint.checkpoint, task: task, method: method,
+                                                                iterations: iterations, device: checkpoint.device)
+        var geometry = config.model
+        if task == .colorize { geometry.channels = 3 }
+        let images = try loadImages(spec: data ?? config.training.data, split: split == .all ? .test : split,
+                                    model: geometry, seed: config.training.seed)
+        var evaluator = ConditionalEvaluator(completer: completer, samples: samples, seed: seed,
+                                             masks: try MaskGenerator(parsing: maskKind))
+        evaluator.method = methodName
+        let showProgress = !json && isatty(STDERR_FILENO) == 1
+        let started = Date()
+        let r = try evaluator.evaluate(images, limit: limit) { done, total in
+            if showProgress { FileHandle.standardError.write(Data("\rsample \(done)/\(total)".utf8)) }
+        }
+        if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(r), as: UTF8.self))
+            return
+        }
+        print("images       \(r.images) (\(data ?? config.training.data), \(split.rawValue)), \(r.samples) samples each, method \(r.method), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        if let kind = r.maskKind, let coverage = r.maskCoverage {
+            print(String(format: "masks        %@ (seed %llu), %.1f%% of pixels missing; scores on the missing pixels", kind, r.seed, 100 * coverage))
+        } else {
+            print("scores       on the whole image (RGB); the luminance is the input's; \(r.grayImagesSkipped ?? 0) images without color left out")
+        }
+        print("                         PSNR dB    SSIM      L1")
+        func row(_ name: String, _ s: CompletionScores) {
+            let padded = name.padding(toLength: 24, withPad: " ", startingAt: 0)
+            print(padded + String(format: " %7.3f  %6.4f  %6.4f", s.psnr, s.ssim, s.l1))
+        }
+        row("model, first sample", r.model.first)
+        row("model, mean of \(r.samples)", r.model.mean)
+        row("model, best of \(r.samples)", r.model.best)
+        for name in r.baselines.keys.sorted() { row(name, r.baselines[name]!) }
+        print(String(format: "diversity    %.4f (mean pairwise L1 between samples)", r.model.diversity))
+        if let c = r.model.colorfulness, let t = r.groundTruthColorfulness {
+            print(String(format: "colorfulness %.2f (samples), %.2f (ground truth), 0 (gray)", c, t))
+        }
+    }
+}
+
+extension ConditionalTask: ExpressibleByArgument {}

@@ -1,0 +1,115 @@
+import Foundation
+import ImageIO
+import NN
+import Testing
+@testable import VAE
+
+@Suite("Conditional VAE: gradients, training, checkpoints", .serialized)
+struct ConditionalVAETests {
+    static func config(channels: Int = 1, likelihood: Likelihood = .gaussian) -> ModelConfig {
+        ModelConfig(arch: "custom", channels: channels, height: 8, width: 8, widths: [3, 4], latent: 2, likelihood: likelihood)
+    }
+
+    /// A model with a loaded batch of random targets and conditions.
+    func loadedModel(_ task: ConditionalTask, likelihood: Likelihood, batch: Int) throws -> ConditionalVAE {
+        let device = try Device("cpu", threads: 1)
+        let model = try ConditionalVAE(Self.config(channels: task == .colorize ? 3 : 1, likelihood: likelihood), task: task,
+                                       device: device, maxBatch: batch, seed: 11)
+        if let scale = model.pixelScale { try scale.value.fill(-1) }
+        let images = ImageSet.shapes(count: batch, channels: task == .colorize ? 3 : 1, height: 8, width: 8, seed: 2)
+        let rows = ConditionalBatch(task: task, channels: images.channels, height: 8, width: 8, capacity: batch,
+                                    masks: task == .inpaint ? MaskGenerator(kinds: [.boxes, .strokes]) : nil)
+        rows.fill(from: images, indices: 0..<batch) { i, _ in SplitMix64(seed: UInt64(i + 1)) }
+        try model.loadBatch(targets: rows.targets, conditions: rows.conditions, batch: batch)
+        return model
+    }
+
+    @Test("the loss gradient matches finite differences in every network, on both halves of the objective",
+          arguments: [(ConditionalTask.inpaint, Likelihood.gaussian, false), (.colorize, .gaussian, false),
+                      (.inpaint, .bernoulli, false), (.inpaint, .gaussian, true), (.colorize, .gaussian, true)])
+    func gradientCheck(task: ConditionalTask, likelihood: Likelihood, priorPath: Bool) throws {
+        let b = 3
+        let model = try loadedModel(task, likelihood: likelihood, batch: b)
+        let seed: UInt64 = 5, counter: UInt64 = 17, beta: Float = 0.7
+        func loss() throws -> Double {
+            if priorPath { return try model.evaluatePriorPath(seed: seed, counter: counter) / Double(b) }
+            let s = try model.evaluateBatch(seed: seed, counter: counter)
+            return (s.reconstruction + Double(beta) * s.kl) / Double(b)
+        }
+        if priorPath {
+            _ = try model.priorPathLossAndGradients(seed: seed, counter: counter)
+            for p in model.posteriorEncoder.parameters { #expect(try p.grad.sumOfSquares() == 0) }
+        } else {
+            _ = try model.lossAndGradients(beta: beta, seed: seed, counter: counter)
+        }
+        var rng = SplitMix64(seed: 3)
+        var checked = 0, failures: [String] = []
+        let posteriorNames = Set(model.posteriorEncoder.parameters.map(\.name))
+        for p in model.parameters where !(priorPath && posteriorNames.contains(p.name)) {
+            let analytic = try p.grad.read()
+            var values = try p.value.read()
+            for _ in 0..<min(6, values.count) {
+                let i = rng.nextInt(below: values.count)
+                let h: Float = 1e-3, saved = values[i]
+                values[i] = saved + h
+                try p.value.write(values)
+                let plus = try loss()
+                values[i] = saved - h
+                try p.value.write(values)
+                let minus = try loss()
+                values[i] = saved
+                try p.value.write(values)
+                let numeric = (plus - minus) / Double(2 * h)
+                checked += 1
+                if abs(Double(analytic[i]) - numeric) > 2e-2 * max(1, abs(numeric)) + 5e-3 {
+                    failures.append("\(p.name)[\(i)]: analytic \(analytic[i]), numeric \(numeric)")
+                }
+            }
+        }
+        // A ReLU kink inside [x - h, x + h] can spoil an odd coordinate; a wrong term spoils many.
+        #expect(failures.count <= checked / 15, "\(failures.count) of \(checked) disagree: \(failures)")
+    }
+
+    @Test("the prior's skip connections reach the prior network: every parameter gets a gradient")
+    func everyParameterLearns() throws {
+        let model = try loadedModel(.inpaint, likelihood: .gaussian, batch: 4)
+        _ = try model.lossAndGradients(beta: 1, seed: 1, counter: 0)
+        for p in model.parameters { #expect(try p.grad.sumOfSquares() > 0, "\(p.name) has no gradient") }
+    }
+
+    @Test("a few epochs of training lower the loss and write a run directory with a report", arguments: ConditionalTask.allCases)
+    func endToEnd(task: ConditionalTask) throws {
+        let device = try Device("cpu", threads: 2)
+        let channels = task == .colorize ? 3 : 1
+        let data = ImageSet.shapes(count: 96, channels: channels, height: 8, width: 8, seed: 4)
+        let (train, validation) = data.split(validationFraction: 0.25, seed: 1)
+        var t = TrainingOptions()
+        t.data = "shapes"
+        t.batch = 24
+        t.epochs = 6
+        t.learningRate = 3e-3
+        t.seed = 2
+        var config = RunConfig(model: Self.config(channels: channels), training: t, task: task.rawValue)
+        config.conditional = ConditionalOptions(masks: task == .inpaint ? "center,boxes" : nil)
+        let dir = NSTemporaryDirectory() + "convvae-cond-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let trainer = try ConditionalTrainer(config: config, directory: dir, device: device, train: train, validation: validation,
+                                             resume: false)
+        trainer.log = { _ in }
+        let state = try trainer.run()
+        #expect(state.finished && state.step == 18)
+        let history = trainer.history
+        #expect(history.count == 6)
+        #expect(history.last!.trainLoss < history.first!.trainLoss)
+        #expect(history.allSatisfy { $0.valLoss.isFinite })
+        try Report.writeConditionalRun(model: trainer.model, config: config, history: history, state: state, heldOut: validation,
+                                       directory: dir, samples: 3)
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        #expect(html.contains("samples, ground truth") || html.contains("colorizations, ground truth"))
+        // The checkpoint loads back for its task only.
+        let (loaded, _) = try ConditionalVAE.load(from: dir, task: task, device: device)
+        #expect(try loaded.parameters.last!.value.read() == trainer.model.parameters.last!.value.read())
+        let other: ConditionalTask = task == .inpaint ? .colorize : .inpaint
+        #expect(throws: Checkpoint.Failure.self) { try ConditionalVAE.load(from: dir, task: other, device: device) }
+    }
+}
