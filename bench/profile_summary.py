@@ -3,7 +3,10 @@
 the parts of a training step: convolution passes, dense layers, loss, Adam, the rest, and
 the time outside the C kernels (Swift, step bookkeeping) = mean step - sum of operations.
 
-    CK_PROFILE=1 vae bench --threads 1 2>&1 | python3 bench/profile_summary.py
+    CK_PROFILE=1 vae bench --threads 1 2>&1 | python3 bench/profile_summary.py [wall|cpu]
+
+wall (the default) gives shares of the mean step and the time outside the kernels; cpu gives
+shares of the operations' CPU time, steadier on a busy machine.
 """
 import re
 import sys
@@ -33,13 +36,17 @@ def flush(title, step, rows, column):
         else:
             other += value
     ops = sum(total.values()) + other
-    print(f"{title}: mean step {step:.2f} ms, {column} ms per step")
+    # wall: shares of the mean step, the rest being Swift; cpu: shares of the operations' CPU
+    # time (a step's wall time is not comparable with CPU time summed over threads)
+    whole = step if column == "wall" else ops
+    print(f"{title}: mean step {step:.2f} ms wall, operations {ops:.2f} ms {column} per step")
     for name, _ in GROUPS:
         if total[name] > 0:
-            print(f"  {name:34s} {total[name]:8.2f}  {100 * total[name] / step:5.1f}%")
+            print(f"  {name:34s} {total[name]:8.2f}  {100 * total[name] / whole:5.1f}%")
     if other > 0:
-        print(f"  {'other operations':34s} {other:8.2f}  {100 * other / step:5.1f}%")
-    print(f"  {'outside the kernels (Swift)':34s} {step - ops:8.2f}  {100 * (step - ops) / step:5.1f}%")
+        print(f"  {'other operations':34s} {other:8.2f}  {100 * other / whole:5.1f}%")
+    if column == "wall":
+        print(f"  {'outside the kernels (Swift)':34s} {step - ops:8.2f}  {100 * (step - ops) / step:5.1f}%")
 
 
 column = sys.argv[1] if len(sys.argv) > 1 else "wall"

@@ -63,6 +63,13 @@ public final class Activation: Layer {
         self.device = device
     }
 
+    /// Allocates the output buffer now (`Sequential` does so for the activations it does not
+    /// fuse, so that no training step allocates); a standalone activation allocates it on its
+    /// first forward pass.
+    public func allocate() throws {
+        _ = try output()
+    }
+
     /// The output buffer, allocated on first unfused use.
     private func output() throws -> Tensor {
         if let t = storage { return t }

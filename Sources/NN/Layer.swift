@@ -34,10 +34,15 @@ public final class Sequential: Layer {
     public init(_ layers: [Layer], fuse: Bool = true) {
         precondition(!layers.isEmpty, "Sequential needs at least one layer")
         self.layers = layers
+        defer {
+            // The activations left unfused get their buffers now, not in the first step (on
+            // failure they try again, and throw, in their first forward pass).
+            for case let act as Activation in layers where !act.fused { try? act.allocate() }
+        }
         guard fuse, layers.count >= 3 else { return }
         for i in 0..<(layers.count - 2) {
-            guard var before = layers[i] as? any ActivationFusing, let act = layers[i + 1] as? Activation,
-                  var after = layers[i + 2] as? any ActivationFusing,
+            guard let before = layers[i] as? any ActivationFusing, let act = layers[i + 1] as? Activation,
+                  let after = layers[i + 2] as? any ActivationFusing,
                   !act.fused, act.kind.derivativeFromOutput,
                   case .identity = before.outputActivation, case .identity = after.inputActivation
             else { continue }

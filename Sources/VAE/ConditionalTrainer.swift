@@ -97,6 +97,7 @@ public final class ConditionalTrainer {
         var orderEpoch = -1
         var sessionStart = Date()
         let baseSeconds = state.seconds
+        state.finished = false  // a resumed run that goes on is not finished until it ends
 
         func finished() -> Bool {
             if let totalSteps, state.step >= totalSteps { return true }

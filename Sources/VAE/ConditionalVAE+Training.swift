@@ -90,8 +90,8 @@ extension ConditionalVAE {
     func decoderBackward() throws -> Tensor {
         guard let dHeadInput = try head.backward(dout, inputGradient: true) else { fatalError("head gave no gradient") }
         var g = try headInput.backwardFirst(dHeadInput)
-        for (i, stage) in decoderStages.enumerated().reversed() {
-            guard let dJoin = try stage.backward(g, inputGradient: true) else { fatalError("decoder gave no gradient") }
+        for i in stride(from: decoderStages.count - 1, through: 0, by: -1) {
+            guard let dJoin = try decoderStages[i].backward(g, inputGradient: true) else { fatalError("decoder gave no gradient") }
             try skips[i].backwardSecond(dJoin)
             g = try skips[i].backwardFirst(dJoin)
         }
@@ -104,14 +104,14 @@ extension ConditionalVAE {
     func priorBackward(_ dStats: Tensor) throws {
         guard var g = try priorHead.backward(dStats, inputGradient: true) else { fatalError("prior gave no gradient") }
         let n = priorStages.count
-        for (j, stage) in priorStages.enumerated().reversed() {
+        for j in stride(from: n - 1, through: 0, by: -1) {
             // Prior stage j feeds decoder stage n - 1 - j.
             try g.axpby(1, skips[n - 1 - j].secondGradient, 1)
             guard j > 0 else {
-                _ = try stage.backward(g, inputGradient: false)
+                _ = try priorStages[j].backward(g, inputGradient: false)
                 break
             }
-            g = try stage.backward(g, inputGradient: true)!
+            g = try priorStages[j].backward(g, inputGradient: true)!
         }
     }
 

@@ -63,4 +63,47 @@ struct LayerGradientTests {
         let e = try check.maxError(net, input: try input([2, 2, 8, 8], &check))
         #expect(e < 2e-2, "relative error \(e)")
     }
+
+    @Test("Fused activations give the results of separate activation layers")
+    func fusedMatchesUnfused() throws {
+        // conv -> relu -> conv -> leaky relu -> deconv -> tanh -> dense, built twice from one seed
+        func build(fuse: Bool) throws -> (Sequential, [Activation]) {
+            var rng = SeededGenerator(lcg: LCG(seed: 7))
+            let ws = Workspace(device: device)
+            let c1 = try Conv2D(input: [2, 8, 8], outChannels: 3, kernel: 4, stride: 2, padding: 1, maxBatch: 3,
+                                workspace: ws, rng: &rng)
+            let a1 = try Activation(.relu, shape: c1.outputShape, maxBatch: 3, on: device)
+            let c2 = try Conv2D(input: c1.outputShape, outChannels: 4, kernel: 3, stride: 1, padding: 1, maxBatch: 3,
+                                workspace: ws, rng: &rng)
+            let a2 = try Activation(.leakyReLU(0.1), shape: c2.outputShape, maxBatch: 3, on: device)
+            let d3 = try Conv2D(input: c2.outputShape, outChannels: 2, kernel: 4, stride: 2, padding: 1,
+                                transposed: true, maxBatch: 3, workspace: ws, rng: &rng)
+            let a3 = try Activation(.tanh, shape: d3.outputShape, maxBatch: 3, on: device)
+            let dense = try Dense(d3.outputShape.reduce(1, *), 5, maxBatch: 3, on: device, rng: &rng)
+            return (Sequential([c1, a1, c2, a2, d3, a3, dense], fuse: fuse), [a1, a2, a3])
+        }
+        let (fused, fusedActs) = try build(fuse: true)
+        let (plain, plainActs) = try build(fuse: false)
+        #expect(fusedActs.allSatisfy(\.fused) && !plainActs.contains(where: \.fused))
+        var check = GradientCheck()
+        let xs = check.randoms(3 * 2 * 8 * 8), rs = check.randoms(3 * 5)
+        var results: [[[Float]]] = []
+        for net in [fused, plain] {
+            let x = try Tensor([3, 2, 8, 8], values: xs, on: device)
+            let y = try net.forward(x).read()
+            let dx = try net.backward(try Tensor([3, 5], values: rs, on: device), inputGradient: true)!.read()
+            results.append([y, dx] + (try net.parameters.map { try $0.grad.read() }))
+        }
+        for (a, b) in zip(results[0], results[1]) {
+            let scale = max(1, b.map { abs($0) }.max() ?? 0)
+            let err = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            #expect(err / scale < 1e-5, "fused and unfused differ by \(err) (scale \(scale))")
+        }
+    }
+}
+
+/// The tests' LCG as a RandomNumberGenerator, for building layers with identical weights.
+struct SeededGenerator: RandomNumberGenerator {
+    var lcg: LCG
+    mutating func next() -> UInt64 { lcg.next() << 11 ^ lcg.next() }
 }
