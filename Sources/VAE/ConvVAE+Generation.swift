@@ -10,6 +10,9 @@ extension ConvVAE {
     ///   - maxBatch: the largest batch the model will process
     public static func load(from directory: String, device: Device, maxBatch: Int = 128) throws -> (ConvVAE, RunConfig) {
         let config = try Checkpoint.loadConfig(directory)
+        guard config.task == "vae" else {
+            throw Checkpoint.Failure(description: "\(directory): a conditional model trained for \(config.task); use vae \(config.task) or vae evaluate --task \(config.task)")
+        }
         let model = try ConvVAE(config.model, device: device, maxBatch: maxBatch, seed: 0)
         try Checkpoint.load(into: model, optimizer: nil, from: directory)
         return (model, config)

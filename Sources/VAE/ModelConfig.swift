@@ -57,7 +57,6 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             h /= 2
             w /= 2
         }
-        if widths.isEmpty { widths = [] }
         return ModelConfig(arch: "custom", channels: channels, height: height, width: width, widths: widths,
                            latent: channels == 1 ? 16 : 128, likelihood: channels == 1 ? .bernoulli : .gaussian)
     }

@@ -123,6 +123,12 @@ struct ConditionalCLITests {
         }
         let e = try Tool.run(["evaluate", "--task", "colorize", "--checkpoint", ConditionalRuns.inpaint, "--limit", "4"])
         expectOneLineError(e, naming: "trained for inpaint")
+        // The plain-VAE commands name the task instead of a missing tensor.
+        for args in [["sample", "--out", dir + "/out.png"], ["evaluate", "--limit", "4"]] {
+            let r = try Tool.run(args + ["--checkpoint", ConditionalRuns.colorize])
+            expectOneLineError(r, naming: "trained for colorize")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/out.png"))
+        }
         // A plain VAE imputes (mwg by default).
         let ok = try Tool.run(["inpaint", "--checkpoint", plain, "--input", dir + "/in.png", "--mask-kind", "center",
                                "--iterations", "5", "--out", dir + "/out.png"])

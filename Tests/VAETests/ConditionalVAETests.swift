@@ -88,6 +88,7 @@ struct ConditionalVAETests {
         t.batch = 24
         t.epochs = 6
         t.learningRate = 3e-3
+        t.cosineDecay = true
         t.seed = 2
         var config = RunConfig(model: Self.config(channels: channels), training: t, task: task.rawValue)
         config.conditional = ConditionalOptions(masks: task == .inpaint ? "center,boxes" : nil)
@@ -98,6 +99,9 @@ struct ConditionalVAETests {
         trainer.log = { _ in }
         let state = try trainer.run()
         #expect(state.finished && state.step == 18)
+        // The last of 18 steps ran at the cosine schedule's rate for step 17.
+        let lastRate = 3e-3 * 0.5 * (1 + cos(Double.pi * 17 / 18))
+        #expect(abs(Double(trainer.optimizer.learningRate) - lastRate) < 1e-9)
         let history = trainer.history
         #expect(history.count == 6)
         #expect(history.last!.trainLoss < history.first!.trainLoss)
