@@ -2,20 +2,25 @@
  * losses.cl -- per-image likelihood terms, their gradients, and the Gaussian KL.
  * Per-image sums: one work-group (RED_WG items) per image, a fixed-order tree.
  * Per-channel parameter gradients (log-variance, log-scale): one work-group per channel.
+ * The likelihoods take per-value weights w when has_weight (else w = 1, and weight is a
+ * stand-in that is not read): each value's term and gradients are multiplied by w last,
+ * so that weights of 1 give the unweighted results exactly.
  */
 
-/* nll[i] = sum_j softplus(l) - x l; dlogits = scale (sigmoid(l) - x) when has_grad. */
+/* nll[i] = sum_j w (softplus(l) - x l); dlogits = w scale (sigmoid(l) - x) when has_grad. */
 __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1)))
 void bernoulli_nll(int dim, __global const float *logits, __global const float *target,
-                   __global float *nll, __global float *dlogits, int has_grad, float scale) {
+                   __global const float *weight, int has_weight, __global float *nll,
+                   __global float *dlogits, int has_grad, float scale) {
     __local float scratch[RED_WG];
     int image = get_group_id(0);
     ulong base = (ulong)image * dim;
     float sum = 0.0f;
     CK_GROUP_RANGE(j, dim) {
         float l = logits[base + j], x = target[base + j];
-        sum += ck_softplus(l) - x * l;
-        if (has_grad) dlogits[base + j] = scale * (ck_sigmoid(l) - x);
+        float w = has_weight ? weight[base + j] : 1.0f;
+        sum += w * (ck_softplus(l) - x * l);
+        if (has_grad) dlogits[base + j] = w * (scale * (ck_sigmoid(l) - x));
     }
     sum = ck_group_sum(sum, scratch);
     if (get_local_id(0) == 0) nll[image] = sum;
@@ -23,12 +28,13 @@ void bernoulli_nll(int dim, __global const float *logits, __global const float *
 
 #define CK_HALF_LOG_2PI 0.91893853320467274178f
 
-/* nll[i] = sum 0.5 (log 2 pi + lv_c + (x - mean)^2 exp(-lv_c));
-   dmean = scale (mean - x) exp(-lv_c) when has_grad. */
+/* nll[i] = sum w 0.5 (log 2 pi + lv_c + (x - mean)^2 exp(-lv_c));
+   dmean = w scale (mean - x) exp(-lv_c) when has_grad. */
 __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1)))
 void gaussian_nll(int channels, int plane, __global const float *mean,
                   __global const float *logvar, __global const float *target,
-                  __global float *nll, __global float *dmean, int has_grad, float scale) {
+                  __global const float *weight, int has_weight, __global float *nll,
+                  __global float *dmean, int has_grad, float scale) {
     __local float scratch[RED_WG];
     int image = get_group_id(0);
     float sum = 0.0f;
@@ -37,19 +43,21 @@ void gaussian_nll(int channels, int plane, __global const float *mean,
         float lv = logvar[c], inv = exp(-lv);
         CK_GROUP_RANGE(p, plane) {
             float d = target[base + p] - mean[base + p];
-            sum += CK_HALF_LOG_2PI + 0.5f * (lv + d * d * inv);
-            if (has_grad) dmean[base + p] = -scale * d * inv;
+            float w = has_weight ? weight[base + p] : 1.0f;
+            sum += w * (CK_HALF_LOG_2PI + 0.5f * (lv + d * d * inv));
+            if (has_grad) dmean[base + p] = w * (-scale * d * inv);
         }
     }
     sum = ck_group_sum(sum, scratch);
     if (get_local_id(0) == 0) nll[image] = sum;
 }
 
-/* dlogvar[c] = scale * sum over images and pixels of 0.5 (1 - (x - mean)^2 exp(-lv_c)). */
+/* dlogvar[c] = scale * sum over images and pixels of w 0.5 (1 - (x - mean)^2 exp(-lv_c)). */
 __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1)))
 void gaussian_dlogvar(int images, int channels, int plane, __global const float *mean,
                       __global const float *logvar, __global const float *target,
-                      __global float *dlogvar, float scale) {
+                      __global const float *weight, int has_weight, __global float *dlogvar,
+                      float scale) {
     __local float scratch[RED_WG];
     int c = get_group_id(0);
     float inv = exp(-logvar[c]);
@@ -58,7 +66,8 @@ void gaussian_dlogvar(int images, int channels, int plane, __global const float 
         ulong base = ((ulong)image * channels + c) * plane;
         CK_GROUP_RANGE(p, plane) {
             float d = target[base + p] - mean[base + p];
-            sum += 0.5f * (1.0f - d * d * inv);
+            float w = has_weight ? weight[base + p] : 1.0f;
+            sum += w * (0.5f * (1.0f - d * d * inv));
         }
     }
     sum = ck_group_sum(sum, scratch);
@@ -110,7 +119,8 @@ inline float logistic_term(float x, float mu, float ls, float *gm, float *gs) {
 __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1)))
 void logistic_nll(int channels, int plane, __global const float *mean,
                   __global const float *logscale, __global const float *target,
-                  __global float *nll, __global float *dmean, int has_grad, float scale) {
+                  __global const float *weight, int has_weight, __global float *nll,
+                  __global float *dmean, int has_grad, float scale) {
     __local float scratch[RED_WG];
     int image = get_group_id(0);
     float sum = 0.0f;
@@ -119,8 +129,9 @@ void logistic_nll(int channels, int plane, __global const float *mean,
         float ls = logscale[c];
         CK_GROUP_RANGE(p, plane) {
             float gm, gs;
-            sum += logistic_term(target[base + p], mean[base + p], ls, &gm, &gs);
-            if (has_grad) dmean[base + p] = scale * gm;
+            float w = has_weight ? weight[base + p] : 1.0f;
+            sum += w * logistic_term(target[base + p], mean[base + p], ls, &gm, &gs);
+            if (has_grad) dmean[base + p] = w * (scale * gm);
         }
     }
     sum = ck_group_sum(sum, scratch);
@@ -130,7 +141,8 @@ void logistic_nll(int channels, int plane, __global const float *mean,
 __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1)))
 void logistic_dlogscale(int images, int channels, int plane, __global const float *mean,
                         __global const float *logscale, __global const float *target,
-                        __global float *dlogscale, float scale) {
+                        __global const float *weight, int has_weight, __global float *dlogscale,
+                        float scale) {
     __local float scratch[RED_WG];
     int c = get_group_id(0);
     float ls = logscale[c];
@@ -139,8 +151,9 @@ void logistic_dlogscale(int images, int channels, int plane, __global const floa
         ulong base = ((ulong)image * channels + c) * plane;
         CK_GROUP_RANGE(p, plane) {
             float gm, gs;
+            float w = has_weight ? weight[base + p] : 1.0f;
             logistic_term(target[base + p], mean[base + p], ls, &gm, &gs);
-            sum += gs;
+            sum += w * gs;
         }
     }
     sum = ck_group_sum(sum, scratch);

@@ -553,41 +553,46 @@ ck_status ck_dense_backward_data_act(int batch, int in, int out, const ck_buffer
 /* ---------------------------------------------------------------- likelihoods and KL */
 
 ck_status ck_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const ck_buffer *target,
-                           ck_buffer *nll, ck_buffer *dlogits, float scale) {
+                           const ck_buffer *weight, ck_buffer *nll, ck_buffer *dlogits,
+                           float scale) {
     CHECK(batch > 0 && dim > 0, CK_ERR_ARGUMENT, "ck_bernoulli_nll: sizes must be positive");
     ck_backend *be = NULL;
     size_t n = mul(batch, dim);
-    NEED("logits", logits, n); NEED("target", target, n); NEED("nll", nll, batch);
-    MAYBE("dlogits", dlogits, n);
-    PROFILED(be->ops->bernoulli_nll(batch, dim, logits, target, nll, dlogits, scale),
+    NEED("logits", logits, n); NEED("target", target, n); MAYBE("weight", weight, n);
+    NEED("nll", nll, batch); MAYBE("dlogits", dlogits, n);
+    PROFILED(be->ops->bernoulli_nll(batch, dim, logits, target, weight, nll, dlogits, scale),
              "%s", __func__);
 }
 
 ck_status ck_gaussian_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                          const ck_buffer *logvar, const ck_buffer *target, ck_buffer *nll,
-                          ck_buffer *dmean, ck_buffer *dlogvar, float scale) {
+                          const ck_buffer *logvar, const ck_buffer *target,
+                          const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                          ck_buffer *dlogvar, float scale) {
     CHECK(batch > 0 && channels > 0 && plane > 0, CK_ERR_ARGUMENT,
           "ck_gaussian_nll: sizes must be positive");
     ck_backend *be = NULL;
     size_t n = mul(batch, mul(channels, plane));
     NEED("mean", mean, n); NEED("logvar", logvar, channels); NEED("target", target, n);
+    MAYBE("weight", weight, n);
     NEED("nll", nll, batch); MAYBE("dmean", dmean, n); MAYBE("dlogvar", dlogvar, channels);
-    PROFILED(be->ops->gaussian_nll(batch, channels, plane, mean, logvar, target, nll, dmean,
-                                 dlogvar, scale),
+    PROFILED(be->ops->gaussian_nll(batch, channels, plane, mean, logvar, target, weight, nll,
+                                 dmean, dlogvar, scale),
              "%s", __func__);
 }
 
 ck_status ck_logistic_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                          const ck_buffer *logscale, const ck_buffer *target, ck_buffer *nll,
-                          ck_buffer *dmean, ck_buffer *dlogscale, float scale) {
+                          const ck_buffer *logscale, const ck_buffer *target,
+                          const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                          ck_buffer *dlogscale, float scale) {
     CHECK(batch > 0 && channels > 0 && plane > 0, CK_ERR_ARGUMENT,
           "ck_logistic_nll: sizes must be positive");
     ck_backend *be = NULL;
     size_t n = mul(batch, mul(channels, plane));
     NEED("mean", mean, n); NEED("logscale", logscale, channels); NEED("target", target, n);
+    MAYBE("weight", weight, n);
     NEED("nll", nll, batch); MAYBE("dmean", dmean, n); MAYBE("dlogscale", dlogscale, channels);
-    PROFILED(be->ops->logistic_nll(batch, channels, plane, mean, logscale, target, nll, dmean,
-                                 dlogscale, scale),
+    PROFILED(be->ops->logistic_nll(batch, channels, plane, mean, logscale, target, weight, nll,
+                                 dmean, dlogscale, scale),
              "%s", __func__);
 }
 

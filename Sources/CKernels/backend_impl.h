@@ -69,15 +69,18 @@ struct ck_backend_ops {
     ck_status (*activation_backward)(ck_activation, float alpha, size_t count, const ck_buffer *x,
                                      const ck_buffer *y, const ck_buffer *dy, ck_buffer *dx);
 
+    /* weight may be NULL (all ones) in the three likelihoods */
     ck_status (*bernoulli_nll)(int batch, int dim, const ck_buffer *logits,
-                               const ck_buffer *target, ck_buffer *nll, ck_buffer *dlogits,
-                               float scale);
+                               const ck_buffer *target, const ck_buffer *weight, ck_buffer *nll,
+                               ck_buffer *dlogits, float scale);
     ck_status (*gaussian_nll)(int batch, int channels, int plane, const ck_buffer *mean,
-                              const ck_buffer *logvar, const ck_buffer *target, ck_buffer *nll,
-                              ck_buffer *dmean, ck_buffer *dlogvar, float scale);
+                              const ck_buffer *logvar, const ck_buffer *target,
+                              const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                              ck_buffer *dlogvar, float scale);
     ck_status (*logistic_nll)(int batch, int channels, int plane, const ck_buffer *mean,
-                              const ck_buffer *logscale, const ck_buffer *target, ck_buffer *nll,
-                              ck_buffer *dmean, ck_buffer *dlogscale, float scale);
+                              const ck_buffer *logscale, const ck_buffer *target,
+                              const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                              ck_buffer *dlogscale, float scale);
     ck_status (*kl_normal)(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
                            ck_buffer *dstats, float scale, float free_bits);
 

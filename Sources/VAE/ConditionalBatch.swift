@@ -5,7 +5,8 @@ import ImageIO
 ///
 /// - inpaint: target x; condition [x with its holes pre-filled by harmonic interpolation; m], with a
 ///   fresh mask m per image from the mix (the model learns what to add to the smoothest guess,
-///   rather than to rebuild the hole's whole surroundings from zeros)
+///   rather than to rebuild the hole's whole surroundings from zeros); the loss weights are m in
+///   every channel, so the likelihood counts the missing pixels alone (VAEAC's log p(x_m | x_o))
 /// - colorize: target (Cb, Cr); condition Y (full-range YCbCr of the RGB image)
 public final class ConditionalBatch {
     public let task: ConditionalTask
@@ -18,6 +19,9 @@ public final class ConditionalBatch {
     public let conditions: UnsafeMutablePointer<Float>
     /// The masks of the current batch (inpainting), one plane per image.
     public let maskPlanes: UnsafeMutablePointer<Float>
+    /// Inpainting: `capacity` rows of per-value loss weights shaped like the targets (the mask in
+    /// each channel); nil for colorization, whose loss counts every value.
+    public let weights: UnsafeMutablePointer<Float>?
     public private(set) var count = 0
     /// Pre-fills the holes of inpainting conditions.
     let interpolator: HarmonicInterpolator
@@ -36,6 +40,7 @@ public final class ConditionalBatch {
         conditions = .allocate(capacity: capacity * task.conditionChannels(imageChannels: channels) * plane)
         maskPlanes = .allocate(capacity: capacity * plane)
         maskPlanes.initialize(repeating: 0, count: capacity * plane)
+        weights = task == .inpaint ? .allocate(capacity: capacity * channels * plane) : nil
         interpolator = HarmonicInterpolator(width: width, height: height)
     }
 
@@ -43,9 +48,17 @@ public final class ConditionalBatch {
         targets.deallocate()
         conditions.deallocate()
         maskPlanes.deallocate()
+        weights?.deallocate()
     }
 
     var plane: Int { height * width }
+
+    /// Values of the current rows that the loss counts: the missing ones when inpainting, all
+    /// when colorizing.
+    public var countedValues: Int {
+        guard let weights else { return count * targetItem }
+        return (0..<(count * targetItem)).reduce(0) { $0 + (weights[$1] > 0.5 ? 1 : 0) }
+    }
     public var targetItem: Int { task.targetChannels(imageChannels: channels) * plane }
     public var conditionItem: Int { task.conditionChannels(imageChannels: channels) * plane }
 
@@ -65,6 +78,7 @@ public final class ConditionalBatch {
                     let mask = UnsafeMutableBufferPointer(start: maskPlanes + row * plane, count: plane)
                     masks!.draw(into: mask, width: width, height: height, rng: &rng)
                     (targets + row * n).update(from: image, count: n)
+                    for c in 0..<channels { (weights! + row * n + c * plane).update(from: mask.baseAddress!, count: plane) }
                     Self.inpaintCondition(image: image, mask: mask.baseAddress!, channels: channels,
                                           interpolator: interpolator, into: conditions + row * conditionItem)
                 case .colorize:

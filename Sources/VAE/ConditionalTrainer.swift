@@ -83,7 +83,7 @@ public final class ConditionalTrainer: EpochTrainer {
     /// generation path, so only the ELBO steps report a loss.
     func trainStep(indices: ArraySlice<Int>, step: Int64, beta: Float) throws -> LossSums? {
         batch.fill(from: train, indices: indices) { position, _ in self.maskRNG(step: step, position: position) }
-        try model.loadBatch(targets: batch.targets, conditions: batch.conditions, batch: indices.count)
+        try model.load(batch)
         let priorPath = options.isPriorPathStep(step)
         let sums = try model.trainStep(beta: beta, freeBits: config.training.freeBits, priorPath: priorPath,
                                        seed: config.training.seed, optimizer: optimizer)
@@ -91,24 +91,27 @@ public final class ConditionalTrainer: EpochTrainer {
     }
 
     /// -log p(x | c) bounded by one posterior sample, on up to `limit` validation images with
-    /// masks fixed by the run's seed, per image in nats.
-    public func validationLoss(limit: Int = 1000) throws -> LossSums? {
+    /// masks fixed by the run's seed: the summed terms, and how many values they score.
+    public func validationLoss(limit: Int = 1000) throws -> (sums: LossSums, values: Int)? {
         let n = min(limit, validation.count)
         guard n > 0 else { return nil }
-        var sums = LossSums()
+        var sums = LossSums(), values = 0
         let seed = config.training.seed ^ 0x7A1
         for start in stride(from: 0, to: n, by: model.maxBatch) {
             let idx = start..<min(start + model.maxBatch, n)
             batch.fill(from: validation, indices: idx) { _, index in MaskGenerator.generator(seed: seed, index: index) }
-            try model.loadBatch(targets: batch.targets, conditions: batch.conditions, batch: idx.count)
+            try model.load(batch)
             sums += try model.evaluateBatch(seed: seed, counter: UInt64(start * model.config.latent))
+            values += batch.countedValues
         }
-        return sums
+        return (sums, values)
     }
 
     func validate() throws -> ValidationSummary? {
-        guard let val = try validationLoss() else { return nil }
-        let v = Double(max(val.images, 1)), dims = Double(model.targetItem)
+        guard let result = try validationLoss() else { return nil }
+        let val = result.sums, values = result.values
+        // Bits per scored value (the missing ones when inpainting), on the 8-bit scale.
+        let v = Double(max(val.images, 1)), dims = Double(max(values, 1)) / v
         let shift = config.model.likelihood == .gaussian ? dims * Foundation.log(256.0) : 0
         return ValidationSummary(negativeELBO: val.negativeELBO, reconstruction: val.reconstruction / v, kl: val.kl / v,
                                  bitsPerDim: (val.negativeELBO + shift) / (dims * Foundation.log(2.0)))

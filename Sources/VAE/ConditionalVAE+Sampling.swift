@@ -37,7 +37,7 @@ extension ConditionalVAE {
         for start in stride(from: 0, to: count, by: maxBatch) {
             let m = min(maxBatch, count - start)
             try conditions.withUnsafeBufferPointer {
-                try loadBatch(targets: nil, conditions: $0.baseAddress! + start * conditionItem, batch: m)
+                try loadConditions($0.baseAddress! + start * conditionItem, batch: m)
             }
             let prior = try priorForward()
             eps.setBatch(m)

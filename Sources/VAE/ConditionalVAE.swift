@@ -16,7 +16,8 @@ import NN
 ///   likelihood's parameters (its means; the scale is a learned per-channel parameter as in ConvVAE).
 ///
 /// Every join is a channel concatenation done per image by device copies (ChannelConcatenation).
-/// Training mixes two losses over all pixels of the target (Sohn et al.'s hybrid objective): the
+/// Training mixes two losses (Sohn et al.'s hybrid objective) over the values that the task asks
+/// for (inpainting: the missing pixels alone, as VAEAC's log p(x_m | x_o); colorization: all): the
 /// conditional ELBO -E_q[log p(x | z, c)] + beta KL(q || p), and, on some steps, the prior path
 /// -E_p[log p(x | z, c)] with z drawn as at test time (see `trainStep`). Buffers are preallocated
 /// for `maxBatch`, so training and sampling steps allocate nothing.
@@ -49,6 +50,9 @@ public final class ConditionalVAE: CheckpointableModel {
 
     /// The loaded batch: the target [batch, C, H, W] and the condition [batch, Cc, H, W].
     public let target: Tensor, condition: Tensor
+    /// Inpainting: the target's loss weights [batch, C, H, W] (1 on missing pixels, 0 on observed
+    /// ones, which the condition already gives exactly); nil when every value counts.
+    public let weight: Tensor?
     /// [x; c] for the posterior, [features; prior feature map] per decoder stage, [features; c] for the head.
     let posteriorInput: ChannelConcatenation, skips: [ChannelConcatenation], headInput: ChannelConcatenation
     /// The prior stages' outputs of the last prior pass (owned by their layers).
@@ -137,6 +141,7 @@ public final class ConditionalVAE: CheckpointableModel {
 
         target = try Tensor([maxBatch, C, H, W], on: device)
         condition = try Tensor([maxBatch, Cc, H, W], on: device)
+        weight = task == .inpaint ? try Tensor([maxBatch, C, H, W], on: device) : nil
         posteriorInput = try ChannelConcatenation(first: [C, H, W], second: [Cc, H, W], maxBatch: maxBatch, on: device)
         headInput = try ChannelConcatenation(first: [featureChannels, H, W], second: [Cc, H, W], maxBatch: maxBatch,
                                              on: device)
@@ -164,13 +169,23 @@ public final class ConditionalVAE: CheckpointableModel {
 
     // MARK: - Passes
 
-    /// Copies `batch` targets and conditions (NCHW rows) from host memory into the model.
-    public func loadBatch(targets: UnsafePointer<Float>?, conditions: UnsafePointer<Float>, batch: Int) throws {
+    /// Copies a prepared batch (targets, conditions and, for inpainting, loss weights) into the model.
+    public func load(_ rows: ConditionalBatch) throws {
+        precondition(rows.task == task && (weight == nil) == (rows.weights == nil), "rows of another task")
+        try loadConditions(rows.conditions, batch: rows.count)
+        target.setBatch(rows.count)
+        try target.write(from: rows.targets, count: rows.count * targetItem)
+        if let weight, let weights = rows.weights {
+            weight.setBatch(rows.count)
+            try weight.write(from: weights, count: rows.count * targetItem)
+        }
+    }
+
+    /// Copies `batch` conditions (NCHW rows) from host memory into the model, for sampling.
+    public func loadConditions(_ conditions: UnsafePointer<Float>, batch: Int) throws {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         condition.setBatch(batch)
         try condition.write(from: conditions, count: batch * conditionItem)
-        target.setBatch(batch)
-        if let targets { try target.write(from: targets, count: batch * targetItem) }
     }
 
     /// The prior p(z | c) of the loaded condition, as packed statistics [batch, 2L]; keeps the
@@ -201,22 +216,24 @@ public final class ConditionalVAE: CheckpointableModel {
         try check(ck_reparameterize(Int32(stats.batch), Int32(config.latent), stats.buffer, eps.buffer, z.buffer))
     }
 
-    /// Per-image negative log-likelihood of `target` under decoder output `out`, optionally with
-    /// gradients (scaled by `scale`) into `dout` and the pixel scale's gradient.
+    /// Per-image negative log-likelihood of `target` (its values weighted by `weight`) under
+    /// decoder output `out`, optionally with gradients (scaled by `scale`) into `dout` and the
+    /// pixel scale's gradient.
     func reconstructionLoss(_ out: Tensor, gradientScale scale: Float?) throws {
         let b = out.batch, c = targetChannels, plane = config.height * config.width
+        precondition(target.batch == b && (weight?.batch ?? b) == b, "the loaded batch does not match the output")
         nll.setBatch(b)
         dout.setBatch(b)
-        let d = scale == nil ? nil : dout.buffer
+        let d = scale == nil ? nil : dout.buffer, w = weight?.buffer
         switch config.likelihood {
         case .bernoulli:
-            try check(ck_bernoulli_nll(Int32(b), Int32(c * plane), out.buffer, target.buffer, nll.buffer, d, scale ?? 1))
+            try check(ck_bernoulli_nll(Int32(b), Int32(c * plane), out.buffer, target.buffer, w, nll.buffer, d, scale ?? 1))
         case .gaussian:
             try check(ck_gaussian_nll(Int32(b), Int32(c), Int32(plane), out.buffer, pixelScale!.value.buffer,
-                                      target.buffer, nll.buffer, d, scale == nil ? nil : pixelScale!.grad.buffer, scale ?? 1))
+                                      target.buffer, w, nll.buffer, d, scale == nil ? nil : pixelScale!.grad.buffer, scale ?? 1))
         case .logistic:
             try check(ck_logistic_nll(Int32(b), Int32(c), Int32(plane), out.buffer, pixelScale!.value.buffer,
-                                      target.buffer, nll.buffer, d, scale == nil ? nil : pixelScale!.grad.buffer, scale ?? 1))
+                                      target.buffer, w, nll.buffer, d, scale == nil ? nil : pixelScale!.grad.buffer, scale ?? 1))
         }
     }
 

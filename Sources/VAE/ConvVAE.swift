@@ -135,13 +135,13 @@ public final class ConvVAE {
         let d = scale == nil ? nil : dout.buffer
         switch config.likelihood {
         case .bernoulli:
-            try check(ck_bernoulli_nll(Int32(b), Int32(c * plane), out.buffer, target.buffer, nll.buffer, d, scale ?? 1))
+            try check(ck_bernoulli_nll(Int32(b), Int32(c * plane), out.buffer, target.buffer, nil, nll.buffer, d, scale ?? 1))
         case .gaussian:
             try check(ck_gaussian_nll(Int32(b), Int32(c), Int32(plane), out.buffer, pixelScale!.value.buffer,
-                                      target.buffer, nll.buffer, d, scale == nil ? nil : pixelScale!.grad.buffer, scale ?? 1))
+                                      target.buffer, nil, nll.buffer, d, scale == nil ? nil : pixelScale!.grad.buffer, scale ?? 1))
         case .logistic:
             try check(ck_logistic_nll(Int32(b), Int32(c), Int32(plane), out.buffer, pixelScale!.value.buffer,
-                                      target.buffer, nll.buffer, d, scale == nil ? nil : pixelScale!.grad.buffer, scale ?? 1))
+                                      target.buffer, nil, nll.buffer, d, scale == nil ? nil : pixelScale!.grad.buffer, scale ?? 1))
         }
     }
 

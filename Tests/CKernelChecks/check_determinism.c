@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUTPUTS 12
+#define OUTPUTS 15
 
 typedef struct {
     float *data[OUTPUTS];
@@ -62,13 +62,19 @@ static void pipeline(ckc *c, ck_backend *be, results *res) {
     keep(c, res, bd);
     ckc_ok(c, ck_dense_backward_weights(10, 4096, 16, by, bd, bdw2, bdb), "ck_dense_backward_weights");
     keep(c, res, bdw2);
-    /* per-channel loss gradients: x as means of 32 channels against sigmoid(x) */
+    /* per-channel loss gradients: x as means of 32 channels against sigmoid(x), unweighted
+       and with sigmoid(x) also as the per-value weights */
     ck_buffer *tgt = ckc_upload(&c2, NULL, nx), *nll = ckc_upload(&c2, NULL, 10);
     ck_buffer *lv = ckc_upload(&c2, NULL, 32), *dlv = ckc_upload(&c2, NULL, 32);
     ckc_ok(c, ck_activation_forward(CK_ACT_SIGMOID, 0, nx, bx, tgt), "ck_activation_forward");
-    ckc_ok(c, ck_gaussian_nll(10, 32, 256, bx, lv, tgt, nll, bdx, dlv, 0.1f), "ck_gaussian_nll");
+    ckc_ok(c, ck_gaussian_nll(10, 32, 256, bx, lv, tgt, NULL, nll, bdx, dlv, 0.1f), "ck_gaussian_nll");
     keep(c, res, dlv);
-    ckc_ok(c, ck_logistic_nll(10, 32, 256, bx, lv, tgt, nll, bdx, dlv, 0.1f), "ck_logistic_nll");
+    ckc_ok(c, ck_logistic_nll(10, 32, 256, bx, lv, tgt, NULL, nll, bdx, dlv, 0.1f), "ck_logistic_nll");
+    keep(c, res, dlv);
+    keep(c, res, nll);
+    ckc_ok(c, ck_gaussian_nll(10, 32, 256, bx, lv, tgt, tgt, nll, bdx, dlv, 0.1f), "ck_gaussian_nll weighted");
+    keep(c, res, dlv);
+    ckc_ok(c, ck_logistic_nll(10, 32, 256, bx, lv, tgt, tgt, nll, bdx, dlv, 0.1f), "ck_logistic_nll weighted");
     keep(c, res, dlv);
     keep(c, res, nll);
     double sum = 0;

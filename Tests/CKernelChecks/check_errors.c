@@ -71,9 +71,9 @@ static ck_status op_dense_bd(ck_buffer **a) { return ck_dense_backward_data(4, 5
 static ck_status op_dense_bw(ck_buffer **a) { return ck_dense_backward_weights(4, 5, 6, a[0], a[1], a[2], a[3]); }
 static ck_status op_act_fwd(ck_buffer **a) { return ck_activation_forward(CK_ACT_RELU, 0, 10, a[0], a[1]); }
 static ck_status op_act_bwd(ck_buffer **a) { return ck_activation_backward(CK_ACT_RELU, 0, 10, a[0], a[1], a[2], a[3]); }
-static ck_status op_bern(ck_buffer **a) { return ck_bernoulli_nll(2, 5, a[0], a[1], a[2], a[3], 1); }
-static ck_status op_gauss(ck_buffer **a) { return ck_gaussian_nll(2, 3, 4, a[0], a[1], a[2], a[3], a[4], a[5], 1); }
-static ck_status op_logistic(ck_buffer **a) { return ck_logistic_nll(2, 3, 4, a[0], a[1], a[2], a[3], a[4], a[5], 1); }
+static ck_status op_bern(ck_buffer **a) { return ck_bernoulli_nll(2, 5, a[0], a[1], a[2], a[3], a[4], 1); }
+static ck_status op_gauss(ck_buffer **a) { return ck_gaussian_nll(2, 3, 4, a[0], a[1], a[2], a[3], a[4], a[5], a[6], 1); }
+static ck_status op_logistic(ck_buffer **a) { return ck_logistic_nll(2, 3, 4, a[0], a[1], a[2], a[3], a[4], a[5], a[6], 1); }
 static ck_status op_kl(ck_buffer **a) { return ck_kl_normal(2, 3, a[0], a[1], a[2], 1, 0); }
 static ck_status op_normal(ck_buffer **a) { return ck_random_normal(10, 1, 0, a[0]); }
 static ck_status op_bernoulli(ck_buffer **a) { return ck_random_bernoulli(10, 1, 0, a[0], a[1]); }
@@ -104,9 +104,9 @@ static const op_entry ops[] = {
     {"ck_dense_backward_weights", op_dense_bw, 4, 1u << 3},
     {"ck_activation_forward", op_act_fwd, 2, 0},
     {"ck_activation_backward", op_act_bwd, 4, 0},
-    {"ck_bernoulli_nll", op_bern, 4, 1u << 3},
-    {"ck_gaussian_nll", op_gauss, 6, 1u << 4 | 1u << 5},
-    {"ck_logistic_nll", op_logistic, 6, 1u << 4 | 1u << 5},
+    {"ck_bernoulli_nll", op_bern, 5, 1u << 2 | 1u << 4},
+    {"ck_gaussian_nll", op_gauss, 7, 1u << 3 | 1u << 5 | 1u << 6},
+    {"ck_logistic_nll", op_logistic, 7, 1u << 3 | 1u << 5 | 1u << 6},
     {"ck_kl_normal", op_kl, 3, 1u << 2},
     {"ck_random_normal", op_normal, 1, 0},
     {"ck_random_bernoulli", op_bernoulli, 2, 0},
@@ -278,12 +278,12 @@ static void scalar_arguments(ckc *c, ck_buffer **a, ck_buffer *foreign) {
     BAD(CK_ERR_ARGUMENT, ck_activation_forward(CK_ACT_RELU, 0, 0, a[0], a[1]));
     BAD(CK_ERR_ARGUMENT, ck_activation_backward((ck_activation)-1, 0, 10, a[0], a[1], a[2], a[3]));
     BAD(CK_ERR_ARGUMENT, ck_activation_backward(CK_ACT_TANH, 0, 0, a[0], a[1], a[2], a[3]));
-    BAD(CK_ERR_ARGUMENT, ck_bernoulli_nll(0, 5, a[0], a[1], a[2], NULL, 1));
-    BAD(CK_ERR_ARGUMENT, ck_bernoulli_nll(2, -5, a[0], a[1], a[2], NULL, 1));
-    BAD(CK_ERR_ARGUMENT, ck_gaussian_nll(2, 0, 4, a[0], a[1], a[2], a[3], NULL, NULL, 1));
-    BAD(CK_ERR_ARGUMENT, ck_gaussian_nll(2, 3, -4, a[0], a[1], a[2], a[3], NULL, NULL, 1));
-    BAD(CK_ERR_ARGUMENT, ck_logistic_nll(-2, 3, 4, a[0], a[1], a[2], a[3], NULL, NULL, 1));
-    BAD(CK_ERR_ARGUMENT, ck_logistic_nll(2, 3, 0, a[0], a[1], a[2], a[3], NULL, NULL, 1));
+    BAD(CK_ERR_ARGUMENT, ck_bernoulli_nll(0, 5, a[0], a[1], NULL, a[2], NULL, 1));
+    BAD(CK_ERR_ARGUMENT, ck_bernoulli_nll(2, -5, a[0], a[1], NULL, a[2], NULL, 1));
+    BAD(CK_ERR_ARGUMENT, ck_gaussian_nll(2, 0, 4, a[0], a[1], a[2], NULL, a[3], NULL, NULL, 1));
+    BAD(CK_ERR_ARGUMENT, ck_gaussian_nll(2, 3, -4, a[0], a[1], a[2], NULL, a[3], NULL, NULL, 1));
+    BAD(CK_ERR_ARGUMENT, ck_logistic_nll(-2, 3, 4, a[0], a[1], a[2], NULL, a[3], NULL, NULL, 1));
+    BAD(CK_ERR_ARGUMENT, ck_logistic_nll(2, 3, 0, a[0], a[1], a[2], NULL, a[3], NULL, NULL, 1));
     BAD(CK_ERR_ARGUMENT, ck_kl_normal(0, 3, a[0], a[1], NULL, 1, 0));
     BAD(CK_ERR_ARGUMENT, ck_kl_normal(2, 0, a[0], a[1], NULL, 1, 0));
     BAD(CK_ERR_ARGUMENT, ck_kl_normal(2, 3, a[0], a[1], NULL, 1, -0.5f));
@@ -330,6 +330,34 @@ static void scalar_arguments(ckc *c, ck_buffer **a, ck_buffer *foreign) {
     }
 }
 
+/*
+ * The likelihoods' weight: one float fewer than target holds (the values it must cover)
+ * is CK_ERR_SHAPE, a weight of another backend CK_ERR_MISMATCH, each with a message that
+ * names the weight; exactly as many floats as target passes.
+ */
+static void weight_arguments(ckc *c, ck_buffer **a, ck_buffer *foreign) {
+    ck_buffer *w10 = ckc_upload(c, NULL, 10), *w9 = ckc_upload(c, NULL, 9);
+    ck_buffer *w24 = ckc_upload(c, NULL, 24), *w23 = ckc_upload(c, NULL, 23);
+    if (w10 && w9 && w24 && w23) {
+        ckc_ok(c, ck_bernoulli_nll(2, 5, a[0], a[1], w10, a[2], a[3], 1), "ck_bernoulli_nll(weight of 10)");
+        ckc_ok(c, ck_gaussian_nll(2, 3, 4, a[0], a[1], a[2], w24, a[3], a[4], a[5], 1), "ck_gaussian_nll(weight of 24)");
+        ckc_ok(c, ck_logistic_nll(2, 3, 4, a[0], a[1], a[2], w24, a[3], a[4], a[5], 1), "ck_logistic_nll(weight of 24)");
+        BAD(CK_ERR_SHAPE, ck_bernoulli_nll(2, 5, a[0], a[1], w9, a[2], a[3], 1));
+        ckc_expect(c, strstr(ck_last_error(), "weight") != NULL, "bernoulli small weight message: '%s'", ck_last_error());
+        BAD(CK_ERR_SHAPE, ck_gaussian_nll(2, 3, 4, a[0], a[1], a[2], w23, a[3], a[4], a[5], 1));
+        ckc_expect(c, strstr(ck_last_error(), "weight") != NULL, "gaussian small weight message: '%s'", ck_last_error());
+        BAD(CK_ERR_SHAPE, ck_logistic_nll(2, 3, 4, a[0], a[1], a[2], w23, a[3], NULL, NULL, 1));
+        ckc_expect(c, strstr(ck_last_error(), "weight") != NULL, "logistic small weight message: '%s'", ck_last_error());
+        BAD(CK_ERR_MISMATCH, ck_bernoulli_nll(2, 5, a[0], a[1], foreign, a[2], NULL, 1));
+        ckc_expect(c, strstr(ck_last_error(), "weight") != NULL, "bernoulli foreign weight message: '%s'", ck_last_error());
+        BAD(CK_ERR_MISMATCH, ck_gaussian_nll(2, 3, 4, a[0], a[1], a[2], foreign, a[3], NULL, NULL, 1));
+        ckc_expect(c, strstr(ck_last_error(), "weight") != NULL, "gaussian foreign weight message: '%s'", ck_last_error());
+        BAD(CK_ERR_MISMATCH, ck_logistic_nll(2, 3, 4, a[0], a[1], a[2], foreign, a[3], a[4], a[5], 1));
+        ckc_expect(c, strstr(ck_last_error(), "weight") != NULL, "logistic foreign weight message: '%s'", ck_last_error());
+    }
+    ck_buffer_free(w10); ck_buffer_free(w9); ck_buffer_free(w24); ck_buffer_free(w23);
+}
+
 void ckc_check_errors(ckc *c) {
     ck_buffer *big[MAXARGS] = {0}, *tiny = NULL, *foreign = NULL;
     ck_backend *other = NULL;
@@ -344,6 +372,7 @@ void ckc_check_errors(ckc *c) {
         buffer_arguments(c, big, tiny, foreign);
         shape_arguments(c, big);
         scalar_arguments(c, big, foreign);
+        weight_arguments(c, big, foreign);
     }
     for (int i = 0; i < MAXARGS; i++) ck_buffer_free(big[i]);
     ck_buffer_free(tiny);

@@ -20,7 +20,7 @@ struct ConditionalVAETests {
         let rows = ConditionalBatch(task: task, channels: images.channels, height: 8, width: 8, capacity: batch,
                                     masks: task == .inpaint ? MaskGenerator(kinds: [.boxes, .strokes]) : nil)
         rows.fill(from: images, indices: 0..<batch) { i, _ in SplitMix64(seed: UInt64(i + 1)) }
-        try model.loadBatch(targets: rows.targets, conditions: rows.conditions, batch: batch)
+        try model.load(rows)
         return model
     }
 
@@ -68,6 +68,25 @@ struct ConditionalVAETests {
         }
         // A ReLU kink inside [x - h, x + h] can spoil an odd coordinate; a wrong term spoils many.
         #expect(failures.count <= checked / 15, "\(failures.count) of \(checked) disagree: \(failures)")
+    }
+
+    @Test("inpainting scores the missing pixels alone: observed target values do not move the loss")
+    func inpaintingLossCountsMissingPixels() throws {
+        let model = try loadedModel(.inpaint, likelihood: .gaussian, batch: 3)
+        let weights = try model.weight!.read(), targets = try model.target.read()
+        let observed = weights.indices.filter { weights[$0] == 0 }, missing = weights.indices.filter { weights[$0] == 1 }
+        #expect(!observed.isEmpty && !missing.isEmpty && observed.count + missing.count == weights.count)
+        // On the prior path the target enters through the likelihood alone (the posterior, which
+        // sees the whole target, takes no part); the condition carries the observed pixels.
+        let base = try model.evaluatePriorPath(seed: 1, counter: 0)
+        var changed = targets
+        for i in observed { changed[i] = 1 - changed[i] }
+        try model.target.write(changed)
+        #expect(try model.evaluatePriorPath(seed: 1, counter: 0) == base)
+        changed = targets
+        changed[missing[0]] += 0.5
+        try model.target.write(changed)
+        #expect(try model.evaluatePriorPath(seed: 1, counter: 0) != base)
     }
 
     @Test("the prior's skip connections reach the prior network: every parameter gets a gradient")

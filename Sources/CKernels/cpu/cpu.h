@@ -231,13 +231,16 @@ ck_status cpu_activation_backward(ck_activation, float alpha, size_t count, cons
                                   const ck_buffer *y, const ck_buffer *dy, ck_buffer *dx);
 
 ck_status cpu_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const ck_buffer *target,
-                            ck_buffer *nll, ck_buffer *dlogits, float scale);
+                            const ck_buffer *weight, ck_buffer *nll, ck_buffer *dlogits,
+                            float scale);
 ck_status cpu_gaussian_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                           const ck_buffer *logvar, const ck_buffer *target, ck_buffer *nll,
-                           ck_buffer *dmean, ck_buffer *dlogvar, float scale);
+                           const ck_buffer *logvar, const ck_buffer *target,
+                           const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                           ck_buffer *dlogvar, float scale);
 ck_status cpu_logistic_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                           const ck_buffer *logscale, const ck_buffer *target, ck_buffer *nll,
-                           ck_buffer *dmean, ck_buffer *dlogscale, float scale);
+                           const ck_buffer *logscale, const ck_buffer *target,
+                           const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                           ck_buffer *dlogscale, float scale);
 ck_status cpu_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
                         ck_buffer *dstats, float scale, float free_bits);
 ck_status cpu_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,

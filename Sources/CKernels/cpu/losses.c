@@ -5,6 +5,10 @@
  * Images are split across the pool; each image's sum is taken by one thread in a fixed
  * order (so nll does not depend on the thread count). Per-channel scale gradients are
  * summed per thread in double in the backend's scratch, then in thread order.
+ *
+ * Per-value weights (masked likelihoods, e.g. inpainting) take separate loops, so that
+ * the unweighted ones stay as they are; the weighted loops follow them operation for
+ * operation with one extra multiply, so all-ones weights give the same bits.
  */
 #include "cpu.h"
 
@@ -25,7 +29,7 @@ struct loss_job {
     cpu_state *st;
     int batch, channels;
     size_t plane;
-    const float *mean, *param, *target;
+    const float *mean, *param, *target, *weight; /* weight: NULL for the unweighted fns */
     float *nll, *dmean, *dparam, scale;
     int c0, c1;        /* channel block of this run */
     int accumulate;    /* add to nll instead of overwriting (later channel blocks) */
@@ -70,7 +74,7 @@ static void loss_run(loss_job *j) {
 
 typedef struct {
     int batch, dim;
-    const float *logits, *target;
+    const float *logits, *target, *weight;
     float *nll, *dlogits, scale;
 } bern_job;
 
@@ -104,6 +108,27 @@ static double bern_block(const float *restrict l, const float *restrict x, float
     return s;
 }
 
+/* bern_block with each value's term and gradient multiplied by its weight w. */
+static double bern_block_weighted(const float *restrict l, const float *restrict x,
+                                  const float *restrict w, float *restrict d, float scale, int n) {
+    float e[BERN_BLOCK], v[BERN_BLOCK];
+    for (int i = 0; i < n; i++) e[i] = cpu_exp_neg(__builtin_fabsf(l[i]));
+    for (int i = 0; i < n; i++)
+        v[i] = w[i] * ((l[i] > 0 ? l[i] : 0.0f) + cpu_log1p_unit(e[i]) - x[i] * l[i]);
+    if (d)
+        for (int i = 0; i < n; i++) {
+            float inv = 1.0f / (1.0f + e[i]);
+            d[i] = w[i] * (scale * ((l[i] >= 0 ? inv : e[i] * inv) - x[i]));
+        }
+    for (int i = n; i < BERN_BLOCK && (i & (BERN_LANES - 1)); i++) v[i] = 0;
+    float lane[BERN_LANES] = {0};
+    for (int i = 0; i < n; i += BERN_LANES)
+        for (int k = 0; k < BERN_LANES; k++) lane[k] += v[i + k];
+    double s = 0;
+    for (int k = 0; k < BERN_LANES; k++) s += lane[k];
+    return s;
+}
+
 static void bernoulli_task(void *ctx, int tid, int threads) {
     const bern_job *j = ctx;
     size_t b0, b1;
@@ -120,15 +145,34 @@ static void bernoulli_task(void *ctx, int tid, int threads) {
     }
 }
 
+static void bernoulli_weighted_task(void *ctx, int tid, int threads) {
+    const bern_job *j = ctx;
+    size_t b0, b1;
+    cpu_split((size_t)j->batch, tid, threads, &b0, &b1);
+    for (size_t b = b0; b < b1; b++) {
+        const float *l = j->logits + b * j->dim, *x = j->target + b * j->dim;
+        const float *w = j->weight + b * j->dim;
+        float *d = j->dlogits ? j->dlogits + b * j->dim : NULL;
+        double s = 0;
+        for (int i = 0; i < j->dim; i += BERN_BLOCK) {
+            int n = j->dim - i < BERN_BLOCK ? j->dim - i : BERN_BLOCK;
+            s += bern_block_weighted(l + i, x + i, w + i, d ? d + i : NULL, j->scale, n);
+        }
+        j->nll[b] = (float)s;
+    }
+}
+
 ck_status cpu_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const ck_buffer *target,
-                            ck_buffer *nll, ck_buffer *dlogits, float scale) {
-    bern_job j = {batch, dim, logits->host, target->host, nll->host,
-                  dlogits ? dlogits->host : NULL, scale};
+                            const ck_buffer *weight, ck_buffer *nll, ck_buffer *dlogits,
+                            float scale) {
+    bern_job j = {batch, dim, logits->host, target->host, weight ? weight->host : NULL,
+                  nll->host, dlogits ? dlogits->host : NULL, scale};
+    void (*task)(void *, int, int) = weight ? bernoulli_weighted_task : bernoulli_task;
     cpu_state *st = cpu_of(logits);
     if ((size_t)batch * dim >= CPU_PARALLEL_MIN && st->threads > 1)
-        cpu_pool_run(st->pool, bernoulli_task, &j);
+        cpu_pool_run(st->pool, task, &j);
     else
-        bernoulli_task(&j, 0, 1);
+        task(&j, 0, 1);
     return CK_OK;
 }
 
@@ -168,12 +212,66 @@ static double gaussian_image(const loss_job *j, size_t b, int c0, int c1, double
     return s;
 }
 
+/* The sum of n weights, in gaussian_image's blocks and lanes (exact for integer sums). */
+static double weight_sum(const float *w, size_t n) {
+    double s = 0;
+    for (size_t p0 = 0; p0 < n; p0 += 256) {
+        size_t m = n - p0 < 256 ? n - p0 : 256;
+        float lane[16] = {0};
+        size_t p = 0;
+        for (; p + 16 <= m; p += 16)
+            for (int l = 0; l < 16; l++) lane[l] += w[p0 + p + l];
+        for (int l = 0; p < m; p++, l++) lane[l] += w[p0 + p];
+        for (int l = 0; l < 16; l++) s += lane[l];
+    }
+    return s;
+}
+
+/*
+ * gaussian_image with weights: the same blocked lane sums of w (mu - x)^2, the weight sum
+ * (taken first, like the pixel count it replaces, so that the compiler combines the terms
+ * alike) and w on each dmean.
+ */
+static double gaussian_image_weighted(const loss_job *j, size_t b, int c0, int c1, double *acc) {
+    double s = 0;
+    for (int c = c0; c < c1; c++) {
+        size_t off = ((size_t)b * j->channels + c) * j->plane;
+        const float *mu = j->mean + off, *x = j->target + off, *w = j->weight + off;
+        float lv = j->param[c], iv = expf(-lv);
+        double ws = weight_sum(w, j->plane), sq = 0;
+        for (size_t p0 = 0; p0 < j->plane; p0 += 256) {
+            size_t n = j->plane - p0 < 256 ? j->plane - p0 : 256;
+            float lane[16] = {0};
+            size_t p = 0;
+            for (; p + 16 <= n; p += 16)
+                for (int l = 0; l < 16; l++) {
+                    float d = mu[p0 + p + l] - x[p0 + p + l];
+                    lane[l] += w[p0 + p + l] * d * d;
+                }
+            for (int l = 0; p < n; p++, l++) {
+                float d = mu[p0 + p] - x[p0 + p];
+                lane[l] += w[p0 + p] * d * d;
+            }
+            for (int l = 0; l < 16; l++) sq += lane[l];
+        }
+        s += ws * (HALF_LOG_2PI + 0.5 * lv) + 0.5 * iv * sq;
+        if (j->dmean) {
+            float *dm = j->dmean + off, f = j->scale * iv;
+            for (size_t p = 0; p < j->plane; p++) dm[p] = w[p] * (f * (mu[p] - x[p]));
+        }
+        if (acc) acc[c - c0] += 0.5 * (ws - iv * sq);
+    }
+    return s;
+}
+
 ck_status cpu_gaussian_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                           const ck_buffer *logvar, const ck_buffer *target, ck_buffer *nll,
-                           ck_buffer *dmean, ck_buffer *dlogvar, float scale) {
-    loss_job j = {.image = gaussian_image, .st = cpu_of(mean), .batch = batch,
-                  .channels = channels, .plane = (size_t)plane, .mean = mean->host,
-                  .param = logvar->host, .target = target->host, .nll = nll->host,
+                           const ck_buffer *logvar, const ck_buffer *target,
+                           const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                           ck_buffer *dlogvar, float scale) {
+    loss_job j = {.image = weight ? gaussian_image_weighted : gaussian_image, .st = cpu_of(mean),
+                  .batch = batch, .channels = channels, .plane = (size_t)plane,
+                  .mean = mean->host, .param = logvar->host, .target = target->host,
+                  .weight = weight ? weight->host : NULL, .nll = nll->host,
                   .dmean = dmean ? dmean->host : NULL, .dparam = dlogvar ? dlogvar->host : NULL,
                   .scale = scale};
     loss_run(&j);
@@ -237,12 +335,39 @@ static double logistic_image(const loss_job *j, size_t b, int c0, int c1, double
     return s;
 }
 
+/*
+ * logistic_image with each value's -log P and its derivatives multiplied by its weight.
+ * flatten inlines logistic_logp here, which leaves logistic_image its one caller: the
+ * compilers then inline it there as before, rather than call it per pixel from both.
+ */
+__attribute__((flatten))
+static double logistic_image_weighted(const loss_job *j, size_t b, int c0, int c1, double *acc) {
+    double s = 0;
+    for (int c = c0; c < c1; c++) {
+        size_t off = ((size_t)b * j->channels + c) * j->plane;
+        const float *mu = j->mean + off, *x = j->target + off, *w = j->weight + off;
+        float ls = j->param[c], inv_s = expf(-ls);
+        float *dm = j->dmean ? j->dmean + off : NULL;
+        double gs = 0;
+        for (size_t p = 0; p < j->plane; p++) {
+            float g_mu, g_ls;
+            s -= w[p] * logistic_logp(mu[p], x[p], ls, inv_s, &g_mu, &g_ls);
+            if (dm) dm[p] = w[p] * (-j->scale * g_mu);
+            gs -= w[p] * g_ls;
+        }
+        if (acc) acc[c - c0] += gs;
+    }
+    return s;
+}
+
 ck_status cpu_logistic_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                           const ck_buffer *logscale, const ck_buffer *target, ck_buffer *nll,
-                           ck_buffer *dmean, ck_buffer *dlogscale, float scale) {
-    loss_job j = {.image = logistic_image, .st = cpu_of(mean), .batch = batch,
-                  .channels = channels, .plane = (size_t)plane, .mean = mean->host,
-                  .param = logscale->host, .target = target->host, .nll = nll->host,
+                           const ck_buffer *logscale, const ck_buffer *target,
+                           const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                           ck_buffer *dlogscale, float scale) {
+    loss_job j = {.image = weight ? logistic_image_weighted : logistic_image, .st = cpu_of(mean),
+                  .batch = batch, .channels = channels, .plane = (size_t)plane,
+                  .mean = mean->host, .param = logscale->host, .target = target->host,
+                  .weight = weight ? weight->host : NULL, .nll = nll->host,
                   .dmean = dmean ? dmean->host : NULL,
                   .dparam = dlogscale ? dlogscale->host : NULL, .scale = scale};
     loss_run(&j);

@@ -419,54 +419,62 @@ ck_status ck_dense_backward_data_act(int batch, int in, int out, const ck_buffer
 
 /**
  * Bernoulli negative log-likelihood from logits, per image:
- * nll[i] = sum_j softplus(l_ij) - x_ij l_ij (stable for any logit), and optionally
- * dlogits = scale * (sigmoid(l) - x).
+ * nll[i] = sum_j w_ij (softplus(l_ij) - x_ij l_ij) (stable for any logit), and optionally
+ * dlogits = scale * w * (sigmoid(l) - x).
  * batch:   images
  * dim:     values per image
  * logits:  [batch, dim]
  * target:  [batch, dim], values in [0, 1]
+ * weight:  [batch, dim] per-value weights (1 = counts fully, 0 = ignored), or NULL for all ones
  * nll:     [batch], overwritten
  * dlogits: [batch, dim], overwritten, or NULL
  * scale:   factor on the gradient (e.g. 1 / batch)
  */
 ck_status ck_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const ck_buffer *target,
-                           ck_buffer *nll, ck_buffer *dlogits, float scale);
+                           const ck_buffer *weight, ck_buffer *nll, ck_buffer *dlogits,
+                           float scale);
 
 /**
  * Gaussian negative log-likelihood with a per-channel learned log-variance, per image:
- * nll[i] = sum 0.5 (log(2 pi) + lv_c + (x - mean)^2 exp(-lv_c)). Optional gradients are
- * scaled by scale; dlogvar sums over the batch and pixels.
+ * nll[i] = sum w 0.5 (log(2 pi) + lv_c + (x - mean)^2 exp(-lv_c)). Optional gradients are
+ * scaled by scale (and each value's terms by its weight); dlogvar sums over the batch and
+ * pixels.
  * batch:    images
  * channels: channels per image
  * plane:    pixels per channel (h * w)
  * mean:     [batch, channels, plane]
  * logvar:   [channels]
  * target:   [batch, channels, plane]
+ * weight:   [batch, channels, plane] per-value weights (1 = counts fully, 0 = ignored), or NULL for all ones
  * nll:      [batch], overwritten
  * dmean:    [batch, channels, plane], overwritten, or NULL
  * dlogvar:  [channels], overwritten, or NULL
  * scale:    factor on the gradients
  */
 ck_status ck_gaussian_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                          const ck_buffer *logvar, const ck_buffer *target, ck_buffer *nll,
-                          ck_buffer *dmean, ck_buffer *dlogvar, float scale);
+                          const ck_buffer *logvar, const ck_buffer *target,
+                          const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                          ck_buffer *dlogvar, float scale);
 
 /**
  * Discretized logistic negative log-likelihood of 8-bit values (targets k/255 in
  * [0, 1]; bins of width 1/255, the edge bins open to infinity), with a per-channel
- * learned log-scale, per image. Gradients as for ck_gaussian_nll.
+ * learned log-scale, per image; each value's -log P is multiplied by its weight.
+ * Gradients as for ck_gaussian_nll.
  * batch, channels, plane: as for ck_gaussian_nll
  * mean:     [batch, channels, plane], in target units
  * logscale: [channels]
  * target:   [batch, channels, plane]
+ * weight:   [batch, channels, plane] per-value weights (1 = counts fully, 0 = ignored), or NULL for all ones
  * nll:      [batch], overwritten
  * dmean:    [batch, channels, plane], overwritten, or NULL
  * dlogscale:[channels], overwritten, or NULL
  * scale:    factor on the gradients
  */
 ck_status ck_logistic_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                          const ck_buffer *logscale, const ck_buffer *target, ck_buffer *nll,
-                          ck_buffer *dmean, ck_buffer *dlogscale, float scale);
+                          const ck_buffer *logscale, const ck_buffer *target,
+                          const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                          ck_buffer *dlogscale, float scale);
 
 /**
  * Closed-form KL(N(mu, diag exp(lv)) || N(0, I)) per image, from packed statistics

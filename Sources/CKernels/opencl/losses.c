@@ -3,11 +3,14 @@
  */
 #include "ocl.h"
 
+/* An absent weight passes the stand-in and has_weight 0: the kernels then use w = 1. */
 ck_status ocl_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const ck_buffer *target,
-                            ck_buffer *nll, ck_buffer *dlogits, float scale) {
+                            const ck_buffer *weight, ck_buffer *nll, ck_buffer *dlogits,
+                            float scale) {
     ocl_backend *o = ocl_of(logits);
     return ocl_launch_groups(o, K_bernoulli_nll, (size_t)batch,
                              OCL_ARGS(OCL_INT(dim), OCL_BUF(logits), OCL_BUF(target),
+                                      OCL_OPT(o, weight), OCL_INT(weight != NULL),
                                       OCL_BUF(nll), OCL_OPT(o, dlogits),
                                       OCL_INT(dlogits != NULL), OCL_FLOAT(scale)));
 }
@@ -16,33 +19,37 @@ ck_status ocl_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const c
    per-channel parameter gradient. */
 static ck_status channel_nll(int k_image, int k_channel, int batch, int channels, int plane,
                              const ck_buffer *mean, const ck_buffer *param,
-                             const ck_buffer *target, ck_buffer *nll, ck_buffer *dmean,
-                             ck_buffer *dparam, float scale) {
+                             const ck_buffer *target, const ck_buffer *weight, ck_buffer *nll,
+                             ck_buffer *dmean, ck_buffer *dparam, float scale) {
     ocl_backend *o = ocl_of(mean);
     ck_status s = ocl_launch_groups(o, k_image, (size_t)batch,
                                     OCL_ARGS(OCL_INT(channels), OCL_INT(plane), OCL_BUF(mean),
-                                             OCL_BUF(param), OCL_BUF(target), OCL_BUF(nll),
-                                             OCL_OPT(o, dmean), OCL_INT(dmean != NULL),
-                                             OCL_FLOAT(scale)));
+                                             OCL_BUF(param), OCL_BUF(target),
+                                             OCL_OPT(o, weight), OCL_INT(weight != NULL),
+                                             OCL_BUF(nll), OCL_OPT(o, dmean),
+                                             OCL_INT(dmean != NULL), OCL_FLOAT(scale)));
     if (s || !dparam) return s;
     return ocl_launch_groups(o, k_channel, (size_t)channels,
                              OCL_ARGS(OCL_INT(batch), OCL_INT(channels), OCL_INT(plane),
                                       OCL_BUF(mean), OCL_BUF(param), OCL_BUF(target),
+                                      OCL_OPT(o, weight), OCL_INT(weight != NULL),
                                       OCL_BUF(dparam), OCL_FLOAT(scale)));
 }
 
 ck_status ocl_gaussian_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                           const ck_buffer *logvar, const ck_buffer *target, ck_buffer *nll,
-                           ck_buffer *dmean, ck_buffer *dlogvar, float scale) {
+                           const ck_buffer *logvar, const ck_buffer *target,
+                           const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                           ck_buffer *dlogvar, float scale) {
     return channel_nll(K_gaussian_nll, K_gaussian_dlogvar, batch, channels, plane, mean, logvar,
-                       target, nll, dmean, dlogvar, scale);
+                       target, weight, nll, dmean, dlogvar, scale);
 }
 
 ck_status ocl_logistic_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                           const ck_buffer *logscale, const ck_buffer *target, ck_buffer *nll,
-                           ck_buffer *dmean, ck_buffer *dlogscale, float scale) {
+                           const ck_buffer *logscale, const ck_buffer *target,
+                           const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                           ck_buffer *dlogscale, float scale) {
     return channel_nll(K_logistic_nll, K_logistic_dlogscale, batch, channels, plane, mean,
-                       logscale, target, nll, dmean, dlogscale, scale);
+                       logscale, target, weight, nll, dmean, dlogscale, scale);
 }
 
 ck_status ocl_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,

@@ -242,13 +242,16 @@ ck_status ocl_sum(const ck_buffer *, size_t offset, size_t count, int squares, d
 
 /* losses.c */
 ck_status ocl_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const ck_buffer *target,
-                            ck_buffer *nll, ck_buffer *dlogits, float scale);
+                            const ck_buffer *weight, ck_buffer *nll, ck_buffer *dlogits,
+                            float scale);
 ck_status ocl_gaussian_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                           const ck_buffer *logvar, const ck_buffer *target, ck_buffer *nll,
-                           ck_buffer *dmean, ck_buffer *dlogvar, float scale);
+                           const ck_buffer *logvar, const ck_buffer *target,
+                           const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                           ck_buffer *dlogvar, float scale);
 ck_status ocl_logistic_nll(int batch, int channels, int plane, const ck_buffer *mean,
-                           const ck_buffer *logscale, const ck_buffer *target, ck_buffer *nll,
-                           ck_buffer *dmean, ck_buffer *dlogscale, float scale);
+                           const ck_buffer *logscale, const ck_buffer *target,
+                           const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
+                           ck_buffer *dlogscale, float scale);
 ck_status ocl_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
                         ck_buffer *dstats, float scale, float free_bits);
 ck_status ocl_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
