@@ -80,7 +80,8 @@ typedef struct {
 
 /*
  * One block of at most BERN_BLOCK values: returns the sum of softplus(l) - x l and, when d
- * is set, stores scale (sigmoid(l) - x). softplus and sigmoid share e = exp(-|l|); both
+ * is set, stores scale (sigmoid(l) - x), each times its weight when w is set (a pass of its
+ * own, so the unweighted loops stay as they were). softplus and sigmoid share e = exp(-|l|); both
  * come from the vectorisable cpu_exp_neg / cpu_log1p_unit (simple loops over the block,
  * no branches), and the sum runs in 16 float lanes (at most 16 terms each) added in a
  * fixed order, so it is deterministic.
@@ -88,38 +89,22 @@ typedef struct {
 #define BERN_BLOCK 256
 #define BERN_LANES 16
 
-static double bern_block(const float *restrict l, const float *restrict x, float *restrict d,
-                         float scale, int n) {
+static double bern_block(const float *restrict l, const float *restrict x,
+                         const float *restrict w, float *restrict d, float scale, int n) {
     float e[BERN_BLOCK], v[BERN_BLOCK];
     for (int i = 0; i < n; i++) e[i] = cpu_exp_neg(__builtin_fabsf(l[i]));
     for (int i = 0; i < n; i++)
         v[i] = (l[i] > 0 ? l[i] : 0.0f) + cpu_log1p_unit(e[i]) - x[i] * l[i];
-    if (d)
+    if (w)
+        for (int i = 0; i < n; i++) v[i] *= w[i];
+    if (d) {
         for (int i = 0; i < n; i++) {
             float inv = 1.0f / (1.0f + e[i]);
             d[i] = scale * ((l[i] >= 0 ? inv : e[i] * inv) - x[i]);
         }
-    for (int i = n; i < BERN_BLOCK && (i & (BERN_LANES - 1)); i++) v[i] = 0;
-    float lane[BERN_LANES] = {0};
-    for (int i = 0; i < n; i += BERN_LANES)
-        for (int k = 0; k < BERN_LANES; k++) lane[k] += v[i + k];
-    double s = 0;
-    for (int k = 0; k < BERN_LANES; k++) s += lane[k];
-    return s;
-}
-
-/* bern_block with each value's term and gradient multiplied by its weight w. */
-static double bern_block_weighted(const float *restrict l, const float *restrict x,
-                                  const float *restrict w, float *restrict d, float scale, int n) {
-    float e[BERN_BLOCK], v[BERN_BLOCK];
-    for (int i = 0; i < n; i++) e[i] = cpu_exp_neg(__builtin_fabsf(l[i]));
-    for (int i = 0; i < n; i++)
-        v[i] = w[i] * ((l[i] > 0 ? l[i] : 0.0f) + cpu_log1p_unit(e[i]) - x[i] * l[i]);
-    if (d)
-        for (int i = 0; i < n; i++) {
-            float inv = 1.0f / (1.0f + e[i]);
-            d[i] = w[i] * (scale * ((l[i] >= 0 ? inv : e[i] * inv) - x[i]));
-        }
+        if (w)
+            for (int i = 0; i < n; i++) d[i] *= w[i];
+    }
     for (int i = n; i < BERN_BLOCK && (i & (BERN_LANES - 1)); i++) v[i] = 0;
     float lane[BERN_LANES] = {0};
     for (int i = 0; i < n; i += BERN_LANES)
@@ -135,28 +120,12 @@ static void bernoulli_task(void *ctx, int tid, int threads) {
     cpu_split((size_t)j->batch, tid, threads, &b0, &b1);
     for (size_t b = b0; b < b1; b++) {
         const float *l = j->logits + b * j->dim, *x = j->target + b * j->dim;
+        const float *w = j->weight ? j->weight + b * j->dim : NULL;
         float *d = j->dlogits ? j->dlogits + b * j->dim : NULL;
         double s = 0;
         for (int i = 0; i < j->dim; i += BERN_BLOCK) {
             int n = j->dim - i < BERN_BLOCK ? j->dim - i : BERN_BLOCK;
-            s += bern_block(l + i, x + i, d ? d + i : NULL, j->scale, n);
-        }
-        j->nll[b] = (float)s;
-    }
-}
-
-static void bernoulli_weighted_task(void *ctx, int tid, int threads) {
-    const bern_job *j = ctx;
-    size_t b0, b1;
-    cpu_split((size_t)j->batch, tid, threads, &b0, &b1);
-    for (size_t b = b0; b < b1; b++) {
-        const float *l = j->logits + b * j->dim, *x = j->target + b * j->dim;
-        const float *w = j->weight + b * j->dim;
-        float *d = j->dlogits ? j->dlogits + b * j->dim : NULL;
-        double s = 0;
-        for (int i = 0; i < j->dim; i += BERN_BLOCK) {
-            int n = j->dim - i < BERN_BLOCK ? j->dim - i : BERN_BLOCK;
-            s += bern_block_weighted(l + i, x + i, w + i, d ? d + i : NULL, j->scale, n);
+            s += bern_block(l + i, x + i, w ? w + i : NULL, d ? d + i : NULL, j->scale, n);
         }
         j->nll[b] = (float)s;
     }
@@ -167,12 +136,11 @@ ck_status cpu_bernoulli_nll(int batch, int dim, const ck_buffer *logits, const c
                             float scale) {
     bern_job j = {batch, dim, logits->host, target->host, weight ? weight->host : NULL,
                   nll->host, dlogits ? dlogits->host : NULL, scale};
-    void (*task)(void *, int, int) = weight ? bernoulli_weighted_task : bernoulli_task;
     cpu_state *st = cpu_of(logits);
     if ((size_t)batch * dim >= CPU_PARALLEL_MIN && st->threads > 1)
-        cpu_pool_run(st->pool, task, &j);
+        cpu_pool_run(st->pool, bernoulli_task, &j);
     else
-        task(&j, 0, 1);
+        bernoulli_task(&j, 0, 1);
     return CK_OK;
 }
 
