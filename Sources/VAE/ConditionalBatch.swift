@@ -25,6 +25,8 @@ public final class ConditionalBatch {
     public private(set) var count = 0
     /// Pre-fills the holes of inpainting conditions.
     let interpolator: HarmonicInterpolator
+    /// One image, mirrored.
+    let mirrored: UnsafeMutablePointer<Float>
 
     public init(task: ConditionalTask, channels: Int, height: Int, width: Int, capacity: Int, masks: MaskGenerator?) {
         precondition(task == .colorize || masks != nil, "inpainting needs a mask mix")
@@ -42,6 +44,7 @@ public final class ConditionalBatch {
         maskPlanes.initialize(repeating: 0, count: capacity * plane)
         weights = task == .inpaint ? .allocate(capacity: capacity * channels * plane) : nil
         interpolator = HarmonicInterpolator(width: width, height: height)
+        mirrored = .allocate(capacity: channels * plane)
     }
 
     deinit {
@@ -49,6 +52,7 @@ public final class ConditionalBatch {
         conditions.deallocate()
         maskPlanes.deallocate()
         weights?.deallocate()
+        mirrored.deallocate()
     }
 
     var plane: Int { height * width }
@@ -62,21 +66,28 @@ public final class ConditionalBatch {
     public var targetItem: Int { task.targetChannels(imageChannels: channels) * plane }
     public var conditionItem: Int { task.conditionChannels(imageChannels: channels) * plane }
 
-    /// Fills the rows from the images at `indices` of `set`. Mask i is drawn by `maskRNG(i)`,
-    /// given the position in the batch and the image's index.
-    public func fill(from set: ImageSet, indices: some Collection<Int>,
+    /// Fills the rows from the images at `indices` of `set`. Row i's mask, then with `mirror`
+    /// whether its image is flipped left-right (probability 1/2), come from `maskRNG(i)`, given
+    /// the position in the batch and the image's index.
+    public func fill(from set: ImageSet, indices: some Collection<Int>, mirror: Bool = false,
                      maskRNG: (_ position: Int, _ index: Int) -> SplitMix64) {
         precondition(set.channels == channels && set.height == height && set.width == width, "images do not match the batch geometry")
         precondition(indices.count <= capacity, "batch larger than the buffers")
         let n = channels * plane
         set.pixels.withUnsafeBufferPointer { all in
             for (row, index) in indices.enumerated() {
-                let image = all.baseAddress! + index * n
+                var rng = maskRNG(row, index)
+                let mask = UnsafeMutableBufferPointer(start: maskPlanes + row * plane, count: plane)
+                if task == .inpaint { masks!.draw(into: mask, width: width, height: height, rng: &rng) }
+                var image = all.baseAddress! + index * n
+                if mirror, rng.next() & 1 == 1 {
+                    for r in 0..<(channels * height) {
+                        for x in 0..<width { mirrored[r * width + x] = image[r * width + width - 1 - x] }
+                    }
+                    image = UnsafePointer(mirrored)
+                }
                 switch task {
                 case .inpaint:
-                    var rng = maskRNG(row, index)
-                    let mask = UnsafeMutableBufferPointer(start: maskPlanes + row * plane, count: plane)
-                    masks!.draw(into: mask, width: width, height: height, rng: &rng)
                     (targets + row * n).update(from: image, count: n)
                     for c in 0..<channels { (weights! + row * n + c * plane).update(from: mask.baseAddress!, count: plane) }
                     Self.inpaintCondition(image: image, mask: mask.baseAddress!, channels: channels,

@@ -6,10 +6,14 @@ public struct ConditionalOptions: Codable, Equatable, Sendable {
     /// One optimizer step in this many trains the prior path (z from the prior, the GSNN half of
     /// Sohn et al.'s hybrid objective); the others the ELBO. 0 never does. Nil reads as 2.
     public var priorPathEvery: Int?
+    /// Train on left-right mirror images too: each training image is flipped with probability
+    /// 1/2 (more data for photos; wrong for digits or text). Nil reads as false.
+    public var mirror: Bool?
 
-    public init(masks: String? = nil, priorPathEvery: Int? = nil) {
+    public init(masks: String? = nil, priorPathEvery: Int? = nil, mirror: Bool? = nil) {
         self.masks = masks
         self.priorPathEvery = priorPathEvery
+        self.mirror = mirror
     }
 
     /// `priorPathEvery` with its default.

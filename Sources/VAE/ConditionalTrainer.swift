@@ -82,7 +82,9 @@ public final class ConditionalTrainer: EpochTrainer {
     /// One step of the hybrid objective; the prior-path steps train the same networks on the
     /// generation path, so only the ELBO steps report a loss.
     func trainStep(indices: ArraySlice<Int>, step: Int64, beta: Float) throws -> LossSums? {
-        batch.fill(from: train, indices: indices) { position, _ in self.maskRNG(step: step, position: position) }
+        batch.fill(from: train, indices: indices, mirror: options.mirror ?? false) { position, _ in
+            self.maskRNG(step: step, position: position)
+        }
         try model.load(batch)
         let priorPath = options.isPriorPathStep(step)
         let sums = try model.trainStep(beta: beta, freeBits: config.training.freeBits, priorPath: priorPath,

@@ -14,6 +14,8 @@ struct ConditionalTrainOptions: ParsableArguments {
     var widths: String?
     @Option(help: "Conditional models: one step in N trains the prior (sampling) path, the others the ELBO; 0 never.")
     var priorPathEvery: Int = 2
+    @Flag(help: "Conditional models: also train on left-right mirror images (each flipped with probability 1/2); for photos, not digits or text.")
+    var mirror = false
 
     /// The conditional task asked for, or nil for a plain VAE.
     var conditionalTask: ConditionalTask? { ConditionalTask(runTask: task) }
@@ -24,6 +26,7 @@ struct ConditionalTrainOptions: ParsableArguments {
         }
         if let maskKind { _ = try MaskGenerator(parsing: maskKind) }
         if widths != nil, conditionalTask == nil { throw ValidationError("--widths applies to --task inpaint or colorize") }
+        if mirror, conditionalTask == nil { throw ValidationError("--mirror applies to --task inpaint or colorize") }
         _ = try parsedWidths()
         guard priorPathEvery >= 0 else { throw ValidationError("--prior-path-every must be >= 0") }
     }
@@ -45,7 +48,7 @@ struct ConditionalTrainOptions: ParsableArguments {
         guard let conditionalTask else { return }
         config.conditional = ConditionalOptions(
             masks: conditionalTask == .inpaint ? try MaskGenerator(parsing: maskKind ?? "mix").description : nil,
-            priorPathEvery: priorPathEvery)
+            priorPathEvery: priorPathEvery, mirror: mirror ? true : nil)
         if conditionalTask == .colorize, config.model.channels != 3 {
             throw CLIError("colorization needs color images; \(config.training.data) has \(config.model.channels) channel(s)")
         }

@@ -89,6 +89,34 @@ struct ConditionalVAETests {
         #expect(try model.evaluatePriorPath(seed: 1, counter: 0) != base)
     }
 
+    @Test("mirroring flips about half the rows left-right and leaves masks and the rest alone", arguments: ConditionalTask.allCases)
+    func mirroredRows(task: ConditionalTask) throws {
+        let n = 64, w = 8, h = 8
+        let images = ImageSet.shapes(count: n, channels: task == .colorize ? 3 : 1, height: h, width: w, seed: 6)
+        func rows(mirror: Bool) -> ConditionalBatch {
+            let rows = ConditionalBatch(task: task, channels: images.channels, height: h, width: w, capacity: n,
+                                        masks: task == .inpaint ? MaskGenerator(kinds: [.boxes]) : nil)
+            rows.fill(from: images, indices: 0..<n, mirror: mirror) { i, _ in SplitMix64(seed: UInt64(i + 1)) }
+            return rows
+        }
+        let plain = rows(mirror: false), mirrored = rows(mirror: true)
+        let item = plain.targetItem, plane = w * h
+        var flipped = 0
+        for r in 0..<n {
+            let a = Array(UnsafeBufferPointer(start: plain.targets + r * item, count: item))
+            let b = Array(UnsafeBufferPointer(start: mirrored.targets + r * item, count: item))
+            // The mirror image of row a: every plane's rows reversed.
+            let flip = (0..<item).map { i in a[i - i % w + (w - 1 - i % w)] }
+            #expect(b == a || b == flip, "row \(r) is neither the image nor its mirror")
+            if b != a { flipped += 1 }
+            if task == .inpaint {
+                #expect(Array(UnsafeBufferPointer(start: plain.maskPlanes + r * plane, count: plane))
+                        == Array(UnsafeBufferPointer(start: mirrored.maskPlanes + r * plane, count: plane)))
+            }
+        }
+        #expect(flipped > n / 4 && flipped < 3 * n / 4, "\(flipped) of \(n) rows flipped")
+    }
+
     @Test("the prior's skip connections reach the prior network: every parameter gets a gradient")
     func everyParameterLearns() throws {
         let model = try loadedModel(.inpaint, likelihood: .gaussian, batch: 4)
