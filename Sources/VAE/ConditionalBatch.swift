@@ -17,10 +17,8 @@ public final class ConditionalBatch {
     /// `capacity` rows of targets and of conditions, NCHW.
     public let targets: UnsafeMutablePointer<Float>
     public let conditions: UnsafeMutablePointer<Float>
-    /// The masks of the current batch (inpainting), one plane per image.
-    public let maskPlanes: UnsafeMutablePointer<Float>
-    /// Inpainting: `capacity` rows of per-value loss weights shaped like the targets (the mask in
-    /// each channel); nil for colorization, whose loss counts every value.
+    /// Inpainting: `capacity` rows of per-value loss weights shaped like the targets: the row's
+    /// mask (1 = missing) in each channel; nil for colorization, whose loss counts every value.
     public let weights: UnsafeMutablePointer<Float>?
     public private(set) var count = 0
     /// Pre-fills the holes of inpainting conditions.
@@ -40,8 +38,6 @@ public final class ConditionalBatch {
         let plane = height * width
         targets = .allocate(capacity: capacity * task.targetChannels(imageChannels: channels) * plane)
         conditions = .allocate(capacity: capacity * task.conditionChannels(imageChannels: channels) * plane)
-        maskPlanes = .allocate(capacity: capacity * plane)
-        maskPlanes.initialize(repeating: 0, count: capacity * plane)
         weights = task == .inpaint ? .allocate(capacity: capacity * channels * plane) : nil
         interpolator = HarmonicInterpolator(width: width, height: height)
         mirrored = .allocate(capacity: channels * plane)
@@ -50,7 +46,6 @@ public final class ConditionalBatch {
     deinit {
         targets.deallocate()
         conditions.deallocate()
-        maskPlanes.deallocate()
         weights?.deallocate()
         mirrored.deallocate()
     }
@@ -77,8 +72,12 @@ public final class ConditionalBatch {
         set.pixels.withUnsafeBufferPointer { all in
             for (row, index) in indices.enumerated() {
                 var rng = maskRNG(row, index)
-                let mask = UnsafeMutableBufferPointer(start: maskPlanes + row * plane, count: plane)
-                if task == .inpaint { masks!.draw(into: mask, width: width, height: height, rng: &rng) }
+                // The mask goes into the row's first weight plane (and is copied to the others below).
+                let mask = weights.map { $0 + row * n }
+                if let mask {
+                    masks!.draw(into: UnsafeMutableBufferPointer(start: mask, count: plane), width: width, height: height,
+                                rng: &rng)
+                }
                 var image = all.baseAddress! + index * n
                 if mirror, rng.next() & 1 == 1 {
                     for r in 0..<(channels * height) {
@@ -89,8 +88,8 @@ public final class ConditionalBatch {
                 switch task {
                 case .inpaint:
                     (targets + row * n).update(from: image, count: n)
-                    for c in 0..<channels { (weights! + row * n + c * plane).update(from: mask.baseAddress!, count: plane) }
-                    Self.inpaintCondition(image: image, mask: mask.baseAddress!, channels: channels,
+                    for c in 1..<channels { (mask! + c * plane).update(from: mask!, count: plane) }
+                    Self.inpaintCondition(image: image, mask: mask!, channels: channels,
                                           interpolator: interpolator, into: conditions + row * conditionItem)
                 case .colorize:
                     Self.splitLuminance(rgb: image, plane: plane, chroma: targets + row * targetItem,

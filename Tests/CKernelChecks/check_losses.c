@@ -60,6 +60,32 @@ static ck_buffer *ones(ckc *c, size_t n) {
     return b;
 }
 
+/* A per-channel likelihood op: ck_gaussian_nll and ck_logistic_nll share this signature. */
+typedef ck_status (*channel_nll_fn)(int, int, int, const ck_buffer *, const ck_buffer *,
+                                    const ck_buffer *, const ck_buffer *, ck_buffer *, ck_buffer *,
+                                    ck_buffer *, float);
+
+/* Weights of all ones give the same bits as no weights: values and both gradients. */
+static void expect_ones_like_none(ckc *c, channel_nll_fn op, const char *name, int batch, int ch,
+                                  int plane, const ck_buffer *mean, const ck_buffer *param,
+                                  const ck_buffer *target, float scale) {
+    size_t n = (size_t)batch * ch * plane;
+    ck_buffer *b1 = ones(c, n), *out[2][3];
+    for (int k = 0; k < 2; k++) {
+        out[k][0] = ckc_upload(c, NULL, (size_t)batch);
+        out[k][1] = ckc_upload(c, NULL, n);
+        out[k][2] = ckc_upload(c, NULL, (size_t)ch);
+        ckc_ok(c, op(batch, ch, plane, mean, param, target, k ? b1 : NULL, out[k][0], out[k][1], out[k][2],
+                     scale), name);
+    }
+    ckc_expect(c, same_bits(c, out[0][0], out[1][0], (size_t)batch) && same_bits(c, out[0][1], out[1][1], n) &&
+                      same_bits(c, out[0][2], out[1][2], (size_t)ch),
+               "%s with weights of 1 differs from no weights (batch %d channels %d plane %d)", name, batch, ch, plane);
+    ck_buffer_free(b1);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 3; i++) ck_buffer_free(out[k][i]);
+}
+
 /* ---------------------------------------------------------------- Bernoulli */
 
 static double bern_term(double l, double x) { return softplus(l) - x * l; }
@@ -181,18 +207,7 @@ static void gaussian_case(ckc *c, int batch, int ch, int plane, ckc_rng *r, int 
     ckc_ok(c, ck_gaussian_nll(batch, ch, plane, bm, blv, bx, bw, bn, NULL, NULL, scale), "ck_gaussian_nll");
     e = compare(c, bn, nll, (size_t)batch);
     ckc_expect(c, e <= 1e-5, "%sgaussian nll without gradients: err %.3g", kind, e);
-    if (!w) {
-        /* weights of all ones: the same bits as no weights */
-        ck_buffer *b1 = ones(c, n), *bn1 = ckc_upload(c, NULL, (size_t)batch), *bdm1 = ckc_upload(c, NULL, n);
-        ck_buffer *bdlv1 = ckc_upload(c, NULL, (size_t)ch);
-        ckc_ok(c, ck_gaussian_nll(batch, ch, plane, bm, blv, bx, NULL, bn, bdm, bdlv, scale), "ck_gaussian_nll");
-        ckc_ok(c, ck_gaussian_nll(batch, ch, plane, bm, blv, bx, b1, bn1, bdm1, bdlv1, scale), "ck_gaussian_nll");
-        ckc_expect(c, same_bits(c, bn, bn1, (size_t)batch) && same_bits(c, bdm, bdm1, n) &&
-                          same_bits(c, bdlv, bdlv1, (size_t)ch),
-                   "gaussian with weights of 1 differs from no weights (batch %d channels %d plane %d)",
-                   batch, ch, plane);
-        ck_buffer_free(b1); ck_buffer_free(bn1); ck_buffer_free(bdm1); ck_buffer_free(bdlv1);
-    }
+    if (!w) expect_ones_like_none(c, ck_gaussian_nll, "ck_gaussian_nll", batch, ch, plane, bm, blv, bx, scale);
     for (int t = 0; t < 20; t++) {
         double mv = ckc_uniform(r, -1, 2), lvv = ckc_uniform(r, -4, 2), xv = ckc_uniform(r, 0, 1), h = 1e-5;
         double nm = (gauss_term(mv + h, lvv, xv) - gauss_term(mv - h, lvv, xv)) / (2 * h);
@@ -298,18 +313,7 @@ static void logistic_case(ckc *c, int batch, int ch, int plane, ckc_rng *r, int 
     ckc_ok(c, ck_logistic_nll(batch, ch, plane, bm, bls, bx, bw, bn, NULL, NULL, scale), "ck_logistic_nll");
     e = compare(c, bn, nll, (size_t)batch);
     ckc_expect(c, e <= 1e-5, "%slogistic nll without gradients: err %.3g", kind, e);
-    if (!w) {
-        /* weights of all ones: the same bits as no weights */
-        ck_buffer *b1 = ones(c, n), *bn1 = ckc_upload(c, NULL, (size_t)batch), *bdm1 = ckc_upload(c, NULL, n);
-        ck_buffer *bdls1 = ckc_upload(c, NULL, (size_t)ch);
-        ckc_ok(c, ck_logistic_nll(batch, ch, plane, bm, bls, bx, NULL, bn, bdm, bdls, scale), "ck_logistic_nll");
-        ckc_ok(c, ck_logistic_nll(batch, ch, plane, bm, bls, bx, b1, bn1, bdm1, bdls1, scale), "ck_logistic_nll");
-        ckc_expect(c, same_bits(c, bn, bn1, (size_t)batch) && same_bits(c, bdm, bdm1, n) &&
-                          same_bits(c, bdls, bdls1, (size_t)ch),
-                   "logistic with weights of 1 differs from no weights (batch %d channels %d plane %d)",
-                   batch, ch, plane);
-        ck_buffer_free(b1); ck_buffer_free(bn1); ck_buffer_free(bdm1); ck_buffer_free(bdls1);
-    }
+    if (!w) expect_ones_like_none(c, ck_logistic_nll, "ck_logistic_nll", batch, ch, plane, bm, bls, bx, scale);
     ck_buffer_free(bm); ck_buffer_free(bx); ck_buffer_free(bls); ck_buffer_free(bw); ck_buffer_free(bn);
     ck_buffer_free(bdm); ck_buffer_free(bdls);
     free(m); free(x); free(ls); free(w); free(nll); free(dm); free(dls);

@@ -110,8 +110,8 @@ struct ConditionalVAETests {
             #expect(b == a || b == flip, "row \(r) is neither the image nor its mirror")
             if b != a { flipped += 1 }
             if task == .inpaint {
-                #expect(Array(UnsafeBufferPointer(start: plain.maskPlanes + r * plane, count: plane))
-                        == Array(UnsafeBufferPointer(start: mirrored.maskPlanes + r * plane, count: plane)))
+                #expect(Array(UnsafeBufferPointer(start: plain.weights! + r * item, count: plane))
+                        == Array(UnsafeBufferPointer(start: mirrored.weights! + r * item, count: plane)))
             }
         }
         #expect(flipped > n / 4 && flipped < 3 * n / 4, "\(flipped) of \(n) rows flipped")

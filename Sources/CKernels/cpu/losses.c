@@ -6,8 +6,8 @@
  * order (so nll does not depend on the thread count). Per-channel scale gradients are
  * summed per thread in double in the backend's scratch, then in thread order.
  *
- * Per-value weights (masked likelihoods, e.g. inpainting) take separate loops, so that
- * the unweighted ones stay as they are; the weighted loops follow them operation for
+ * Per-value weights (masked likelihoods, e.g. inpainting) take separate loops or passes, so
+ * that the unweighted ones stay as they are; the weighted loops follow them operation for
  * operation with one extra multiply, so all-ones weights give the same bits.
  */
 #include "cpu.h"
