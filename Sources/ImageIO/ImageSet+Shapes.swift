@@ -9,9 +9,12 @@ extension ImageSet {
     /// Default number of images of the built-in `shapes` dataset.
     public static let defaultShapesCount = 10_000
 
-    /// A procedural dataset, no files needed: one colored figure (circle, square, triangle,
-    /// ellipse, ring or cross; random position, size, rotation) per image on a varied background
-    /// (solid, linear gradient or soft stripes), antialiased with 4x4 supersampling.
+    /// A procedural dataset, no files needed: one figure (circle, square, triangle, ellipse, ring
+    /// or cross; random position, size, rotation) in one of 8 bright colors per image, on a plain
+    /// background in one of 4 dark colors, antialiased with 4x4 supersampling.
+    ///
+    /// Deliberately simple: a few factors a small VAE learns in minutes, so the demo's samples
+    /// are recognisable figures (varied backgrounds made them colored blobs).
     ///
     /// Image `i` depends only on `seed` and `i` (SplitMix64 per image), so it is the same whatever
     /// `count` is and on every platform. Labels are `ShapeKind.rawValue`.
@@ -52,26 +55,9 @@ extension ImageSet {
                             into out: UnsafeMutablePointer<Float>) -> Int {
         var rng = SplitMix64(seed: seed ^ (UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03))
         _ = rng.next()
-        func color() -> (Float, Float, Float) { (rng.nextFloat(), rng.nextFloat(), rng.nextFloat()) }
 
-        // Background.
-        let bgKind = rng.nextInt(below: 3)
-        let c0 = color()
-        var c1 = color()
-        let angle = rng.nextFloat(in: 0...(2 * Float.pi))
-        let (ga, gb) = (cosf(angle), sinf(angle))
-        let stripePeriod = rng.nextFloat(in: 0.15...0.4)
-        if bgKind == 2 {  // soft stripes: second color close to the first
-            c1 = (mix(c0.0, c1.0, 0.35), mix(c0.1, c1.1, 0.35), mix(c0.2, c1.2, 0.35))
-        }
-        // Figure: a color far enough from the background mean.
-        var fg = color()
-        let bgMean = (0.5 * (c0.0 + c1.0), 0.5 * (c0.1 + c1.1), 0.5 * (c0.2 + c1.2))
-        for _ in 0..<8 {
-            let d = abs(fg.0 - bgMean.0) + abs(fg.1 - bgMean.1) + abs(fg.2 - bgMean.2)
-            if d > 0.6 { break }
-            fg = color()
-        }
+        let bg = shapeBackgrounds[rng.nextInt(below: shapeBackgrounds.count)]
+        let fg = shapeColors[rng.nextInt(below: shapeColors.count)]
         let kind = ShapeKind(rawValue: rng.nextInt(below: ShapeKind.allCases.count))!
         let size = rng.nextFloat(in: 0.15...0.32)           // half-extent, fraction of the image
         let cx = rng.nextFloat(in: (size * 0.8)...(1 - size * 0.8))
@@ -109,16 +95,6 @@ extension ImageSet {
         for y in 0..<height {
             for x in 0..<width {
                 let nx = (Float(x) + 0.5) / Float(width), ny = (Float(y) + 0.5) / Float(height)
-                // Background value at the pixel center.
-                var t: Float
-                switch bgKind {
-                case 0: t = 0
-                case 1: t = min(1, max(0, 0.5 + (nx - 0.5) * ga + (ny - 0.5) * gb))
-                default:
-                    let phase = ((nx * ga + ny * gb) / stripePeriod)
-                    t = phase - phase.rounded(.down) < 0.5 ? 0 : 1
-                }
-                let bg = (mix(c0.0, c1.0, t), mix(c0.1, c1.1, t), mix(c0.2, c1.2, t))
                 var hits = 0
                 for sy in 0..<ss {
                     for sx in 0..<ss {
@@ -140,6 +116,14 @@ extension ImageSet {
         return kind.rawValue
     }
 }
+
+/// Background colors of `shapes`: dark, so every figure color stands out.
+private let shapeBackgrounds: [(Float, Float, Float)] = [(0.12, 0.12, 0.30), (0.20, 0.20, 0.20), (0.10, 0.28, 0.18),
+                                                         (0.32, 0.12, 0.12)]
+/// Figure colors of `shapes`: red, green, blue, yellow, cyan, magenta, orange, white.
+private let shapeColors: [(Float, Float, Float)] = [(0.95, 0.20, 0.20), (0.20, 0.85, 0.25), (0.25, 0.45, 1.00),
+                                                    (1.00, 0.90, 0.20), (0.20, 0.90, 0.90), (0.95, 0.30, 0.90),
+                                                    (1.00, 0.60, 0.10), (0.95, 0.95, 0.95)]
 
 @inline(__always) private func mix(_ a: Float, _ b: Float, _ t: Float) -> Float { a + (b - a) * t }
 
