@@ -3,13 +3,21 @@ import ImageIO
 
 extension Report {
     /// Writes a run's pictures (samples.png, reconstructions.png, interpolation.png) and its
-    /// report.html from a trained model and some held-out images.
+    /// report.html from a trained model and some held-out images. With a fitted prior,
+    /// samples.png draws from it and samples-normal.png from N(0, I).
     public static func writeRun(model: ConvVAE, config: RunConfig, history: [EpochMetrics], state: RunState,
-                                heldOut: ImageSet, directory: String) throws {
+                                heldOut: ImageSet, prior: GaussianMixture? = nil, directory: String) throws {
         func path(_ f: String) -> String { (directory as NSString).appendingPathComponent(f) }
-        let samples = try model.sample(count: 64, seed: config.training.seed ^ 0x5A)
-        let sampleGrid = ImageGrid.compose(samples, columns: 8)
-        try sampleGrid.writePNG(to: path("samples.png"))
+        let seed = config.training.seed ^ 0x5A
+        var sampleGrids: [(String, Image)] = []
+        if let prior {
+            let grid = ImageGrid.compose(try model.sample(count: 64, seed: seed, prior: prior), columns: 8)
+            try grid.writePNG(to: path("samples.png"))
+            sampleGrids.append(("Samples from the prior fitted to the training codes (\(prior.components)-component Gaussian mixture)", grid))
+        }
+        let normalGrid = ImageGrid.compose(try model.sample(count: 64, seed: seed), columns: 8)
+        try normalGrid.writePNG(to: path(prior == nil ? "samples.png" : "samples-normal.png"))
+        sampleGrids.append(("Samples from the model's prior N(0, I)", normalGrid))
 
         var report = Report(title: "ConvVAE run: \(config.model.arch) on \(config.training.data)")
         if heldOut.count > 0 {
@@ -23,8 +31,7 @@ extension Report {
             }
             let reconGrid = ImageGrid.compose(cells, columns: 8)
             try reconGrid.writePNG(to: path("reconstructions.png"))
-            var panels = [("Samples from the prior", sampleGrid),
-                          ("Held-out images (upper rows) and their reconstructions (lower rows)", reconGrid)]
+            var panels = sampleGrids + [("Held-out images (upper rows) and their reconstructions (lower rows)", reconGrid)]
             if originals.count >= 2 {
                 let lin = try model.interpolate(from: originals[0], to: originals[1], steps: 10, spherical: false)
                 let sph = try model.interpolate(from: originals[0], to: originals[1], steps: 10, spherical: true)
@@ -34,7 +41,7 @@ extension Report {
             }
             report.panels = panels
         } else {
-            report.panels = [("Samples from the prior", sampleGrid)]
+            report.panels = sampleGrids
         }
         let m = config.model, t = config.training
         report.summary = [

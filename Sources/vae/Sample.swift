@@ -1,14 +1,16 @@
 import ArgumentParser
 import VAE
 
-/// `vae sample`: a grid of images decoded from the prior.
+/// `vae sample`: a grid of images decoded from the prior: the mixture fitted after training
+/// when the run has one, else N(0, I).
 struct Sample: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Draw images from the prior into a PNG grid.")
+    static let configuration = CommandConfiguration(abstract: "Draw images from the prior into a PNG grid (the fitted prior when the run has one, else N(0, I)).")
 
     @OptionGroup var model: CheckpointOptions
     @Option(help: "Number of samples.") var count: Int = 64
     @Option(help: "Images per row.") var columns: Int = 8
     @Option(help: "Seed of the latent draws.") var seed: UInt64 = 1
+    @Flag(help: "Draw from N(0, I) even when the run has a fitted prior (prior.safetensors).") var normalPrior = false
     @Option(help: "Output PNG.") var out: String
 
     func validate() throws {
@@ -16,7 +18,9 @@ struct Sample: ParsableCommand {
     }
 
     func run() throws {
-        let (vae, _) = try model.load()
-        try writeGrid(try vae.sample(count: count, seed: seed), columns: columns, to: out)
+        let (vae, config) = try model.load()
+        let prior = normalPrior ? nil : try Checkpoint.loadPrior(from: model.checkpoint, latent: config.model.latent)
+        let images = try prior.map { try vae.sample(count: count, seed: seed, prior: $0) } ?? vae.sample(count: count, seed: seed)
+        try writeGrid(images, columns: columns, to: out)
     }
 }

@@ -81,9 +81,14 @@ struct Train: ParsableCommand {
         let state = try trainer.run()
         Progress.clear()
         guard state.finished else { log("stopped; resume with: vae train --out \(out) --resume"); return }
+        let fitStart = Date()
+        let prior = try trainer.model.fitPrior(to: train, seed: config.training.seed)
+        try Checkpoint.savePrior(prior, to: out)
+        log(String(format: "prior: a %d-component Gaussian mixture fitted to the codes of %d training images in %.1f s",
+                   prior.components, min(train.count, ConvVAE.priorFitImages), Date().timeIntervalSince(fitStart)))
         try Report.writeRun(model: trainer.model, config: config, history: trainer.history, state: state,
-                            heldOut: validation, directory: out)
-        log("wrote \(out)/model.safetensors, metrics.csv, samples.png, reconstructions.png and report.html")
+                            heldOut: validation, prior: prior, directory: out)
+        log("wrote \(out)/model.safetensors, prior.safetensors, metrics.csv, samples.png, reconstructions.png and report.html")
     }
 
     func makeConfig() throws -> RunConfig {

@@ -130,7 +130,8 @@ struct CLITests {
         let ok = try Tool.run(["train", "--data", "shapes:64", "--arch", "mnist", "--latent", "2", "--epochs", "1",
                                "--batch", "32", "--out", run])
         #expect(ok.status == 0, "\(ok.stderr)")
-        for (cmd, extra) in [("sample", ["--count", "4"]), ("reconstruct", ["--count", "4"]),
+        #expect(FileManager.default.fileExists(atPath: run + "/prior.safetensors"))
+        for (cmd, extra) in [("sample", ["--count", "4"]), ("sample", ["--count", "4", "--normal-prior"]), ("reconstruct", ["--count", "4"]),
                              ("interpolate", ["--steps", "3", "--spherical"])] {
             let r = try Tool.run([cmd, "--checkpoint", run, "--out", dir + "/\(cmd).png"] + extra)
             #expect(r.status == 0, "\(cmd): \(r.stderr)")

@@ -1,0 +1,132 @@
+import Foundation
+import ImageIO
+import Testing
+@testable import VAE
+
+/// The fitted prior: its density against a naive closed form, EM against known mixtures,
+/// its draws' moments, and prior.safetensors written and read back.
+@Suite struct GaussianMixtureTests {
+    /// Points from a known mixture: component j with weight w_j, mean m_j, covariance C_j = A_j A_j^T.
+    static func draw(_ n: Int, weights: [Double], means: [[Double]], factors: [[Double]], seed: UInt64) -> [Double] {
+        let d = means[0].count
+        var rng = SplitMix64(seed: seed)
+        var out: [Double] = []
+        for _ in 0..<n {
+            var u = rng.nextDouble(), j = 0
+            while j < weights.count - 1 && u >= weights[j] { u -= weights[j]; j += 1 }
+            let e = (0..<d).map { _ in rng.nextNormal() }
+            for a in 0..<d { out.append(means[j][a] + (0..<d).reduce(0) { $0 + factors[j][a * d + $1] * e[$1] }) }
+        }
+        return out
+    }
+
+    /// log N(x; m, C) by Gauss-Jordan inversion and elimination determinant, in double.
+    static func naiveLogNormal(_ x: [Double], mean: [Double], covariance c: [Double]) -> Double {
+        let d = x.count
+        var a = c, inv = (0..<(d * d)).map { $0 / d == $0 % d ? 1.0 : 0.0 }
+        var det = 1.0
+        for col in 0..<d {
+            let p = a[col * d + col]
+            det *= p
+            for k in 0..<d { a[col * d + k] /= p; inv[col * d + k] /= p }
+            for r in 0..<d where r != col {
+                let f = a[r * d + col]
+                for k in 0..<d { a[r * d + k] -= f * a[col * d + k]; inv[r * d + k] -= f * inv[col * d + k] }
+            }
+        }
+        var q = 0.0
+        for i in 0..<d { for j in 0..<d { q += (x[i] - mean[i]) * inv[i * d + j] * (x[j] - mean[j]) } }
+        return -0.5 * q - 0.5 * log(det) - 0.5 * Double(d) * log(2 * Double.pi)
+    }
+
+    @Test("log density matches the closed form, term by term and mixed")
+    func densityMatchesClosedForm() {
+        let d = 3
+        let l1: [Double] = [1.2, 0, 0, 0.3, 0.8, 0, -0.4, 0.2, 0.5]
+        let l2: [Double] = [0.6, 0, 0, -0.1, 1.1, 0, 0.25, 0.05, 0.9]
+        let means: [Double] = [0.5, -1, 2, -0.3, 0.7, 0.1]
+        let g = GaussianMixture(weights: [0.3, 0.7], means: means, scales: l1 + l2, dimension: d)
+        func covariance(_ l: [Double]) -> [Double] {
+            (0..<(d * d)).map { i in (0..<d).reduce(0) { $0 + l[(i / d) * d + $1] * l[(i % d) * d + $1] } }
+        }
+        for x in [[0.1, 0.2, 0.3], [2.0, -1.5, 0.0], [-0.3, 0.7, 0.1]] {
+            let p1 = Self.naiveLogNormal(x, mean: Array(means[0..<3]), covariance: covariance(l1))
+            let p2 = Self.naiveLogNormal(x, mean: Array(means[3..<6]), covariance: covariance(l2))
+            let expected = log(0.3 * exp(p1) + 0.7 * exp(p2))
+            #expect(abs(g.logDensity(x) - expected) < 1e-10)
+        }
+    }
+
+    @Test("EM recovers the weights, means and covariances of a known two-component mixture")
+    func fitRecoversKnownMixture() {
+        let truthMeans = [[-3.0, 1.0], [2.0, -2.0]]
+        let factors = [[0.8, 0, 0.5, 0.6], [0.4, 0, -0.3, 1.0]]
+        let points = Self.draw(6000, weights: [0.35, 0.65], means: truthMeans, factors: factors, seed: 11)
+        let g = GaussianMixture.fit(points, dimension: 2, components: 2, seed: 3)
+        // Match components to the truth by their means (EM's order is arbitrary).
+        let order = g.means[0] < 0 ? [0, 1] : [1, 0]
+        for (truth, j) in order.enumerated() {
+            #expect(abs(g.weights[j] - [0.35, 0.65][truth]) < 0.03)
+            for a in 0..<2 { #expect(abs(g.means[j * 2 + a] - truthMeans[truth][a]) < 0.08) }
+            // Covariance L L^T against A A^T.
+            let l = Array(g.scales[(j * 4)..<(j * 4 + 4)]), f = factors[truth]
+            for (r, c) in [(0, 0), (1, 0), (1, 1)] {
+                let fitted = l[r * 2] * l[c * 2] + l[r * 2 + 1] * l[c * 2 + 1]
+                let expected = f[r * 2] * f[c * 2] + f[r * 2 + 1] * f[c * 2 + 1]
+                #expect(abs(fitted - expected) < 0.08, "covariance (\(r), \(c))")
+            }
+        }
+        // More components never lower the training log-likelihood of the fit much below two.
+        let ll2 = stride(from: 0, to: points.count, by: 2).reduce(0) { $0 + g.logDensity(points[$1..<($1 + 2)]) }
+        let g1 = GaussianMixture.fit(points, dimension: 2, components: 1, seed: 3)
+        let ll1 = stride(from: 0, to: points.count, by: 2).reduce(0) { $0 + g1.logDensity(points[$1..<($1 + 2)]) }
+        #expect(ll2 > ll1 + 1000)
+    }
+
+    @Test("draws have the mixture's mean and covariance")
+    func samplesHaveTheMoments() {
+        let l: [Double] = [0.5, 0, 0.3, 0.4]
+        let g = GaussianMixture(weights: [0.25, 0.75], means: [1, -1, -1, 2], scales: l + l, dimension: 2)
+        let n = 40_000
+        let x = g.sample(count: n, seed: 9).map(Double.init)
+        let mean = [0.25 * 1 + 0.75 * -1, 0.25 * -1 + 0.75 * 2]
+        let m0 = stride(from: 0, to: 2 * n, by: 2).reduce(0) { $0 + x[$1] } / Double(n)
+        let m1 = stride(from: 1, to: 2 * n, by: 2).reduce(0) { $0 + x[$1] } / Double(n)
+        #expect(abs(m0 - mean[0]) < 0.02 && abs(m1 - mean[1]) < 0.03)
+        // Var of the first coordinate: within-component 0.25 plus between-component 0.25 * 0.75 * 2^2.
+        let v0 = stride(from: 0, to: 2 * n, by: 2).reduce(0) { $0 + (x[$1] - m0) * (x[$1] - m0) } / Double(n)
+        #expect(abs(v0 - (0.25 + 0.75)) < 0.03)
+        #expect(g.sample(count: 5, seed: 9) == g.sample(count: 5, seed: 9))
+    }
+
+    @Test("prior.safetensors is written and read back; a misshapen one is refused, naming the file")
+    func priorFileRoundTrip() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let g = GaussianMixture(weights: [0.5, 0.5], means: [0, 1, 2, 3], scales: [1, 0, 0.5, 2, 0.75, 0, 0, 0.25],
+                                dimension: 2)
+        #expect(try Checkpoint.loadPrior(from: dir, latent: 2) == nil)
+        try Checkpoint.savePrior(g, to: dir)
+        #expect(try Checkpoint.loadPrior(from: dir, latent: 2) == g)
+        #expect(throws: Checkpoint.Failure.self) { try Checkpoint.loadPrior(from: dir, latent: 3) }
+        do { _ = try Checkpoint.loadPrior(from: dir, latent: 3) } catch {
+            #expect("\(error)".contains("prior.safetensors"))
+        }
+    }
+
+    @Test("an autoencoder's prior is fitted to its codes: the mixture's mean is theirs")
+    func fitPriorUsesTheCodes() throws {
+        var config = Fixtures.tinyConfig(.bernoulli, latent: 3)
+        config.autoencoder = true
+        let model = try ConvVAE(config, device: try Fixtures.device(), maxBatch: 16, seed: 2)
+        let images = Fixtures.shapes(40)
+        let prior = try model.fitPrior(to: images, seed: 4)
+        #expect(prior.components == 2 && prior.dimension == 3)  // 40 points, about 6 L per component
+        let codes = try model.encodeMeans((0..<images.count).map { images.image(at: $0) })
+        for a in 0..<3 {
+            let mean = stride(from: a, to: codes.count, by: 3).reduce(0.0) { $0 + Double(codes[$1]) } / 40
+            // After an M step, sum_j w_j m_j = sum_j sum_i r_ij x_i / n: the points' mean.
+            let mixtureMean = (0..<2).reduce(0.0) { $0 + prior.weights[$1] * prior.means[$1 * 3 + a] }
+            #expect(abs(mixtureMean - mean) < 1e-5)
+        }
+    }
+}
