@@ -14,6 +14,9 @@ public struct EvaluationResult: Codable, Sendable {
     /// -log p(x) bounded by K importance samples (Burda et al. 2016); nil when not asked.
     public var negativeIWBound: Double?
     public var iwSamples: Int?
+    /// The same bound, from the same samples, for the model with its fitted prior in place of
+    /// N(0, I); nil without a fitted prior or IW samples.
+    public var negativeIWBoundFittedPrior: Double?
     /// -log p(x) by the midpoint rule over a grid, for 2-D latents; nil otherwise.
     public var negativeLogLikelihoodGrid: Double?
     /// Bits per dimension of the best bound available.
@@ -30,6 +33,8 @@ public struct Evaluator {
     public var seed: UInt64 = 0x5EED
     /// Binarize the data once (for models trained with dynamic binarization).
     public var binarize = false
+    /// A prior fitted after training; the IW bound is then also given under it.
+    public var fittedPrior: GaussianMixture?
 
     public init(model: ConvVAE, binarize: Bool = false) {
         self.model = model
@@ -71,12 +76,14 @@ public struct Evaluator {
 
         var result = EvaluationResult(
             images: n, negativeELBO: sums.negativeELBO, reconstruction: sums.reconstruction / Double(n),
-            kl: sums.kl / Double(n), negativeIWBound: nil, iwSamples: nil, negativeLogLikelihoodGrid: nil,
+            kl: sums.kl / Double(n), negativeIWBound: nil, iwSamples: nil, negativeIWBoundFittedPrior: nil,
+            negativeLogLikelihoodGrid: nil,
             bitsPerDim: 0, activeUnits: model.config.autoencoder ? 0 : active, latent: L)
         var best = result.negativeELBO
         if iwSamples > 0, !model.config.autoencoder {
-            let iw = try importanceWeighted(data, n: n, samples: iwSamples, staging: staging, progress: progress)
+            let (iw, fitted) = try importanceWeighted(data, n: n, samples: iwSamples, staging: staging, progress: progress)
             result.negativeIWBound = iw
+            result.negativeIWBoundFittedPrior = fitted
             result.iwSamples = iwSamples
             best = iw
         }
@@ -113,12 +120,15 @@ public struct Evaluator {
         try model.loadBatch(staging, batch: idx.count)
     }
 
-    /// Mean over images of -log (1/K) sum_k p(x, z_k) / q(z_k | x), z_k ~ q(z | x).
+    /// Mean over images of -log (1/K) sum_k p(x, z_k) / q(z_k | x), z_k ~ q(z | x), with the
+    /// prior N(0, I), and with the fitted prior (nil without one) on the same z_k.
     func importanceWeighted(_ data: ImageSet, n: Int, samples K: Int, staging: UnsafeMutablePointer<Float>,
-                            progress: ((Int, Int) -> Void)?) throws -> Double {
+                            progress: ((Int, Int) -> Void)?) throws -> (Double, Double?) {
         let B = model.maxBatch, L = model.config.latent, D = model.config.dimensions
-        var total = 0.0
-        var logw = [Double](repeating: 0, count: K)
+        var total = 0.0, totalFitted = 0.0
+        var logw = [Double](repeating: 0, count: K), logwFitted = logw
+        // log N(z; 0, I) = -|z|^2 / 2 - L/2 log(2 pi); the loop below leaves out the constant.
+        let normalConstant = 0.5 * Double(L) * log(2 * Double.pi)
         for i in 0..<n {
             try loadBinarized(data, [i][...], staging: staging)
             // Replicate the image across the batch once; each chunk draws fresh latents.
@@ -137,20 +147,25 @@ public struct Evaluator {
                 try model.reconstructionLoss(out, gradientScale: nil)
                 let nll = try model.nll.read(), eps = try model.eps.read(), z = try model.z.read()
                 for r in 0..<m {
-                    var lw = -Double(nll[r])
+                    var lw = -Double(nll[r]), logPrior = 0.0
                     for j in 0..<L {
                         let lv = Double(s[r * 2 * L + L + j]), e = Double(eps[r * L + j]), zz = Double(z[r * L + j])
-                        lw += -0.5 * zz * zz + 0.5 * (lv + e * e)
+                        lw += 0.5 * (lv + e * e)
+                        logPrior -= 0.5 * zz * zz
                     }
-                    logw[k0 + r] = lw
+                    logw[k0 + r] = lw + logPrior
+                    if let fittedPrior {
+                        logwFitted[k0 + r] = lw + normalConstant + fittedPrior.logDensity(z[(r * L)..<(r * L + L)].lazy.map(Double.init))
+                    }
                 }
                 k0 += m
             }
             stats.setBatch(B)
             total += log(Double(K)) - logSumExp(logw)
+            totalFitted += log(Double(K)) - logSumExp(logwFitted)
             progress?(i + 1, n)
         }
-        return total / Double(n)
+        return (total / Double(n), fittedPrior == nil ? nil : totalFitted / Double(n))
     }
 
     /// -log p(x) by the midpoint rule on a points x points grid over [-6, 6]^2 of the prior.

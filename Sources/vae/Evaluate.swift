@@ -31,6 +31,7 @@ struct Evaluate: ParsableCommand {
         let images = try loadImages(spec: data ?? config.training.data, split: split == .all ? .test : split,
                                     model: config.model, seed: config.training.seed)
         var evaluator = Evaluator(model: vae, binarize: config.training.binarize)
+        evaluator.fittedPrior = try Checkpoint.loadPrior(from: model.checkpoint, latent: config.model.latent)
         evaluator.seed = 0xE7A1
         let showProgress = !json && isatty(STDERR_FILENO) == 1
         let result = try evaluator.evaluate(images, limit: limit, iwSamples: iwSamples,
@@ -51,6 +52,9 @@ struct Evaluate: ParsableCommand {
                      result.reconstruction, result.kl))
         if let iw = result.negativeIWBound {
             print(String(format: "-log p(x) <=     %.3f nats  (importance weighted, K = %d)", iw, result.iwSamples ?? 0))
+            if let fitted = result.negativeIWBoundFittedPrior {
+                print(String(format: "  fitted prior   %.3f nats  (the same bound with prior.safetensors as the prior)", fitted))
+            }
         }
         if let g = result.negativeLogLikelihoodGrid {
             print(String(format: "-log p(x) ~=     %.3f nats  (midpoint rule, %dx%d grid on [-6, 6]^2)", g, grid, grid))

@@ -24,6 +24,25 @@ struct EvaluationTests {
         #expect(r.bitsPerDim > 0)
     }
 
+    @Test("The IW bound under a fitted prior equal to N(0, I) is the standard bound")
+    func fittedPriorBoundAgrees() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let config = RunConfig(model: Fixtures.tinyConfig(latent: 3), training: Fixtures.options(epochs: 2))
+        let train = Fixtures.shapes(128)
+        let trainer = try Trainer(config: config, directory: dir, device: try Fixtures.device(),
+                                  train: train, validation: Fixtures.shapes(8, seed: 7), resume: false)
+        trainer.log = { _ in }
+        try trainer.run()
+        var evaluator = Evaluator(model: trainer.model)
+        evaluator.fittedPrior = GaussianMixture(weights: [0.5, 0.5], means: [Double](repeating: 0, count: 6),
+                                                scales: [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1], dimension: 3)
+        let same = try evaluator.evaluate(Fixtures.shapes(4, seed: 21), iwSamples: 50)
+        let fitted = try #require(same.negativeIWBoundFittedPrior), standard = try #require(same.negativeIWBound)
+        #expect(abs(fitted - standard) < 1e-6 * abs(standard))
+        evaluator.fittedPrior = try trainer.model.fitPrior(to: train, seed: 1)
+        #expect(try evaluator.evaluate(Fixtures.shapes(4, seed: 21), iwSamples: 50).negativeIWBoundFittedPrior?.isFinite == true)
+    }
+
     @Test func logSumExpIsStable() {
         #expect(abs(logSumExp([1000, 1000]) - (1000 + log(2.0))) < 1e-9)
         #expect(abs(logSumExp([-1000, -1000]) - (-1000 + log(2.0))) < 1e-9)
