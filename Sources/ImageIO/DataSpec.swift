@@ -67,6 +67,27 @@ public enum DataSpec: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The image geometry this data is read at when no model asks otherwise, from the files'
+    /// headers alone (nothing is decoded): MNIST's IDX header, CIFAR-10's 3x32x32, 3x64x64 for a
+    /// folder of pictures (each is center-cropped and resized to it), 3x32x32 for the shapes.
+    /// - Throws: `ImageIOError` for a missing path or a malformed header.
+    public func defaultGeometry() throws -> (channels: Int, height: Int, width: Int) {
+        switch self {
+        case .mnist(let dir):
+            let dims = try IDX.readHeader(ImageSet.mnistFile(directory: dir, split: .train, kind: "images"),
+                                          magic: IDX.imagesMagic)
+            return (1, dims[1], dims[2])
+        case .cifar10(let path):
+            guard FileIO.exists(path) else { throw ImageIOError(path, "no such file or directory") }
+            return (3, 32, 32)
+        case .folder(let dir):
+            guard FileIO.isDirectory(dir) else { throw ImageIOError(dir, "folder not found") }
+            return (3, 64, 64)
+        case .shapes:
+            return (3, 32, 32)
+        }
+    }
+
     /// Loads the whole dataset (for MNIST the official training set; `split` chooses otherwise)
     /// converted to the requested shape.
     /// - Parameters:

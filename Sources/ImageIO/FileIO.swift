@@ -34,24 +34,35 @@ public enum FileIO {
         return bytes
     }
 
-    /// Writes `bytes` to `path` atomically: the data goes to a temporary file in the same directory
-    /// which is then renamed into place, so a failed write never clobbers an existing good file.
-    /// - Parameters:
-    ///   - bytes: The complete file content.
-    ///   - path: The destination file.
+    /// Writes `bytes` to `path` atomically (see `replace`).
     /// - Throws: `ImageIOError` naming the file when the write or rename fails.
     public static func writeAtomically<C: Collection>(_ bytes: C, to path: String) throws where C.Element == UInt8 {
-        let tmp = "\(path).tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max) & 0xffffff)"
-        guard let file = fopen(tmp, "wb") else {
-            throw ImageIOError(path, "cannot create temporary file: \(String(cString: strerror(errno)))")
+        try replace(path) { tmp in
+            guard let file = fopen(tmp, "wb") else {
+                throw ImageIOError(path, "cannot create temporary file: \(String(cString: strerror(errno)))")
+            }
+            let array = Array(bytes)
+            let written = array.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+            let flushed = fflush(file) == 0 && fsync(fileno(file)) == 0
+            let closed = fclose(file) == 0
+            guard written == array.count, flushed, closed else {
+                throw ImageIOError(path, "write failed: \(String(cString: strerror(errno)))")
+            }
         }
-        let array = Array(bytes)
-        let written = array.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-        let flushed = fflush(file) == 0 && fsync(fileno(file)) == 0
-        let closed = fclose(file) == 0
-        guard written == array.count, flushed, closed else {
+    }
+
+    /// Replaces `path` atomically: `write` creates a temporary file in the same directory (the
+    /// name it is given), which is then renamed into place, so a failed write never clobbers an
+    /// existing good file and leaves no temporary file behind.
+    /// - Parameters:
+    ///   - path: The destination file.
+    ///   - write: Writes the complete content to the temporary path it is given.
+    /// - Throws: what `write` throws, or `ImageIOError` naming the file when the rename fails.
+    public static func replace(_ path: String, with write: (String) throws -> Void) throws {
+        let tmp = "\(path).tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max) & 0xffffff)"
+        do { try write(tmp) } catch {
             unlink(tmp)
-            throw ImageIOError(path, "write failed: \(String(cString: strerror(errno)))")
+            throw error
         }
         if rename(tmp, path) != 0 {
             let message = String(cString: strerror(errno))

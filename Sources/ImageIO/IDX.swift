@@ -34,6 +34,31 @@ public enum IDX {
         return bytes
     }
 
+    /// The dimensions in an IDX file's header, reading only the header (raw or gzip).
+    /// - Parameters:
+    ///   - path: The file.
+    ///   - magic: The expected magic (`imagesMagic` or `labelsMagic`).
+    /// - Throws: `ImageIOError` for a missing file, a wrong magic or a short header.
+    public static func readHeader(_ path: String, magic: UInt32) throws -> [Int] {
+        guard FileIO.exists(path) else { throw ImageIOError(path, "no such file") }
+        guard !FileIO.isDirectory(path) else { throw ImageIOError(path, "is a directory, not a file") }
+        guard let file = gzopen(path, "rb") else { throw ImageIOError(path, "cannot open") }
+        defer { gzclose(file) }
+        let length = 4 + 4 * Int(magic & 0xff)
+        var bytes = [UInt8](repeating: 0, count: length)
+        let n = bytes.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32(length)) }
+        guard n == Int32(length) else {
+            throw ImageIOError(path, "truncated IDX file: expected at least \(length) header bytes, got \(max(n, 0))")
+        }
+        let found = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
+        guard found == magic else {
+            throw ImageIOError(path, "wrong IDX magic 0x\(hex(found)), expected 0x\(hex(magic))")
+        }
+        return (0..<Int(magic & 0xff)).map { d in
+            (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) }
+        }
+    }
+
     /// Parses an IDX header and checks the magic and the total size.
     /// - Returns: The dimensions and the offset of the data.
     static func parseHeader(_ bytes: [UInt8], magic: UInt32, path: String) throws -> (dims: [Int], offset: Int) {
@@ -121,17 +146,11 @@ public enum IDX {
 
     static func write(_ bytes: [UInt8], to path: String) throws {
         guard path.hasSuffix(".gz") else { return try FileIO.writeAtomically(bytes, to: path) }
-        let tmp = "\(path).tmp-gz-\(UInt32.random(in: 0...UInt32.max))"
-        guard let file = gzopen(tmp, "wb") else { throw ImageIOError(path, "cannot create temporary file") }
-        let written = bytes.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
-        let closed = gzclose(file)
-        guard Int(written) == bytes.count, closed == Z_OK else {
-            _ = tmp.withCString { unlink($0) }
-            throw ImageIOError(path, "gzip write failed")
-        }
-        if rename(tmp, path) != 0 {
-            _ = tmp.withCString { unlink($0) }
-            throw ImageIOError(path, "cannot rename temporary file into place")
+        try FileIO.replace(path) { tmp in
+            guard let file = gzopen(tmp, "wb") else { throw ImageIOError(path, "cannot create temporary file") }
+            let written = bytes.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
+            let closed = gzclose(file)
+            guard Int(written) == bytes.count, closed == Z_OK else { throw ImageIOError(path, "gzip write failed") }
         }
     }
 }

@@ -25,33 +25,20 @@ extension Image {
         return cropped(x: (width - side) / 2, y: (height - side) / 2, width: side, height: side)
     }
 
-    /// A copy with a border added on every side.
-    /// - Parameters:
-    ///   - top: Rows added above.
-    ///   - left: Columns added on the left.
-    ///   - bottom: Rows added below.
-    ///   - right: Columns added on the right.
-    ///   - value: The border value in every channel (default 0).
-    public func padded(top: Int, left: Int, bottom: Int, right: Int, value: Float = 0) -> Image {
-        precondition(top >= 0 && left >= 0 && bottom >= 0 && right >= 0, "padding must be >= 0")
-        let w = width + left + right, h = height + top + bottom
-        var out = [Float](repeating: value, count: w * h * channels)
+    /// A copy with every pixel repeated `factor` x `factor` times (nearest neighbour): small
+    /// pictures shown large with sharp pixels.
+    /// - Parameter factor: Repetitions per axis (>= 1).
+    public func enlarged(by factor: Int) -> Image {
+        precondition(factor >= 1, "factor must be >= 1")
+        guard factor > 1 else { return self }
+        let W = width * factor, H = height * factor
+        var out = [Float](repeating: 0, count: channels * W * H)
         for c in 0..<channels {
-            for row in 0..<height {
-                let src = (c * height + row) * width
-                let dst = (c * h + row + top) * w + left
-                out[dst..<(dst + width)] = pixels[src..<(src + width)]
+            for y in 0..<H {
+                for x in 0..<W { out[(c * H + y) * W + x] = pixels[(c * height + y / factor) * width + x / factor] }
             }
         }
-        return Image(width: w, height: h, channels: channels, pixels: out)
-    }
-
-    /// A copy with the same border on all four sides.
-    /// - Parameters:
-    ///   - amount: Pixels added on each side.
-    ///   - value: The border value (default 0).
-    public func padded(by amount: Int, value: Float = 0) -> Image {
-        padded(top: amount, left: amount, bottom: amount, right: amount, value: value)
+        return Image(width: W, height: H, channels: channels, pixels: out)
     }
 
     /// A resized copy. Along each axis, shrinking averages the covered source pixels weighted by

@@ -10,17 +10,30 @@ extension Image {
         let rgb = toRGB()
         let n = planeSize
         var out = [Float](repeating: 0, count: 3 * n)
-        let (wr, wg, wb) = Image.lumaWeights, (sb, sr) = Image.chromaScales
         rgb.pixels.withUnsafeBufferPointer { p in
-            for i in 0..<n {
-                let r = p[i], g = p[n + i], b = p[2 * n + i]
-                let y = wr * r + wg * g + wb * b
-                out[i] = y
-                out[n + i] = 0.5 + (b - y) / sb
-                out[2 * n + i] = 0.5 + (r - y) / sr
+            out.withUnsafeMutableBufferPointer { o in
+                Image.splitYCbCr(rgb: p.baseAddress!, plane: n, luma: o.baseAddress!, chroma: o.baseAddress! + n)
             }
         }
         return Image(width: width, height: height, channels: 3, pixels: out)
+    }
+
+    /// Y of planar RGB into `luma` (one plane) and (Cb, Cr) into `chroma` (two planes), without
+    /// allocating: the conversion itself, shared by `toYCbCr` and the colorization batches.
+    /// - Parameters:
+    ///   - rgb: three planes of `plane` floats
+    ///   - luma: room for one plane, overwritten
+    ///   - chroma: room for two planes (Cb then Cr), overwritten
+    public static func splitYCbCr(rgb: UnsafePointer<Float>, plane: Int, luma: UnsafeMutablePointer<Float>,
+                                  chroma: UnsafeMutablePointer<Float>) {
+        let (sb, sr) = chromaScales
+        for p in 0..<plane {
+            let r = rgb[p], g = rgb[plane + p], b = rgb[2 * plane + p]
+            let y = Image.luma(r, g, b)
+            luma[p] = y
+            chroma[p] = 0.5 + (b - y) / sb
+            chroma[plane + p] = 0.5 + (r - y) / sr
+        }
     }
 
     /// The RGB image of a YCbCr one (planes Y, Cb, Cr), without clamping.

@@ -31,26 +31,6 @@ public enum ImageGrid {
         return grid
     }
 
-    /// Splits contiguous NCHW floats (e.g. a model output) into images and composes them.
-    /// - Parameters:
-    ///   - nchw: `count * channels * height * width` floats; values are clamped when written.
-    ///   - count: Number of images.
-    ///   - channels: 1 or 3.
-    ///   - height: Image height.
-    ///   - width: Image width.
-    ///   - columns: Cells per row.
-    ///   - padding: Pixels between cells (default 2).
-    ///   - background: Padding value (default 1).
-    public static func compose(nchw: [Float], count: Int, channels: Int, height: Int, width: Int,
-                               columns: Int, padding: Int = 2, background: Float = 1) -> Image {
-        let n = channels * height * width
-        precondition(nchw.count >= count * n, "not enough floats for \(count) images")
-        let images = (0..<count).map {
-            Image(width: width, height: height, channels: channels, pixels: Array(nchw[($0 * n)..<(($0 + 1) * n)]))
-        }
-        return compose(images, columns: columns, padding: padding, background: background)
-    }
-
     /// Composes `images` and writes the grid as a PNG, atomically.
     /// - Parameters:
     ///   - images: At least one image.

@@ -15,20 +15,9 @@ extension ImageSet {
     ///   - split: `.train` or `.test`.
     /// - Returns: 1 x 28 x 28 images in [0, 1], with labels when the label file is present.
     public static func loadMNIST(directory: String, split: MNISTSplit) throws -> ImageSet {
-        guard FileIO.isDirectory(directory) else { throw ImageIOError(directory, "MNIST directory not found") }
-        let prefix = split == .train ? "train" : "t10k"
-        func find(_ base: String) -> String? {
-            for name in [base, base + ".gz"] {
-                let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-                if FileIO.exists(path) { return path }
-            }
-            return nil
-        }
-        guard let imagesPath = find("\(prefix)-images-idx3-ubyte") else {
-            throw ImageIOError(directory, "no \(prefix)-images-idx3-ubyte or \(prefix)-images-idx3-ubyte.gz found")
-        }
+        let imagesPath = try mnistFile(directory: directory, split: split, kind: "images")
         var set = try IDX.readImages(imagesPath)
-        if let labelsPath = find("\(prefix)-labels-idx1-ubyte") {
+        if let labelsPath = try? mnistFile(directory: directory, split: split, kind: "labels") {
             let labels = try IDX.readLabels(labelsPath)
             guard labels.count == set.count else {
                 throw ImageIOError(labelsPath, "has \(labels.count) labels for \(set.count) images")
@@ -37,5 +26,20 @@ extension ImageSet {
                            pixels: set.pixels, labels: labels)
         }
         return set
+    }
+
+    /// The path of an MNIST-layout file: `PREFIX-KIND-idxN-ubyte`, raw or `.gz`.
+    /// - Parameters:
+    ///   - directory: The directory with the IDX files.
+    ///   - split: `train` or `t10k` files.
+    ///   - kind: "images" or "labels".
+    static func mnistFile(directory: String, split: MNISTSplit, kind: String) throws -> String {
+        guard FileIO.isDirectory(directory) else { throw ImageIOError(directory, "MNIST directory not found") }
+        let base = "\(split == .train ? "train" : "t10k")-\(kind)-idx\(kind == "images" ? 3 : 1)-ubyte"
+        for name in [base, base + ".gz"] {
+            let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            if FileIO.exists(path) { return path }
+        }
+        throw ImageIOError(directory, "no \(base) or \(base).gz found")
     }
 }

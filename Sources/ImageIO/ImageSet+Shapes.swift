@@ -109,7 +109,7 @@ extension ImageSet {
                 if channels == 3 {
                     out[i] = r; out[plane + i] = g; out[2 * plane + i] = b
                 } else {
-                    out[i] = min(1, max(0, 0.299 * r + 0.587 * g + 0.114 * b))
+                    out[i] = min(1, max(0, Image.luma(r, g, b)))
                 }
             }
         }

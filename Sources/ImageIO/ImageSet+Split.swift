@@ -1,10 +1,4 @@
 extension ImageSet {
-    /// A copy with the images (and labels) in a seeded random order.
-    /// - Parameter seed: The shuffle seed; the same seed always gives the same order.
-    public func shuffled(seed: UInt64) -> ImageSet {
-        subset(SplitMix64.permutation(count: count, seed: seed))
-    }
-
     /// Indices of a held-out validation split: a seeded permutation of `0..<count` whose last
     /// `round(count * validationFraction)` entries (at least 1 when the fraction is > 0 and
     /// count >= 2) are validation and the rest training. Both lists are sorted ascending.

@@ -1,6 +1,6 @@
 /// An in-memory dataset: `count` images of `channels x height x width`, stored contiguously as
 /// NCHW floats in [0, 1], with optional integer labels.
-public struct ImageSet: ImageDataset, Equatable {
+public struct ImageSet: Equatable, Sendable {
     /// Number of images.
     public private(set) var count: Int
     /// Channels per image (1 or 3).
@@ -52,6 +52,9 @@ public struct ImageSet: ImageDataset, Equatable {
         self.init(count: images.count, channels: first.channels, height: first.height,
                   width: first.width, pixels: pixels, labels: labels)
     }
+
+    /// Floats per image: `channels * height * width`.
+    public var imageSize: Int { channels * height * width }
 
     /// Image `index` as an `Image`.
     public func image(at index: Int) -> Image {
