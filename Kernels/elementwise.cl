@@ -1,5 +1,5 @@
 /*
- * elementwise.cl -- activations and their gradients, fill, axpby, multiply.
+ * elementwise.cl -- activations and their gradients, fill, axpby.
  * One work-item per element, straight-line code: CPU devices (PoCL) vectorize such
  * kernels across work-items, which a switch on the kind would prevent, so each
  * activation gets its own pair of kernels, forward_<kind> and backward_<kind>.
@@ -44,10 +44,4 @@ __kernel void axpby(ulong count, float alpha, __global const float *x, float bet
     if (i >= count) return;
     float v = alpha * x[i];
     y[i] = beta == 0.0f ? v : v + beta * y[i];
-}
-
-__kernel void multiply(ulong count, __global const float *a, __global const float *b,
-                       __global float *y) {
-    ulong i = get_global_id(0);
-    if (i < count) y[i] = a[i] * b[i];
 }

@@ -203,8 +203,9 @@ __kernel void kl_normal_grad(int images, int latent, __global const float *stats
  * KL(q || p) between two diagonal Gaussians per image (conditional VAEs: the prior is a
  * network's output), over packed rows [mu | lv]:
  *   kl[i] = 0.5 sum_j (lv_p - lv_q + (exp(lv_q) + (mu_q - mu_p)^2) exp(-lv_p) - 1),
- * and scale * the gradients ADDED to dq / dp where has_dq / has_dp. One group per image;
- * each latent's gradients are written by the one work-item that visits it.
+ * and scale * the gradients ADDED to dq / dp where has_dq / has_dp (with free bits, dq
+ * comes from kl_normal_pair_dq instead). One group per image; each latent's gradients are
+ * written by the one work-item that visits it.
  */
 __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1)))
 void kl_normal_pair(int latent, __global const float *q, __global const float *p,
@@ -231,4 +232,29 @@ void kl_normal_pair(int latent, __global const float *q, __global const float *p
     }
     sum = ck_group_sum(sum, scratch);
     if (get_local_id(0) == 0) kl[image] = sum;
+}
+
+/*
+ * dq += scale * dKL/dq with free bits (free_bits > 0), one work-item per latent j: nothing
+ * when latent j's batch-mean KL is below free_bits. The prior's dp stays kl_normal_pair's.
+ */
+__kernel void kl_normal_pair_dq(int images, int latent, __global const float *q,
+                                __global const float *p, __global float *dq, float scale,
+                                float free_bits) {
+    int j = get_global_id(0);
+    if (j >= latent) return;
+    ulong stride = 2 * (ulong)latent;
+    float sum = 0.0f;
+    for (int i = 0; i < images; i++) {
+        ulong m = i * stride + j, l = m + latent;
+        float d = q[m] - p[m], inv_var_p = exp(-p[l]), ratio = exp(q[l] - p[l]);
+        sum += 0.5f * (p[l] - q[l] + ratio + d * d * inv_var_p - 1.0f);
+    }
+    if (sum / images < free_bits) return;
+    for (int i = 0; i < images; i++) {
+        ulong m = i * stride + j, l = m + latent;
+        float d = q[m] - p[m], inv_var_p = exp(-p[l]), ratio = exp(q[l] - p[l]);
+        dq[m] += scale * d * inv_var_p;
+        dq[l] += scale * 0.5f * (ratio - 1.0f);
+    }
 }

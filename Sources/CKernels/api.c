@@ -610,9 +610,11 @@ ck_status ck_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer 
 
 ck_status ck_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
                             const ck_buffer *p_stats, ck_buffer *kl, ck_buffer *dq_stats,
-                            ck_buffer *dp_stats, float scale) {
+                            ck_buffer *dp_stats, float scale, float free_bits) {
     CHECK(batch > 0 && latent > 0, CK_ERR_ARGUMENT, "ck_kl_normal_pair: sizes must be positive");
     CHECK(isfinite(scale), CK_ERR_ARGUMENT, "ck_kl_normal_pair: scale must be finite");
+    CHECK(free_bits >= 0 && isfinite(free_bits), CK_ERR_ARGUMENT,
+          "ck_kl_normal_pair: free_bits must be finite and >= 0");
     ck_backend *be = NULL;
     size_t n = mul(batch, 2 * (size_t)latent);
     NEED("q_stats", q_stats, n); NEED("p_stats", p_stats, n); NEED("kl", kl, batch);
@@ -622,7 +624,8 @@ ck_status ck_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
     if (be->ops->kl_normal_pair == NULL)
         return ck_fail(CK_ERR_UNAVAILABLE, "ck_kl_normal_pair: not available on the %s backend",
                        be->kind);
-    PROFILED(be->ops->kl_normal_pair(batch, latent, q_stats, p_stats, kl, dq_stats, dp_stats, scale),
+    PROFILED(be->ops->kl_normal_pair(batch, latent, q_stats, p_stats, kl, dq_stats, dp_stats, scale,
+                                     free_bits),
              "%s", __func__);
 }
 
@@ -695,14 +698,6 @@ ck_status ck_axpby(size_t count, float alpha, const ck_buffer *x, float beta, ck
     ck_backend *be = NULL;
     NEED("x", x, count); NEED("y", y, count);
     PROFILED(be->ops->axpby(count, alpha, x, beta, y),
-             "%s", __func__);
-}
-
-ck_status ck_multiply(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y) {
-    CHECK(count > 0, CK_ERR_ARGUMENT, "ck_multiply: count is 0");
-    ck_backend *be = NULL;
-    NEED("a", a, count); NEED("b", b, count); NEED("y", y, count);
-    PROFILED(be->ops->multiply(count, a, b, y),
              "%s", __func__);
 }
 

@@ -95,7 +95,6 @@ struct ck_backend_ops {
 
     ck_status (*sum)(const ck_buffer *, size_t offset, size_t count, int squares, double *result);
     ck_status (*axpby)(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y);
-    ck_status (*multiply)(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y);
     ck_status (*adam_update)(size_t count, const ck_adam_params *, ck_buffer *param,
                              const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
     /* Optional fused forms (NULL: the public wrapper runs the plain operation, then the
@@ -121,7 +120,7 @@ struct ck_backend_ops {
     /* Optional (NULL: the public wrapper answers CK_ERR_UNAVAILABLE). */
     ck_status (*kl_normal_pair)(int batch, int latent, const ck_buffer *q_stats,
                                 const ck_buffer *p_stats, ck_buffer *kl, ck_buffer *dq_stats,
-                                ck_buffer *dp_stats, float scale);
+                                ck_buffer *dp_stats, float scale, float free_bits);
 };
 
 /* ---------------------------------------------------------------- profiling (profile.c) */

@@ -1,8 +1,8 @@
 /*
  * check_elementwise.c -- buffers (zeroed on creation, write/read round trips at offsets,
  * copy, fill, host pointers on the CPU), sums and sums of squares against double
- * (relative error <= 1e-12: the kernels sum floats in double), axpby (beta = 0 overwrites
- * NaN; beta = 1; general) and multiply (in place too), err <= 1e-6.
+ * (relative error <= 1e-12: the kernels sum floats in double) and axpby (beta = 0
+ * overwrites NaN; beta = 1; general), err <= 1e-6.
  */
 #include "ckc.h"
 
@@ -88,20 +88,6 @@ static void axpby_checks(ckc *c, size_t n, ckc_rng *r) {
         free(got);
         ck_buffer_free(bx); ck_buffer_free(by);
     }
-    /* multiply, out of place and in place */
-    for (size_t i = 0; i < n; i++) ref[i] = (double)x[i] * y[i];
-    ck_buffer *ba = ckc_upload(c, x, n), *bb = ckc_upload(c, y, n), *bo = ckc_upload(c, NULL, n);
-    ckc_ok(c, ck_multiply(n, ba, bb, bo), "ck_multiply");
-    float *got = ckc_download(c, bo, n);
-    double e = got ? ckc_err(got, ref, n) : 1;
-    ckc_expect(c, e <= 1e-6, "multiply: err %.3g (count %zu)", e, n);
-    free(got);
-    ckc_ok(c, ck_multiply(n, ba, bb, ba), "ck_multiply in place");
-    got = ckc_download(c, ba, n);
-    e = got ? ckc_err(got, ref, n) : 1;
-    ckc_expect(c, e <= 1e-6, "multiply in place: err %.3g (count %zu)", e, n);
-    free(got);
-    ck_buffer_free(ba); ck_buffer_free(bb); ck_buffer_free(bo);
     free(x); free(y); free(ref);
 }
 

@@ -80,7 +80,6 @@ static ck_status op_bernoulli(ck_buffer **a) { return ck_random_bernoulli(10, 1,
 static ck_status op_reparam(ck_buffer **a) { return ck_reparameterize(2, 3, a[0], a[1], a[2]); }
 static ck_status op_reparam_bwd(ck_buffer **a) { return ck_reparameterize_backward(2, 3, a[0], a[1], a[2], a[3]); }
 static ck_status op_axpby(ck_buffer **a) { return ck_axpby(10, 1, a[0], 0, a[1]); }
-static ck_status op_multiply(ck_buffer **a) { return ck_multiply(10, a[0], a[1], a[2]); }
 static ck_status op_adam(ck_buffer **a) { return ck_adam_update(10, &ADAM, a[0], a[1], a[2], a[3]); }
 static ck_status op_copy(ck_buffer **a) { return ck_copy(a[0], 0, a[1], 0, 10); }
 static ck_status op_conv_fwd_act(ck_buffer **a) { return ck_conv2d_forward_act(&S, a[0], a[1], a[2], CK_ACT_RELU, 0, a[3], a[4]); }
@@ -113,7 +112,6 @@ static const op_entry ops[] = {
     {"ck_reparameterize", op_reparam, 3, 0},
     {"ck_reparameterize_backward", op_reparam_bwd, 4, 0},
     {"ck_axpby", op_axpby, 2, 0},
-    {"ck_multiply", op_multiply, 3, 0},
     {"ck_adam_update", op_adam, 4, 0},
     {"ck_copy", op_copy, 2, 0},
     {"ck_conv2d_forward_act", op_conv_fwd_act, 5, 1u << 2},
@@ -299,7 +297,6 @@ static void scalar_arguments(ckc *c, ck_buffer **a, ck_buffer *foreign) {
     BAD(CK_ERR_ARGUMENT, ck_sum_squares(a[0], 0, 1, NULL));
     BAD(CK_ERR_SHAPE, ck_sum_squares(a[0], BIG + 1, 0, &d));
     BAD(CK_ERR_ARGUMENT, ck_axpby(0, 1, a[0], 0, a[1]));
-    BAD(CK_ERR_ARGUMENT, ck_multiply(0, a[0], a[1], a[2]));
     ck_adam_params p = ADAM;
     BAD(CK_ERR_ARGUMENT, ck_adam_update(0, &p, a[0], a[1], a[2], a[3]));
     BAD(CK_ERR_ARGUMENT, ck_adam_update(10, NULL, a[0], a[1], a[2], a[3]));

@@ -4,7 +4,11 @@
  * offsets), and the same as the CPU backend's (err <= 1e-5) on other devices;
  * random_bernoulli: 0/1 only, frequency within 6 standard errors, exact at p = 0 and 1,
  * in place; reparameterize forward and backward against double (err <= 1e-5) and the
- * backward formula against central differences.
+ * backward formula against central differences. The host generator: ck_random_bits equals
+ * the mix formula (counters that wrap included), ck_host_random_normal equals the CPU
+ * backend's ck_random_normal bit for bit (and this device's within 1e-5),
+ * ck_host_random_uniform gives exactly ck_random_bernoulli's decisions (u < p, with p at u
+ * and just above it), and both have the right mean and variance within 6 standard errors.
  */
 #include "ckc.h"
 
@@ -95,6 +99,107 @@ static void bernoulli_checks(ckc *c, ckc_rng *r) {
     ck_buffer_free(bp); ck_buffer_free(bo);
 }
 
+/* The generator's mix (backend_impl.h), restated as the reference for ck_random_bits. */
+static uint64_t ref_mix64(uint64_t seed, uint64_t counter) {
+    uint64_t z = seed * 0x9E3779B97F4A7C15ull + counter;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    z = (z + 0x9E3779B97F4A7C15ull) * 0xBF58476D1CE4E5B9ull;
+    return z ^ (z >> 29);
+}
+
+/* Mean and variance of n floats, in double. */
+static void moments(const float *x, size_t n, double *mean, double *var) {
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++) s += x[i], s2 += (double)x[i] * x[i];
+    *mean = s / n;
+    *var = s2 / n - *mean * *mean;
+}
+
+static void host_checks(ckc *c) {
+    /* ck_random_bits: the formula, at edge and scattered stream positions */
+    const uint64_t edges[] = {0, 1, 2, UINT64_MAX - 1, UINT64_MAX};
+    int same = 1;
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 5; b++) same &= ck_random_bits(edges[a], edges[b]) == ref_mix64(edges[a], edges[b]);
+    for (uint64_t t = 0; t < 1000; t++) {
+        uint64_t seed = ref_mix64(t, 1), counter = ref_mix64(t, 2);
+        same &= ck_random_bits(seed, counter) == ref_mix64(seed, counter);
+    }
+    ckc_expect(c, same, "ck_random_bits differs from the mix formula");
+
+    /* normals: a stream whose counters wrap past 2^64 */
+    const uint64_t seed = 0xC0FFEE, counter = UINT64_MAX - 1000;
+    float *h = malloc((size_t)N * 4), *u = malloc((size_t)N * 4);
+    ck_host_random_normal(N, seed, counter, h);
+    ck_host_random_uniform(N, seed, counter, u);
+    int wrap = 1; /* positions 1000 and on have wrapped */
+    for (size_t i = 0; i < 2000; i++) {
+        uint64_t bits = ref_mix64(seed, counter + i);
+        wrap &= u[i] == ((float)(bits >> 40) + 0.5f) * (1.0f / 16777216.0f);
+    }
+    ckc_expect(c, wrap, "ck_host_random_uniform differs from the top 24 bits of the mix");
+    double mean, var;
+    moments(h, N, &mean, &var);
+    ckc_expect(c, fabs(mean) < 6 / sqrt(N) && fabs(var - 1) < 6 * sqrt(2.0 / N),
+               "ck_host_random_normal: mean %g variance %g", mean, var);
+    moments(u, N, &mean, &var);
+    int in_range = 1;
+    for (size_t i = 0; i < N; i++) in_range &= u[i] > 0.0f && u[i] <= 1.0f;
+    ckc_expect(c, in_range, "ck_host_random_uniform left (0, 1]");
+    ckc_expect(c, fabs(mean - 0.5) < 6 * sqrt(1.0 / 12 / N) && fabs(var - 1.0 / 12) < 6 * sqrt(1.0 / 180 / N),
+               "ck_host_random_uniform: mean %g variance %g", mean, var);
+    float *part = malloc(1000 * 4);
+    ck_host_random_normal(1000, seed, counter + 777, part);
+    ckc_expect(c, memcmp(part, h + 777, 1000 * 4) == 0, "ck_host_random_normal depends on the split");
+    free(part);
+
+    /* bit for bit the CPU backend's stream; this device's up to float rounding */
+    int cpu_here = strcmp(ck_backend_kind(c->be), "cpu") == 0;
+    ck_backend *cpu = c->be;
+    if (cpu_here || ckc_ok(c, ck_backend_open("cpu", 2, &cpu), "ck_backend_open(cpu)")) {
+        float *x = normals(c, cpu, N, seed, counter);
+        ckc_expect(c, x && memcmp(x, h, (size_t)N * 4) == 0,
+                   "ck_host_random_normal differs from the CPU backend's ck_random_normal");
+        free(x);
+        if (!cpu_here) ck_backend_close(cpu);
+    }
+    if (!cpu_here) {
+        float *x = normals(c, c->be, N, seed, counter);
+        double e = x ? ckc_err_ff(h, x, N) : 1;
+        ckc_expect(c, e <= 1e-5, "ck_host_random_normal differs from this device's: err %.3g", e);
+        free(x);
+    }
+
+    /* ck_random_bernoulli decides u < p with u = ck_host_random_uniform: p at u gives 0,
+     * p just above u gives 1, and any other p agrees too */
+    ckc_rng r = {0x484F5354};
+    float *p = malloc((size_t)N * 4);
+    for (size_t i = 0; i < N; i++) {
+        int kind = (int)(i % 3);
+        p[i] = kind == 0 ? u[i] : kind == 1 ? (u[i] < 1.0f ? nextafterf(u[i], 2.0f) : 1.0f)
+                                            : (float)ckc_uniform(&r, 0, 1);
+    }
+    ck_buffer *bp = ckc_upload(c, p, N), *bo = ckc_upload(c, NULL, N);
+    if (bp && bo) {
+        ckc_ok(c, ck_random_bernoulli(N, seed, counter, bp, bo), "ck_random_bernoulli");
+        float *o = ckc_download(c, bo, N);
+        size_t wrong = 0, first = N;
+        for (size_t i = 0; o && i < N; i++)
+            if (o[i] != (u[i] < p[i] ? 1.0f : 0.0f)) {
+                if (!wrong) first = i;
+                wrong++;
+            }
+        ckc_expect(c, o && wrong == 0,
+                   "ck_random_bernoulli disagrees with u < p for %zu of %u values (first %zu: u %.9g p %.9g)",
+                   wrong, N, first, first < N ? u[first] : 0.0, first < N ? p[first] : 0.0);
+        free(o);
+    }
+    ck_buffer_free(bp); ck_buffer_free(bo);
+    free(p); free(h); free(u);
+}
+
 static void reparameterize_checks(ckc *c, int batch, int latent, ckc_rng *r) {
     size_t n = (size_t)batch * latent;
     float *st = malloc(2 * n * 4), *eps = malloc(n * 4), *dz = malloc(n * 4);
@@ -133,6 +238,7 @@ void ckc_check_random(ckc *c) {
     ckc_rng r = {81};
     normal_checks(c);
     bernoulli_checks(c, &r);
+    host_checks(c);
     reparameterize_checks(c, 1, 1, &r);
     reparameterize_checks(c, 128, 16, &r);
     reparameterize_checks(c, 300, 128, &r);

@@ -51,26 +51,44 @@ static int check_threads(void) {
     return n > 0 ? n : 2;
 }
 
-int ckc_run(const char *check, const char *device) {
-    if (!check || !device) return 1;
+ckc_outcome ckc_run(const char *check, const char *device, int *failures) {
+    if (failures) *failures = 0;
     const ckc_entry *e = NULL;
-    for (size_t i = 0; i < REGISTRY_SIZE; i++)
+    for (size_t i = 0; check && i < REGISTRY_SIZE; i++)
         if (strcmp(registry[i].name, check) == 0) e = &registry[i];
     if (!e) {
-        fprintf(stderr, "ckc_run: unknown check '%s'\n", check);
-        return 1;
+        fprintf(stderr, "ckc_run: unknown check '%s'\n", check ? check : "(null)");
+        return CKC_UNKNOWN_CHECK;
     }
-    ckc c = {.device = device, .check = check};
+    ckc c = {.device = device ? device : "(null)", .check = check};
     ck_status s = ck_backend_open(device, check_threads(), &c.be);
-    if (s == CK_ERR_UNAVAILABLE) return 77;
+    if (s == CK_ERR_UNAVAILABLE) {
+        fprintf(stderr, "SKIP %s/%s: the device is not available here: %s\n", check, c.device,
+                ck_last_error());
+        return CKC_SKIPPED;
+    }
     if (s != CK_OK) {
-        fprintf(stderr, "%s/%s: cannot open the backend: %s\n", check, device, ck_last_error());
-        return 1;
+        fprintf(stderr, "FAIL %s/%s: cannot open the backend: %s\n", check, c.device,
+                ck_last_error());
+        if (failures) *failures = 1;
+        return CKC_FAILED;
     }
     e->run(&c);
     ck_backend_close(c.be);
-    fprintf(stderr, "%s/%s: %d comparisons, %d failures\n", check, device, c.checks, c.failures);
-    return c.failures;
+    fprintf(stderr, "%s/%s: %d comparisons, %d failures%s\n", check, c.device, c.checks,
+            c.failures, c.skipped ? ", skipped" : "");
+    if (failures) *failures = c.failures;
+    return c.failures ? CKC_FAILED : c.skipped ? CKC_SKIPPED : CKC_PASSED;
+}
+
+const char *ckc_outcome_name(ckc_outcome outcome) {
+    switch (outcome) {
+    case CKC_PASSED: return "passed";
+    case CKC_FAILED: return "failed";
+    case CKC_SKIPPED: return "skipped";
+    case CKC_UNKNOWN_CHECK: return "unknown check";
+    }
+    return "unknown outcome";
 }
 
 /* ---------------------------------------------------------------- reporting */
@@ -83,6 +101,16 @@ void ckc_fail(ckc *c, const char *format, ...) {
     fprintf(stderr, "\n");
     va_end(args);
     c->failures++;
+}
+
+void ckc_skip(ckc *c, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    fprintf(stderr, "SKIP %s/%s: ", c->check, c->device);
+    vfprintf(stderr, format, args);
+    fprintf(stderr, "\n");
+    va_end(args);
+    c->skipped = 1;
 }
 
 int ckc_expect(ckc *c, int ok, const char *format, ...) {

@@ -21,10 +21,15 @@ typedef struct ckc {
     const char *check;
     int failures;
     int checks;   /* comparisons made */
+    int skipped;  /* set by ckc_skip */
 } ckc;
 
 /* Records one failure: prints "check/device: message" to stderr. */
 void ckc_fail(ckc *c, const char *format, ...);
+/* Marks the group skipped, for a device or operation that answers CK_ERR_UNAVAILABLE here:
+ * prints "SKIP check/device: message" to stderr. The group then stops checking what needs
+ * it; ckc_run reports CKC_SKIPPED unless something else failed. */
+void ckc_skip(ckc *c, const char *format, ...);
 /* Counts a comparison; on !ok records a failure with the message. Returns ok. */
 int ckc_expect(ckc *c, int ok, const char *format, ...);
 /* Expects status == CK_OK; otherwise a failure naming what and ck_last_error(). */

@@ -1,6 +1,7 @@
 /*
  * run_check.c -- ctest driver: run_check CHECK DEVICE runs one check group and exits
- * with 0 (passed), 77 (device unavailable: skipped) or 1 (failures).
+ * with 0 (passed), 77 (skipped: the device or an operation is unavailable here; ctest's
+ * SKIP_RETURN_CODE) or 1 (failures, or an unknown check).
  */
 #include "ckernel_checks.h"
 
@@ -13,11 +14,21 @@ int main(int argc, char **argv) {
         fprintf(stderr, "\n");
         return 2;
     }
-    int failures = ckc_run(argv[1], argv[2]);
-    if (failures == 77) {
-        printf("%s on %s: skipped (device unavailable)\n", argv[1], argv[2]);
+    int failures = 0;
+    ckc_outcome outcome = ckc_run(argv[1], argv[2], &failures);
+    switch (outcome) {
+    case CKC_PASSED:
+        printf("%s on %s: passed\n", argv[1], argv[2]);
+        return 0;
+    case CKC_SKIPPED:
+        printf("%s on %s: skipped (reason on stderr)\n", argv[1], argv[2]);
         return 77;
+    case CKC_FAILED:
+        printf("%s on %s: %d failure%s\n", argv[1], argv[2], failures, failures == 1 ? "" : "s");
+        return 1;
+    case CKC_UNKNOWN_CHECK:
+        break;
     }
-    printf("%s on %s: %d failure%s\n", argv[1], argv[2], failures, failures == 1 ? "" : "s");
-    return failures == 0 ? 0 : 1;
+    printf("%s on %s: %s\n", argv[1], argv[2], ckc_outcome_name(outcome));
+    return 1;
 }

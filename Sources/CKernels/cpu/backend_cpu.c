@@ -103,7 +103,6 @@ static const ck_backend_ops cpu_ops = {
     .reparameterize_backward = cpu_reparameterize_backward,
     .sum = cpu_sum,
     .axpby = cpu_axpby,
-    .multiply = cpu_multiply,
     .adam_update = cpu_adam_update,
     .kl_normal_pair = cpu_kl_normal_pair,
     .conv2d_forward_act = cpu_conv2d_forward_act,

@@ -245,7 +245,7 @@ ck_status cpu_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer
                         ck_buffer *dstats, float scale, float free_bits);
 ck_status cpu_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
                              const ck_buffer *p_stats, ck_buffer *kl, ck_buffer *dq_stats,
-                             ck_buffer *dp_stats, float scale);
+                             ck_buffer *dp_stats, float scale, float free_bits);
 
 ck_status cpu_random_normal(size_t count, uint64_t seed, uint64_t counter, ck_buffer *out);
 ck_status cpu_random_bernoulli(size_t count, uint64_t seed, uint64_t counter,
@@ -258,7 +258,6 @@ ck_status cpu_reparameterize_backward(int batch, int latent, const ck_buffer *st
 
 ck_status cpu_sum(const ck_buffer *, size_t offset, size_t count, int squares, double *result);
 ck_status cpu_axpby(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y);
-ck_status cpu_multiply(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y);
 ck_status cpu_adam_update(size_t count, const ck_adam_params *, ck_buffer *param,
                           const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
 

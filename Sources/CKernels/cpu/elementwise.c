@@ -1,6 +1,5 @@
 /*
- * elementwise.c -- sums in double (per-thread partials added in thread order), axpby
- * and multiply.
+ * elementwise.c -- sums in double (per-thread partials added in thread order) and axpby.
  */
 #include "cpu.h"
 
@@ -59,17 +58,6 @@ static void axpby_range(const cpu_ew *j, size_t b, size_t e) {
 ck_status cpu_axpby(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y) {
     cpu_ew j = {.range = axpby_range, .count = count, .a = x->host, .y = y->host,
                 .alpha = alpha, .beta = beta};
-    cpu_ew_run(cpu_of(y), &j);
-    return CK_OK;
-}
-
-static void multiply_range(const cpu_ew *j, size_t b, size_t e) {
-    CPU_IVDEP
-    for (size_t i = b; i < e; i++) j->y[i] = j->a[i] * j->b[i];
-}
-
-ck_status cpu_multiply(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y) {
-    cpu_ew j = {.range = multiply_range, .count = count, .a = a->host, .b = b->host, .y = y->host};
     cpu_ew_run(cpu_of(y), &j);
     return CK_OK;
 }

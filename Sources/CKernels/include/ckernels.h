@@ -497,18 +497,23 @@ ck_status ck_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer 
  * (each row holds mu[latent] then lv[latent], lv = log sigma^2):
  * kl[i] = 0.5 sum_j (lv_p - lv_q + (exp(lv_q) + (mu_q - mu_p)^2) exp(-lv_p) - 1).
  * Used by conditional VAEs, whose prior p(z | condition) is itself a network's output.
- * batch:    images
- * latent:   latent dimensions
- * q_stats:  [batch, 2 * latent], the posterior q
- * p_stats:  [batch, 2 * latent], the prior p
- * kl:       [batch], overwritten
- * dq_stats: [batch, 2 * latent]: scale * dKL/dq_stats is ADDED, or NULL
- * dp_stats: [batch, 2 * latent]: scale * dKL/dp_stats is ADDED, or NULL
- * scale:    factor on the gradients (e.g. beta / batch)
+ * Free bits as in ck_kl_normal, on the posterior side only: with free_bits > 0, a latent
+ * whose batch-mean KL is below free_bits nats adds nothing to dq_stats (neither its mu nor
+ * its lv entry), so q stops being pulled towards p there; dp_stats always receives its full
+ * gradient, and the reported kl is the plain KL.
+ * batch:     images
+ * latent:    latent dimensions
+ * q_stats:   [batch, 2 * latent], the posterior q
+ * p_stats:   [batch, 2 * latent], the prior p
+ * kl:        [batch], overwritten
+ * dq_stats:  [batch, 2 * latent]: scale * dKL/dq_stats is ADDED, or NULL
+ * dp_stats:  [batch, 2 * latent]: scale * dKL/dp_stats is ADDED, or NULL
+ * scale:     factor on the gradients (e.g. beta / batch)
+ * free_bits: nats per latent dimension, >= 0 (0: no free bits)
  */
 ck_status ck_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
                             const ck_buffer *p_stats, ck_buffer *kl, ck_buffer *dq_stats,
-                            ck_buffer *dp_stats, float scale);
+                            ck_buffer *dp_stats, float scale, float free_bits);
 
 /* ---------------------------------------------------------------- randomness */
 
@@ -531,6 +536,41 @@ ck_status ck_random_normal(size_t count, uint64_t seed, uint64_t counter, ck_buf
  */
 ck_status ck_random_bernoulli(size_t count, uint64_t seed, uint64_t counter,
                               const ck_buffer *probs, ck_buffer *out);
+
+/*
+ * The same generator on the host, with no backend: for noise that the host draws itself
+ * (masks, sampling, evaluation) and that must equal the streams the kernels draw.
+ */
+
+/**
+ * The generator's 64 random bits for one stream position; every random operation derives
+ * its value at position counter + i from ck_random_bits(seed, counter + i).
+ * seed:    generator key
+ * counter: stream position
+ */
+uint64_t ck_random_bits(uint64_t seed, uint64_t counter);
+
+/**
+ * Standard normal numbers on the host: bit for bit what ck_random_normal writes on the
+ * CPU backend for the same seed and counter.
+ * count:   values (0 writes nothing)
+ * seed:    generator key
+ * counter: stream position of out[0]
+ * out:     host array of count floats, overwritten
+ */
+void ck_host_random_normal(size_t count, uint64_t seed, uint64_t counter, float *out);
+
+/**
+ * Uniform numbers on the host, from the top 24 bits of ck_random_bits: the u_i that
+ * ck_random_bernoulli compares with probs[i], so (out[i] < p) is its decision for p.
+ * Values lie in (0, 1]: float rounding of the bin centre makes the top bin exactly 1
+ * (probability 2^-24).
+ * count:   values (0 writes nothing)
+ * seed:    generator key
+ * counter: stream position of out[0]
+ * out:     host array of count floats, overwritten
+ */
+void ck_host_random_uniform(size_t count, uint64_t seed, uint64_t counter, float *out);
 
 /**
  * z = mu + exp(lv / 2) * eps, from packed statistics.
@@ -579,14 +619,6 @@ ck_status ck_sum_squares(const ck_buffer *buffer, size_t offset, size_t count, d
  * y:     input and output
  */
 ck_status ck_axpby(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y);
-
-/**
- * y = a * b elementwise (masking, gating).
- * count: elements
- * a, b:  inputs
- * y:     output; may be a or b
- */
-ck_status ck_multiply(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y);
 
 /* ---------------------------------------------------------------- optimizer */
 

@@ -45,7 +45,6 @@ static const ck_backend_ops ocl_ops = {
     .reparameterize_backward = ocl_reparameterize_backward,
     .sum = ocl_sum,
     .axpby = ocl_axpby,
-    .multiply = ocl_multiply,
     .adam_update = ocl_adam_update,
     .kl_normal_pair = ocl_kl_normal_pair,
 };

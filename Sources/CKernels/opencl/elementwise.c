@@ -1,5 +1,5 @@
 /*
- * elementwise.c -- activations, axpby, multiply, the Adam step and the sums.
+ * elementwise.c -- activations, axpby, the Adam step and the sums.
  */
 #include "ocl.h"
 
@@ -23,11 +23,6 @@ ck_status ocl_axpby(size_t count, float alpha, const ck_buffer *x, float beta, c
     return ocl_launch_1d(ocl_of(x), K_axpby, count,
                          OCL_ARGS(OCL_ULONG(count), OCL_FLOAT(alpha), OCL_BUF(x),
                                   OCL_FLOAT(beta), OCL_BUF(y)));
-}
-
-ck_status ocl_multiply(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y) {
-    return ocl_launch_1d(ocl_of(a), K_multiply, count,
-                         OCL_ARGS(OCL_ULONG(count), OCL_BUF(a), OCL_BUF(b), OCL_BUF(y)));
 }
 
 ck_status ocl_adam_update(size_t count, const ck_adam_params *p, ck_buffer *param,

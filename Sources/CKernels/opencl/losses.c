@@ -63,13 +63,21 @@ ck_status ocl_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer
                                   OCL_BUF(dstats), OCL_FLOAT(scale), OCL_FLOAT(free_bits)));
 }
 
+/* Per image: kl, dp and (without free bits) dq; with free bits, dq per latent after it. */
 ck_status ocl_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
                              const ck_buffer *p_stats, ck_buffer *kl, ck_buffer *dq_stats,
-                             ck_buffer *dp_stats, float scale) {
+                             ck_buffer *dp_stats, float scale, float free_bits) {
     ocl_backend *o = ocl_of(q_stats);
-    return ocl_launch_groups(o, K_kl_normal_pair, (size_t)batch,
-                             OCL_ARGS(OCL_INT(latent), OCL_BUF(q_stats), OCL_BUF(p_stats),
-                                      OCL_BUF(kl), OCL_OPT(o, dq_stats),
-                                      OCL_INT(dq_stats != NULL), OCL_OPT(o, dp_stats),
-                                      OCL_INT(dp_stats != NULL), OCL_FLOAT(scale)));
+    int per_latent = dq_stats != NULL && free_bits > 0;
+    ck_status s = ocl_launch_groups(o, K_kl_normal_pair, (size_t)batch,
+                                    OCL_ARGS(OCL_INT(latent), OCL_BUF(q_stats), OCL_BUF(p_stats),
+                                             OCL_BUF(kl), OCL_OPT(o, per_latent ? NULL : dq_stats),
+                                             OCL_INT(dq_stats != NULL && !per_latent),
+                                             OCL_OPT(o, dp_stats), OCL_INT(dp_stats != NULL),
+                                             OCL_FLOAT(scale)));
+    if (s || !per_latent) return s;
+    return ocl_launch_1d(o, K_kl_normal_pair_dq, (size_t)latent,
+                         OCL_ARGS(OCL_INT(batch), OCL_INT(latent), OCL_BUF(q_stats),
+                                  OCL_BUF(p_stats), OCL_BUF(dq_stats), OCL_FLOAT(scale),
+                                  OCL_FLOAT(free_bits)));
 }

@@ -49,14 +49,14 @@ ck_status ocl_fail_alloc(cl_int err, const char *what);
 /* Every kernel of the program (Kernels/<name>.cl), created once per backend. */
 #define OCL_KERNELS(X)                                                                     \
     X(im2col) X(col2im) X(col2im_planes) X(nchw_to_cn) X(cn_to_nchw) X(gemm) X(gemm_rows)  \
-    X(gemm_dots) X(bias_add) X(bias_grad) X(fill) X(axpby) X(multiply)                     \
+    X(gemm_dots) X(bias_add) X(bias_grad) X(fill) X(axpby)                                 \
     X(forward_identity) X(forward_relu) X(forward_leaky_relu) X(forward_sigmoid)           \
     X(forward_tanh) X(forward_softplus) X(backward_identity) X(backward_relu)              \
     X(backward_leaky_relu) X(backward_sigmoid) X(backward_tanh) X(backward_softplus)       \
     X(bernoulli_nll) X(gaussian_nll) X(gaussian_dlogvar) X(logistic_nll)                   \
     X(logistic_dlogscale) X(kl_normal) X(kl_normal_grad) X(kl_normal_pair) X(reduce_sum)   \
-    X(random_normal) X(random_bernoulli) X(reparameterize) X(reparameterize_backward)      \
-    X(adam_update)
+    X(kl_normal_pair_dq) X(random_normal) X(random_bernoulli) X(reparameterize)            \
+    X(reparameterize_backward) X(adam_update)
 
 enum {
 #define OCL_ENUM(name) K_##name,
@@ -235,7 +235,6 @@ ck_status ocl_activation_forward(ck_activation, float alpha, size_t count, const
 ck_status ocl_activation_backward(ck_activation, float alpha, size_t count, const ck_buffer *x,
                                   const ck_buffer *y, const ck_buffer *dy, ck_buffer *dx);
 ck_status ocl_axpby(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y);
-ck_status ocl_multiply(size_t count, const ck_buffer *a, const ck_buffer *b, ck_buffer *y);
 ck_status ocl_adam_update(size_t count, const ck_adam_params *, ck_buffer *param,
                           const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
 ck_status ocl_sum(const ck_buffer *, size_t offset, size_t count, int squares, double *result);
@@ -256,7 +255,7 @@ ck_status ocl_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer
                         ck_buffer *dstats, float scale, float free_bits);
 ck_status ocl_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,
                              const ck_buffer *p_stats, ck_buffer *kl, ck_buffer *dq_stats,
-                             ck_buffer *dp_stats, float scale);
+                             ck_buffer *dp_stats, float scale, float free_bits);
 
 /* random.c */
 ck_status ocl_random_normal(size_t count, uint64_t seed, uint64_t counter, ck_buffer *out);
