@@ -1,10 +1,13 @@
 // swift-tools-version:6.0
 // ConvVAE: convolutional variational autoencoders in Swift on C kernels.
+//
+// Platform: Linux on x86-64 with AVX2 and FMA (x86-64-v3: Intel since 2013, AMD since 2015), as
+// the C flags below say; the AVX-512 kernels are chosen at run time. System libraries come from
+// Debian's packages (scripts/setup).
 import PackageDescription
 
 let package = Package(
     name: "ConvVAE",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "vae", targets: ["vae"]),
         .library(name: "VAE", targets: ["VAE"]),
@@ -26,9 +29,11 @@ let package = Package(
             name: "CKernels",
             dependencies: ["COpenBLAS"],
             path: "Sources/CKernels",
-            cSettings: [.unsafeFlags(["-O3", "-march=x86-64-v3", "-ffp-contract=fast", "-fno-trapping-math", "-fno-math-errno"])],
+            cSettings: [.unsafeFlags(["-O3", "-march=x86-64-v3", "-ffp-contract=fast", "-fno-trapping-math", "-fno-math-errno"],
+                                     .when(platforms: [.linux]))],
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread"), .linkedLibrary("m")]
         ),
+        // NN is the only Swift module that calls the C API.
         .target(name: "NN", dependencies: ["CKernels"]),
         .target(name: "CImageShims", dependencies: ["CJPEG"]),
         // -O even in debug builds: decoding and converting whole datasets is 10x slower unoptimized.
@@ -37,16 +42,19 @@ let package = Package(
         .target(name: "VAE", dependencies: ["NN", "ImageIO"]),
         .executableTarget(
             name: "vae",
-            dependencies: ["VAE", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VAE", "NN", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
-        // Tests. The C checks are shared with ctest (Tests/CKernelChecks).
+        // Tests. The C checks are shared with ctest (Tests/CKernelChecks); TestSupport holds what
+        // the Swift suites share (the data's location, temporary folders, seeded numbers,
+        // gradient checks).
         .target(name: "CKernelChecks", dependencies: ["CKernels"], path: "Tests/CKernelChecks",
                 exclude: ["CMakeLists.txt"]),
+        .target(name: "TestSupport", dependencies: ["NN"], path: "Tests/TestSupport"),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernelChecks", "CKernels"]),
-        .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
-        .testTarget(name: "VAETests", dependencies: ["VAE"]),
-        .testTarget(name: "CLITests", dependencies: ["vae"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),
+        .testTarget(name: "VAETests", dependencies: ["VAE", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["vae", "VAE", "TestSupport"]),
     ]
 )

@@ -2,7 +2,7 @@ import CKernels
 
 /// A compute backend (the CPU with its thread pool, or an OpenCL device) that owns tensors.
 public final class Device: @unchecked Sendable {
-    package let handle: OpaquePointer
+    let handle: OpaquePointer
 
     /// Opens a backend by name: `auto`, `cpu`, `opencl` or `opencl:P.D`.
     /// - Parameters:

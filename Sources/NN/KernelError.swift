@@ -12,7 +12,7 @@ public struct KernelError: Error, CustomStringConvertible, Sendable {
 
 /// Throws the kernel library's last error when `status` is not `CK_OK`.
 @inline(__always)
-package func check(_ status: ck_status) throws {
+func check(_ status: ck_status) throws {
     if status != CK_OK {
         throw KernelError(status: status.rawValue, message: String(cString: ck_last_error()))
     }

@@ -7,7 +7,8 @@ import CKernels
 public final class Tensor {
     /// The device that owns the storage.
     public let device: Device
-    package let buffer: OpaquePointer
+    /// The C buffer (NN alone calls the C API).
+    let buffer: OpaquePointer
     /// Floats of storage.
     public let capacity: Int
     /// The current shape; its product never exceeds `capacity`.
@@ -98,5 +99,11 @@ public final class Tensor {
     /// Sets the batch dimension, keeping the others.
     public func setBatch(_ n: Int) {
         shape[0] = n
+    }
+
+    /// Replaces every element of the current shape by 1 / (1 + e^-x), in place (Bernoulli
+    /// logits to probabilities).
+    public func applySigmoid() throws {
+        try check(ck_activation_forward(CK_ACT_SIGMOID, 0, count, buffer, buffer))
     }
 }

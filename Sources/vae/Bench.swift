@@ -1,5 +1,4 @@
 import ArgumentParser
-import CKernels
 import Foundation
 import NN
 import ImageIO
@@ -47,7 +46,7 @@ struct Bench: ParsableCommand {
             try data.withUnsafeBufferPointer { try model.loadBatch($0.baseAddress!, batch: batch) }
             var train: [Double] = [], infer: [Double] = [], trainCPU: [Double] = []
             for i in 0..<(warmup + steps) {
-                if i == warmup { ck_profile_reset() }
+                if i == warmup { Profiler.reset() }
                 let c0 = processCPUSeconds()
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 try model.trainStep(StepSettings(), seed: 1, optimizer: optimizer)
@@ -59,21 +58,20 @@ struct Bench: ParsableCommand {
                 }
             }
             // CK_PROFILE=1: per-operation times of the timed steps (the rest of a step is Swift).
-            ck_profile_report("train \(name), batch \(batch), mean step \(String(format: "%.2f", train.reduce(0, +) / Double(steps))) ms",
-                              Int32(steps))
+            Profiler.report("train \(name), batch \(batch), mean step \(String(format: "%.2f", train.reduce(0, +) / Double(steps))) ms",
+                            steps: steps)
             for i in 0..<(warmup + steps) {
-                if i == warmup { ck_profile_reset() }
+                if i == warmup { Profiler.reset() }
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let stats = try model.encode(batch: batch)
-                try model.sampleLatent(stats: stats, seed: 1, counter: UInt64(i))
-                let out = try model.decode(model.latentSample)
-                _ = try model.pixelMeans(out)
+                let z = try model.latent.draw(from: stats, seed: 1, counter: UInt64(i))
+                try model.likelihood.means(try model.decode(z))
                 try dev.synchronize()
                 let t1 = DispatchTime.now().uptimeNanoseconds
                 if i >= warmup { infer.append(Double(t1 - t0) / 1e6) }
             }
-            ck_profile_report("infer \(name), batch \(batch), mean step \(String(format: "%.2f", infer.reduce(0, +) / Double(steps))) ms",
-                              Int32(steps))
+            Profiler.report("infer \(name), batch \(batch), mean step \(String(format: "%.2f", infer.reduce(0, +) / Double(steps))) ms",
+                            steps: steps)
             let tm = median(train), im = median(infer)
             results.append(Result(arch: name, device: dev.description, threads: dev.threads, batch: batch,
                                   trainImagesPerSecond: Double(batch) / tm * 1000, trainMedianStepMs: tm,

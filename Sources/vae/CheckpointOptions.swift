@@ -15,10 +15,10 @@ struct CheckpointOptions: ParsableArguments {
     }
 }
 
-/// Loads images for a model: a data spec's split, or image files and folders.
-func loadImages(spec: String, split: DataSplit, model: ModelConfig, seed: UInt64) throws -> ImageSet {
-    try DataSpec(parsing: spec).load(split: split, channels: model.channels, height: model.height,
-                                     width: model.width, seed: seed)
+/// Loads a split of a data set (by default the run's own) at a model's geometry.
+func loadImages(_ data: DataSpec?, split: DataSplit, model: ModelConfig, run: RunConfig) throws -> ImageSet {
+    try (data ?? DataSpec(parsing: run.training.data)).load(split: split, channels: model.channels, height: model.height,
+                                                            width: model.width, seed: run.training.seed)
 }
 
 /// Loads one image file converted to the model's geometry (center crop and resize).
@@ -30,5 +30,3 @@ func loadImage(_ path: String, model: ModelConfig) throws -> Image {
 func writeGrid(_ images: [Image], columns: Int, to path: String) throws {
     try ImageGrid.compose(images, columns: columns).writePNG(to: path)
 }
-
-extension DataSplit: ExpressibleByArgument {}

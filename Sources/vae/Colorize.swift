@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageIO
+import NN
 import VAE
 
 /// `vae colorize`: colors gray pictures of any size, keeping their luminance.
@@ -24,13 +25,13 @@ struct Colorize: ParsableCommand {
         let directoryRun = FileIO.isDirectory(input)
         let inputs = try imageFiles(input)
         try checkOutput(out, directoryRun: directoryRun)
-        let (completer, _, _) = try loadCompleter(checkpoint: model.checkpoint, task: .colorize, method: .auto,
-                                                  iterations: 1, device: model.device)
+        let (completer, _, _) = try CompletionMethod.auto.completer(checkpoint: model.checkpoint, task: .colorize,
+                                                                    iterations: 1, device: try model.device.open())
         let images = try inputs.map { try Image.load($0) }
         let started = Date()
         let results = try images.enumerated().map { i, image in
             try Colorization.colorize(image, completer: completer, samples: samples,
-                                      seed: seed ^ (UInt64(i) &* 0x9E37_79B9_7F4A_7C15))
+                                      seed: Noise.derive(seed, i))
         }
         try writeAll(results, to: outputPaths(inputs: inputs, out: out, directoryRun: directoryRun, samples: samples),
                      directory: directoryRun ? out : nil)

@@ -1,54 +1,19 @@
 import ArgumentParser
 import Foundation
 import ImageIO
-import NN
 import VAE
-
-/// How `inpaint` and `evaluate --task inpaint` fill holes: a conditional model, or a plain VAE by MCMC.
-enum CompletionMethod: String, ExpressibleByArgument, CaseIterable {
-    case auto, conditional
-    case pseudoGibbs = "pseudo-gibbs"
-    case mwg
-}
-
-/// Loads the model a conditional command needs from a run directory: a ConditionalVAE trained for
-/// the task, or (inpainting only) a plain VAE wrapped in an imputation chain.
-/// - Returns: the completer, the run's configuration and the method's name.
-func loadCompleter(checkpoint: String, task: ConditionalTask, method: CompletionMethod, iterations: Int,
-                   device: DeviceOptions) throws -> (TileCompleter, RunConfig, String) {
-    let config = try Checkpoint.loadConfig(checkpoint)
-    if let trained = ConditionalTask(runTask: config.task) {
-        guard trained == task else {
-            throw CLIError("\(checkpoint): trained for \(trained.rawValue), not for \(task.rawValue)")
-        }
-        guard method == .auto || method == .conditional else {
-            throw CLIError("\(checkpoint): --method \(method.rawValue) needs a plain VAE checkpoint; this one is a conditional model (use --method conditional)")
-        }
-        let (model, config) = try ConditionalVAE.load(from: checkpoint, task: task, device: try device.open())
-        return (model, config, "conditional")
-    }
-    guard task == .inpaint else {
-        throw CLIError("\(checkpoint): trained as a plain VAE (task '\(config.task)'), which cannot colorize; train one with vae train --task colorize")
-    }
-    guard method != .conditional else {
-        throw CLIError("\(checkpoint): --method conditional needs a checkpoint trained with --task inpaint; this one is a plain VAE (use pseudo-gibbs or mwg)")
-    }
-    let (vae, _) = try ConvVAE.load(from: checkpoint, device: try device.open(), maxBatch: 128)
-    let chosen: ImputationMethod = method == .pseudoGibbs ? .pseudoGibbs : .metropolisWithinGibbs
-    return (Imputer(model: vae, method: chosen, iterations: iterations), config, chosen.rawValue)
-}
 
 /// The image files a FILE|DIR argument names: the file itself, or the PNG/JPEG files directly
 /// inside the directory, sorted by name.
 func imageFiles(_ path: String) throws -> [String] {
     guard FileIO.isDirectory(path) else {
-        guard FileIO.exists(path) else { throw CLIError("\(path): no such file or directory") }
+        guard FileIO.exists(path) else { throw VAEError("\(path): no such file or directory") }
         return [path]
     }
     let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { name in
         !name.hasPrefix(".") && ImageSet.imageExtensions.contains((name as NSString).pathExtension.lowercased())
     }.sorted()
-    guard !names.isEmpty else { throw CLIError("\(path): no PNG or JPEG images in the directory") }
+    guard !names.isEmpty else { throw VAEError("\(path): no PNG or JPEG images in the directory") }
     return names.map { (path as NSString).appendingPathComponent($0) }
 }
 
@@ -73,15 +38,15 @@ func outputPaths(inputs: [String], out: String, directoryRun: Bool, samples: Int
 /// Checks an output name before any work: a known image extension, and a directory to write into.
 func checkOutput(_ out: String, directoryRun: Bool) throws {
     if directoryRun {
-        if FileIO.exists(out), !FileIO.isDirectory(out) { throw CLIError("\(out): exists and is not a directory") }
+        if FileIO.exists(out), !FileIO.isDirectory(out) { throw VAEError("\(out): exists and is not a directory") }
         return
     }
     let ext = (out as NSString).pathExtension.lowercased()
     guard ["png", "jpg", "jpeg"].contains(ext) else {
-        throw CLIError("\(out): the output needs a .png, .jpg or .jpeg name (or give a directory input)")
+        throw VAEError("\(out): the output needs a .png, .jpg or .jpeg name (or give a directory input)")
     }
     let dir = (out as NSString).deletingLastPathComponent
-    if !dir.isEmpty, !FileIO.isDirectory(dir) { throw CLIError("\(dir): no such directory for the output") }
+    if !dir.isEmpty, !FileIO.isDirectory(dir) { throw VAEError("\(dir): no such directory for the output") }
 }
 
 /// Writes every output only after all of them have been computed, so a failure writes nothing.

@@ -8,7 +8,7 @@ struct ConditionalEvaluateOptions: ParsableArguments {
     @Option(help: "inpaint or colorize: score completions (PSNR, SSIM, L1, diversity) against baselines instead of likelihoods.")
     var task: ConditionalTask?
     @Option(help: "Inpainting masks: center, boxes, strokes, pixels or a mix such as boxes,strokes.")
-    var maskKind: String = "center"
+    var maskKind: MaskGenerator = MaskGenerator(kinds: [.center])
     @Option(help: "Samples per image (best of K, diversity).") var samples: Int = 10
     @Option(help: "Seed of the masks and the samples.") var seed: UInt64 = 1
     @Option(help: "auto, conditional, pseudo-gibbs or mwg (inpainting).") var method: CompletionMethod = .auto
@@ -16,20 +16,18 @@ struct ConditionalEvaluateOptions: ParsableArguments {
 
     func validate() throws {
         guard samples >= 1, iterations >= 1 else { throw ValidationError("--samples and --iterations must be >= 1") }
-        _ = try MaskGenerator(parsing: maskKind)
     }
 
     /// Runs the evaluation and prints a table or one JSON object.
-    func run(task: ConditionalTask, checkpoint: CheckpointOptions, data: String?, split: DataSplit, limit: Int?,
+    func run(task: ConditionalTask, checkpoint: CheckpointOptions, data: DataSpec?, split: DataSplit, limit: Int?,
              json: Bool) throws {
-        let (completer, config, methodName) = try loadCompleter(checkpoint: checkpoint.checkpoint, task: task, method: method,
-                                                                iterations: iterations, device: checkpoint.device)
+        let (completer, config, methodName) = try method.completer(checkpoint: checkpoint.checkpoint, task: task,
+                                                                   iterations: iterations, device: try checkpoint.device.open())
         var geometry = config.model
         if task == .colorize { geometry.channels = 3 }
-        let images = try loadImages(spec: data ?? config.training.data, split: split == .all ? .test : split,
-                                    model: geometry, seed: config.training.seed)
+        let images = try loadImages(data, split: split == .all ? .test : split, model: geometry, run: config)
         var evaluator = ConditionalEvaluator(completer: completer, samples: samples, seed: seed,
-                                             masks: try MaskGenerator(parsing: maskKind))
+                                             masks: maskKind)
         evaluator.method = methodName
         let showProgress = !json && isatty(STDERR_FILENO) == 1
         let started = Date()
@@ -43,7 +41,7 @@ struct ConditionalEvaluateOptions: ParsableArguments {
             print(String(decoding: try encoder.encode(r), as: UTF8.self))
             return
         }
-        print("images       \(r.images) (\(data ?? config.training.data), \(split.rawValue)), \(r.samples) samples each, method \(r.method), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("images       \(r.images) (\(data?.description ?? config.training.data), \(split.rawValue)), \(r.samples) samples each, method \(r.method), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         if let kind = r.maskKind, let coverage = r.maskCoverage {
             print(String(format: "masks        %@ (seed %llu), %.1f%% of pixels missing; scores on the missing pixels", kind, r.seed, 100 * coverage))
         } else {
@@ -64,5 +62,3 @@ struct ConditionalEvaluateOptions: ParsableArguments {
         }
     }
 }
-
-extension ConditionalTask: ExpressibleByArgument {}

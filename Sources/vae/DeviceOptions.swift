@@ -20,9 +20,3 @@ struct DeviceOptions: ParsableArguments {
         return try Device(name, threads: threads)
     }
 }
-
-/// A failure to report as one line (ArgumentParser prints it as "Error: ...").
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -9,7 +9,7 @@ struct Evaluate: ParsableCommand {
         abstract: "ELBO, importance-weighted bound, bits/dim and active units of a trained model.")
 
     @OptionGroup var model: CheckpointOptions
-    @Option(help: "Data to evaluate on (default: the training run's).") var data: String?
+    @Option(help: "Data to evaluate on (default: the training run's).") var data: DataSpec?
     @Option(help: "test, val or train (test is MNIST's official test set, else the held-out split).")
     var split: DataSplit = .test
     @Option(help: "Importance samples K for the IW bound (0 skips it).") var iwSamples: Int = 0
@@ -28,8 +28,7 @@ struct Evaluate: ParsableCommand {
             return try conditional.run(task: task, checkpoint: model, data: data, split: split, limit: limit, json: json)
         }
         let (vae, config) = try model.load()
-        let images = try loadImages(spec: data ?? config.training.data, split: split == .all ? .test : split,
-                                    model: config.model, seed: config.training.seed)
+        let images = try loadImages(data, split: split == .all ? .test : split, model: config.model, run: config)
         var evaluator = Evaluator(model: vae, binarize: config.training.binarize)
         evaluator.fittedPrior = try Checkpoint.loadPrior(from: model.checkpoint, latent: config.model.latent)
         evaluator.seed = 0xE7A1
@@ -47,7 +46,7 @@ struct Evaluate: ParsableCommand {
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
             return
         }
-        print("images           \(result.images) (\(data ?? config.training.data), \(split.rawValue)\(config.training.binarize ? ", binarized" : ""))")
+        print("images           \(result.images) (\(data?.description ?? config.training.data), \(split.rawValue)\(config.training.binarize ? ", binarized" : ""))")
         print(String(format: "-ELBO            %.3f nats  (reconstruction %.3f + KL %.3f)", result.negativeELBO,
                      result.reconstruction, result.kl))
         if let iw = result.negativeIWBound {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageIO
+import NN
 import VAE
 
 /// `vae inpaint`: fills the missing pixels of pictures of any size.
@@ -18,7 +19,7 @@ struct Inpaint: ParsableCommand {
     @Option(help: "A mask image, or a directory of masks matched to the inputs by file name (white = missing).")
     var mask: String?
     @Option(help: "Generate masks instead: center, boxes, strokes, pixels or a mix such as boxes,strokes.")
-    var maskKind: String?
+    var maskKind: MaskGenerator?
     @Option(help: "Completions per image.") var samples: Int = 1
     @Option(help: "auto, conditional, pseudo-gibbs or mwg (auto: conditional for an inpainting model, else mwg).")
     var method: CompletionMethod = .auto
@@ -32,7 +33,6 @@ struct Inpaint: ParsableCommand {
         guard (mask == nil) != (maskKind == nil) else { throw ValidationError("give either --mask or --mask-kind") }
         guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be >= 1") }
-        if let maskKind { _ = try MaskGenerator(parsing: maskKind) }
     }
 
     func run() throws {
@@ -40,10 +40,10 @@ struct Inpaint: ParsableCommand {
         let inputs = try imageFiles(input)
         try checkOutput(out, directoryRun: directoryRun)
         if let mask, directoryRun != FileIO.isDirectory(mask) {
-            throw CLIError("\(mask): give a mask directory for an input directory, and a mask file for an input file")
+            throw VAEError("\(mask): give a mask directory for an input directory, and a mask file for an input file")
         }
-        let (completer, _, methodName) = try loadCompleter(checkpoint: model.checkpoint, task: .inpaint, method: method,
-                                                           iterations: iterations, device: model.device)
+        let (completer, _, methodName) = try method.completer(checkpoint: model.checkpoint, task: .inpaint,
+                                                              iterations: iterations, device: try model.device.open())
         // Read every input and mask before computing anything.
         var jobs: [(Image, Mask)] = []
         for (i, path) in inputs.enumerated() {
@@ -54,7 +54,7 @@ struct Inpaint: ParsableCommand {
         var results: [[Image]] = []
         for (i, (image, mask)) in jobs.enumerated() {
             results.append(try Inpainting.complete(image, mask: mask, completer: completer, samples: samples,
-                                                   seed: seed ^ (UInt64(i) &* 0x9E37_79B9_7F4A_7C15)))
+                                                   seed: Noise.derive(seed, i)))
         }
         let paths = outputPaths(inputs: inputs, out: out, directoryRun: directoryRun, samples: samples)
         try writeAll(results, to: paths, directory: directoryRun ? out : nil)
@@ -76,7 +76,7 @@ struct Inpaint: ParsableCommand {
         if let maskKind {
             var rng = MaskGenerator.generator(seed: seed, index: index)
             // Boxes and strokes are sized for the model's tile, so the holes are ones it can fill.
-            return try MaskGenerator(parsing: maskKind).mask(width: image.width, height: image.height,
+            return maskKind.mask(width: image.width, height: image.height,
                                                             scale: min(tile, image.width, image.height), rng: &rng)
         }
         guard let mask else { preconditionFailure("validate() requires --mask or --mask-kind") }
@@ -86,7 +86,7 @@ struct Inpaint: ParsableCommand {
             (($0 as NSString).lastPathComponent as NSString).deletingPathExtension == stem
         }
         guard let file = candidates.first else {
-            throw CLIError("\(mask): no mask named \(stem).png (or .jpg) for \(path)")
+            throw VAEError("\(mask): no mask named \(stem).png (or .jpg) for \(path)")
         }
         return try Mask.load(file, width: image.width, height: image.height)
     }

@@ -10,7 +10,7 @@ struct Interpolate: ParsableCommand {
     @OptionGroup var model: CheckpointOptions
     @Option(help: "First image file.") var from: String?
     @Option(help: "Second image file.") var to: String?
-    @Option(help: "Data to take two items from (with --items).") var data: String?
+    @Option(help: "Data to take two items from (with --items; default: the training run's).") var data: DataSpec?
     @Option(help: "Two dataset indices, e.g. 3,17.") var items: String = "0,1"
     @Option(help: "test, val or train.") var split: DataSplit = .test
     @Option(help: "Images along the path, ends included.") var steps: Int = 10
@@ -30,10 +30,9 @@ struct Interpolate: ParsableCommand {
             b = try loadImage(to, model: config.model)
         } else {
             let idx = items.split(separator: ",").compactMap { Int($0) }
-            let set = try loadImages(spec: data ?? config.training.data, split: split, model: config.model,
-                                     seed: config.training.seed)
+            let set = try loadImages(data, split: split, model: config.model, run: config)
             guard idx.count == 2, idx.allSatisfy({ $0 >= 0 && $0 < set.count }) else {
-                throw CLIError("--items needs two indices below \(set.count), e.g. 0,1")
+                throw VAEError("--items needs two indices below \(set.count), e.g. 0,1")
             }
             a = set.image(at: idx[0])
             b = set.image(at: idx[1])

@@ -1,4 +1,5 @@
 import Foundation
+import VAE
 
 /// A one-line progress bar on a terminal; silent when standard error is not a terminal
 /// (the trainer's per-epoch log lines are the record then).
@@ -6,14 +7,14 @@ enum Progress {
     static let isTerminal = isatty(STDERR_FILENO) == 1
     nonisolated(unsafe) static var lastDraw = Date.distantPast
 
-    static func show(epoch: Int, step: Int, steps: Int, loss: Double, kl: Double, rate: Double, left: Double?) {
-        guard isTerminal, step == steps || Date().timeIntervalSince(lastDraw) > 0.2 else { return }
+    static func show(_ p: TrainingProgress) {
+        guard isTerminal, p.step == p.stepsPerEpoch || Date().timeIntervalSince(lastDraw) > 0.2 else { return }
         lastDraw = Date()
-        let width = 24, done = width * step / max(steps, 1)
+        let width = 24, done = width * p.step / max(p.stepsPerEpoch, 1)
         let bar = String(repeating: "#", count: done) + String(repeating: ".", count: width - done)
-        let eta = left.map { $0.isFinite ? String(format: "%d:%02d", Int($0) / 60, Int($0) % 60) : "?" } ?? "?"
+        let eta = p.secondsLeft.map { $0.isFinite ? String(format: "%d:%02d", Int($0) / 60, Int($0) % 60) : "?" } ?? "?"
         let line = String(format: "\repoch %d [%@] %d/%d  loss %.2f  kl %.2f  %.0f img/s  left %@ ",
-                          epoch + 1, bar, step, steps, loss, kl, rate, eta)
+                          p.epoch + 1, bar, p.step, p.stepsPerEpoch, p.loss, p.kl, p.imagesPerSecond, eta)
         FileHandle.standardError.write(Data(line.utf8))
     }
 

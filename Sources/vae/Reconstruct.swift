@@ -8,7 +8,7 @@ struct Reconstruct: ParsableCommand {
         abstract: "Reconstruct images (from --data or --input files) into a PNG grid: originals above, reconstructions below.")
 
     @OptionGroup var model: CheckpointOptions
-    @Option(help: "Data to take images from (default: the training run's).") var data: String?
+    @Option(help: "Data to take images from (default: the training run's).") var data: DataSpec?
     @Option(help: "test, val or train.") var split: DataSplit = .test
     @Option(parsing: .upToNextOption, help: "Image files instead of --data.") var input: [String] = []
     @Option(help: "Number of images from --data.") var count: Int = 16
@@ -18,8 +18,7 @@ struct Reconstruct: ParsableCommand {
         let (vae, config) = try model.load()
         let originals: [Image]
         if input.isEmpty {
-            let set = try loadImages(spec: data ?? config.training.data, split: split, model: config.model,
-                                     seed: config.training.seed)
+            let set = try loadImages(data, split: split, model: config.model, run: config)
             originals = (0..<min(count, set.count)).map { set.image(at: $0) }
         } else {
             originals = try input.map { try loadImage($0, model: config.model) }

@@ -1,0 +1,41 @@
+import NN
+
+/// How `vae inpaint` and `vae evaluate --task inpaint` fill holes: a conditional model trained
+/// for the task, or any plain VAE by imputation.
+public enum CompletionMethod: String, CaseIterable, Sendable {
+    /// The conditional model when the checkpoint is one, else Metropolis-within-Gibbs.
+    case auto
+    case conditional
+    case pseudoGibbs = "pseudo-gibbs"
+    case mwg
+
+    /// The completer a run directory gives for `task` by this method.
+    /// - Parameters:
+    ///   - checkpoint: the run directory
+    ///   - iterations: imputation chain length (plain VAEs)
+    /// - Returns: the completer, the run's configuration and the method's name.
+    /// - Throws: `VAEError` when the checkpoint cannot do the task by this method.
+    public func completer(checkpoint: String, task: ConditionalTask, iterations: Int, device: Device) throws
+        -> (TileCompleter, RunConfig, String) {
+        let config = try Checkpoint.loadConfig(checkpoint)
+        if let trained = config.task.conditional {
+            guard trained == task else {
+                throw VAEError("\(checkpoint): trained for \(trained.rawValue), not for \(task.rawValue)")
+            }
+            guard self == .auto || self == .conditional else {
+                throw VAEError("\(checkpoint): --method \(rawValue) needs a plain VAE checkpoint; this one is a conditional model (use --method conditional)")
+            }
+            let (model, config) = try ConditionalVAE.load(from: checkpoint, task: task, device: device)
+            return (model, config, "conditional")
+        }
+        guard task == .inpaint else {
+            throw VAEError("\(checkpoint): trained as a plain VAE (task 'vae'), which cannot colorize; train one with vae train --task colorize")
+        }
+        guard self != .conditional else {
+            throw VAEError("\(checkpoint): --method conditional needs a checkpoint trained with --task inpaint; this one is a plain VAE (use pseudo-gibbs or mwg)")
+        }
+        let (vae, _) = try ConvVAE.load(from: checkpoint, device: device, maxBatch: 128)
+        let chosen: ImputationMethod = self == .pseudoGibbs ? .pseudoGibbs : .metropolisWithinGibbs
+        return (Imputer(model: vae, method: chosen, iterations: iterations), config, chosen.rawValue)
+    }
+}

@@ -1,0 +1,27 @@
+/// What a conditional run (RunConfig.task inpaint or colorize) trains with besides the common
+/// TrainingOptions; saved in config.json so that `--resume` continues exactly.
+public struct ConditionalOptions: Codable, Equatable, Sendable {
+    /// Inpainting: the training mask mix.
+    public var masks: MaskGenerator?
+    /// One optimizer step in this many trains the prior path (z from the prior, the GSNN half of
+    /// Sohn et al.'s hybrid objective); the others the ELBO. 0 never does. Nil reads as 2.
+    public var priorPathEvery: Int?
+    /// Train on left-right mirror images too: each training image is flipped with probability
+    /// 1/2 (more data for photos; wrong for digits or text). Nil reads as false.
+    public var mirror: Bool?
+
+    public init(masks: MaskGenerator? = nil, priorPathEvery: Int? = nil, mirror: Bool? = nil) {
+        self.masks = masks
+        self.priorPathEvery = priorPathEvery
+        self.mirror = mirror
+    }
+
+    /// `priorPathEvery` with its default.
+    public var priorPathPeriod: Int { priorPathEvery ?? 2 }
+
+    /// Whether optimizer step `step` (0-based: the steps taken before it) trains the prior path.
+    public func isPriorPathStep(_ step: Int64) -> Bool {
+        let every = Int64(priorPathPeriod)
+        return every > 0 && step % every == every - 1
+    }
+}

@@ -1,0 +1,196 @@
+import ImageIO
+import NN
+
+/// A conditional VAE (CVAE / VAEAC, Sohn et al. 2015, Ivanov et al. 2019) for a target x given a
+/// condition c of the same height and width:
+///
+/// - posterior q(z | x, c): stride-2 convolutions over [x; c] to a diagonal Gaussian,
+/// - prior p(z | c): the same kind of network over c alone, so that at test time, when x is
+///   unknown, z is drawn from what the condition allows,
+/// - decoder p(x | z, c): z through a dense layer to the bottleneck, then transposed convolutions
+///   up to full-resolution features; each one also sees the prior network's feature map of its
+///   resolution (U-Net skips, as in VAEAC), so the condition's local detail (edges that run into a
+///   hole, the shapes in a gray picture) reaches the output without squeezing through z; the
+///   full-resolution features are joined with c itself, and one 3x3 convolution gives the
+///   likelihood's parameters (its means; the scale is the likelihood's learned per-channel one).
+///
+/// Every join is a channel concatenation done per image by device copies. Training mixes two
+/// losses (Sohn et al.'s hybrid objective) over the values that the task asks for (inpainting:
+/// the missing pixels alone, as VAEAC's log p(x_m | x_o); colorization: all): the conditional
+/// ELBO -E_q[log p(x | z, c)] + beta KL(q || p), and, on some steps, the prior path
+/// -E_p[log p(x | z, c)] with z drawn as at test time (see `trainStep`). Buffers are preallocated
+/// for `maxBatch`, so training and sampling steps allocate nothing.
+public final class ConditionalVAE: CheckpointableModel {
+    /// The image geometry (channels of the images the task reads), widths, latent, likelihood.
+    public let config: ModelConfig
+    public let task: ConditionalTask
+    public let device: Device
+    public let maxBatch: Int
+    /// Channels of the target x and of the condition c.
+    public let targetChannels: Int, conditionChannels: Int
+    /// Channels of the decoder's full-resolution features (the first encoder width).
+    public let featureChannels: Int
+
+    public let posteriorEncoder: Sequential
+    /// The posterior's parameters (cached: the prior-path steps zero their gradients).
+    let posteriorParameters: [Parameter]
+    /// The prior network's stages (a stride-2 convolution and a ReLU each) and its dense head.
+    public let priorStages: [Sequential]
+    public let priorHead: Dense
+    /// z to the bottleneck feature map (dense layer and ReLU).
+    public let projection: Sequential
+    /// Upsampling stages (a transposed convolution and a ReLU each) over [features; prior skip].
+    public let decoderStages: [Sequential]
+    /// The final 3x3 convolution over [features; c] to the likelihood's means.
+    public let head: Conv2D
+    /// z from the posterior or the prior, and KL(q || p).
+    public let latent: GaussianLatent
+    /// p(x | z, c).
+    public let likelihood: PixelLikelihood
+    let workspace: Workspace
+
+    /// The loaded batch: the target [batch, C, H, W] and the condition [batch, Cc, H, W].
+    public let target: Tensor, condition: Tensor
+    /// Inpainting: the target's loss weights [batch, C, H, W] (1 on missing pixels, 0 on observed
+    /// ones, which the condition already gives exactly); nil when every value counts.
+    public let weight: Tensor?
+    /// [x; c] for the posterior, [features; prior feature map] per decoder stage, [features; c] for the head.
+    let posteriorInput: ChannelConcatenation, skips: [ChannelConcatenation], headInput: ChannelConcatenation
+    /// The prior stages' outputs of the last prior pass (owned by their layers).
+    var priorFeatures: [Tensor] = []
+
+    /// Builds the model with weights initialized from `seed`.
+    /// - Parameters:
+    ///   - config: image geometry (its `channels` are the images'), widths (at least one), latent, likelihood
+    ///   - task: what the target and condition are
+    ///   - maxBatch: the largest batch
+    public init(_ config: ModelConfig, task: ConditionalTask, device: Device, maxBatch: Int, seed: UInt64) throws {
+        precondition(!config.widths.isEmpty, "a conditional VAE needs at least one convolution width")
+        self.config = config
+        self.task = task
+        self.device = device
+        self.maxBatch = maxBatch
+        let C = task.targetChannels(imageChannels: config.channels)
+        let Cc = task.conditionChannels(imageChannels: config.channels)
+        targetChannels = C
+        conditionChannels = Cc
+        featureChannels = config.widths[0]
+        var rng = SplitMix64(seed: seed)
+        let workspace = Workspace(device: device)
+        self.workspace = workspace
+        let H = config.height, W = config.width, L = config.latent
+        let relu = { (shape: [Int]) in try Activation(.relu, shape: shape, maxBatch: maxBatch, on: device) }
+
+        /// Stride-2 convolution stages from `inputChannels`, one per width.
+        func downStages(_ name: String, inputChannels: Int) throws -> [Sequential] {
+            var shape = [inputChannels, H, W]
+            return try config.widths.enumerated().map { i, w in
+                let conv = try Conv2D(input: shape, outChannels: w, kernel: 4, stride: 2, padding: 1, maxBatch: maxBatch,
+                                      workspace: workspace, rng: &rng)
+                conv.nameParameters("\(name).conv\(i)")
+                shape = conv.outputShape
+                return Sequential([conv, try relu(shape)])
+            }
+        }
+        let bottleneck = config.bottleneck
+        let posteriorHead = try Dense(bottleneck.reduce(1, *), 2 * L, maxBatch: maxBatch, on: device, rng: &rng)
+        posteriorHead.nameParameters("posterior.head")
+        posteriorEncoder = Sequential(try downStages("posterior", inputChannels: C + Cc) + [posteriorHead])
+        posteriorParameters = posteriorEncoder.parameters
+        priorStages = try downStages("prior", inputChannels: Cc)
+        priorHead = try Dense(bottleneck.reduce(1, *), 2 * L, maxBatch: maxBatch, on: device, rng: &rng)
+        priorHead.nameParameters("prior.head")
+        let skipShapes = priorStages.map(\.outputShape)
+
+        let proj = try Dense(L, bottleneck.reduce(1, *), outputShape: bottleneck, maxBatch: maxBatch, on: device, rng: &rng)
+        proj.nameParameters("decoder.proj")
+        projection = Sequential([proj, try relu(bottleneck)])
+        var shape = bottleneck
+        var stages: [Sequential] = [], joins: [ChannelConcatenation] = []
+        let outs = Array(config.widths.reversed().dropFirst()) + [featureChannels]
+        for (i, w) in outs.enumerated() {
+            let skip = skipShapes[skipShapes.count - 1 - i]
+            let join = try ChannelConcatenation(first: shape, second: skip, maxBatch: maxBatch, on: device)
+            let deconv = try Conv2D(input: [shape[0] + skip[0], shape[1], shape[2]], outChannels: w, kernel: 4, stride: 2,
+                                    padding: 1, transposed: true, maxBatch: maxBatch, workspace: workspace, rng: &rng)
+            deconv.nameParameters("decoder.deconv\(i)")
+            shape = deconv.outputShape
+            joins.append(join)
+            stages.append(Sequential([deconv, try relu(shape)]))
+        }
+        precondition(shape == [featureChannels, H, W], "decoder features \(shape) do not match the image \(H)x\(W)")
+        decoderStages = stages
+        skips = joins
+        head = try Conv2D(input: [featureChannels + Cc, H, W], outChannels: C, kernel: 3, padding: 1, maxBatch: maxBatch,
+                          workspace: workspace, rng: &rng)
+        head.nameParameters("decoder.head")
+        if config.likelihood != .bernoulli {
+            // Means start at mid-gray / neutral chroma rather than at 0: a bias that Adam would
+            // otherwise take hundreds of steps to walk to 0.5.
+            try head.bias.value.fill(0.5)
+        }
+        likelihood = try PixelLikelihood(config.likelihood, channels: C, height: H, width: W, maxBatch: maxBatch,
+                                         on: device)
+        latent = try GaussianLatent(size: L, maxBatch: maxBatch, learnedPrior: true, on: device)
+
+        target = try Tensor([maxBatch, C, H, W], on: device)
+        condition = try Tensor([maxBatch, Cc, H, W], on: device)
+        weight = task == .inpaint ? try Tensor([maxBatch, C, H, W], on: device) : nil
+        posteriorInput = try ChannelConcatenation(first: [C, H, W], second: [Cc, H, W], maxBatch: maxBatch, on: device)
+        headInput = try ChannelConcatenation(first: [featureChannels, H, W], second: [Cc, H, W], maxBatch: maxBatch,
+                                             on: device)
+    }
+
+    /// Every trainable parameter, in checkpoint order.
+    public var parameters: [Parameter] {
+        posteriorEncoder.parameters + priorStages.flatMap(\.parameters) + priorHead.parameters + projection.parameters
+            + decoderStages.flatMap(\.parameters) + head.parameters + likelihood.parameters
+    }
+
+    /// Values per item of the target and of the condition.
+    public var targetItem: Int { targetChannels * config.height * config.width }
+    public var conditionItem: Int { conditionChannels * config.height * config.width }
+
+    // MARK: - Passes
+
+    /// Copies a prepared batch (targets, conditions and, for inpainting, loss weights) into the model.
+    public func load(_ rows: ConditionalBatch) throws {
+        precondition(rows.task == task && (weight == nil) == (rows.weights == nil), "rows of another task")
+        try loadConditions(rows.conditions, batch: rows.count)
+        target.setBatch(rows.count)
+        try target.write(from: rows.targets, count: rows.count * targetItem)
+        if let weight, let weights = rows.weights {
+            weight.setBatch(rows.count)
+            try weight.write(from: weights, count: rows.count * targetItem)
+        }
+    }
+
+    /// Copies `batch` conditions (NCHW rows) from host memory into the model, for sampling.
+    public func loadConditions(_ conditions: UnsafePointer<Float>, batch: Int) throws {
+        precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
+        condition.setBatch(batch)
+        try condition.write(from: conditions, count: batch * conditionItem)
+    }
+
+    /// The prior p(z | c) of the loaded condition, as packed statistics [batch, 2L]; keeps the
+    /// stages' feature maps for the decoder's skips.
+    func priorForward() throws -> Tensor {
+        var h = condition
+        priorFeatures.removeAll(keepingCapacity: true)
+        for stage in priorStages {
+            h = try stage.forward(h)
+            priorFeatures.append(h)
+        }
+        return try priorHead.forward(h)
+    }
+
+    /// Decodes the latent's sample with the loaded condition (after `priorForward`) into the
+    /// likelihood's parameters [batch, C, H, W].
+    func decode() throws -> Tensor {
+        var h = try projection.forward(latent.sample)
+        for (i, stage) in decoderStages.enumerated() {
+            h = try stage.forward(try skips[i].forward(h, priorFeatures[priorFeatures.count - 1 - i]))
+        }
+        return try head.forward(try headInput.forward(h, condition))
+    }
+}

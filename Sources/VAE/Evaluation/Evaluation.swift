@@ -1,0 +1,203 @@
+import Foundation
+import ImageIO
+import NN
+
+/// Likelihood bounds of a model on a data set, per image in nats (higher is better for
+/// log-likelihoods; `negative*` fields are losses).
+public struct EvaluationResult: Codable, Sendable {
+    public var images: Int
+    /// -ELBO = reconstruction + KL, averaged over images.
+    public var negativeELBO: Double
+    public var reconstruction: Double
+    public var kl: Double
+    /// -log p(x) bounded by K importance samples (Burda et al. 2016); nil when not asked.
+    public var negativeIWBound: Double?
+    public var iwSamples: Int?
+    /// The same bound, from the same samples, for the model with its fitted prior in place of
+    /// N(0, I); nil without a fitted prior or IW samples.
+    public var negativeIWBoundFittedPrior: Double?
+    /// -log p(x) by the midpoint rule over a grid, for 2-D latents; nil otherwise.
+    public var negativeLogLikelihoodGrid: Double?
+    /// Bits per dimension of the best bound available.
+    public var bitsPerDim: Double
+    /// Latent dimensions whose posterior mean varies across the data (variance > 0.01).
+    public var activeUnits: Int
+    public var latent: Int
+}
+
+/// Computes ELBO, importance-weighted bounds and, for 2-D latents, a grid estimate of log p(x).
+public struct Evaluator {
+    public let model: ConvVAE
+    /// Seed of the latent noise and of the one binarization of the evaluation data.
+    public var seed: UInt64 = 0x5EED
+    /// Binarize the data once (for models trained with dynamic binarization).
+    public var binarize = false
+    /// A prior fitted after training; the IW bound is then also given under it.
+    public var fittedPrior: GaussianMixture?
+
+    public init(model: ConvVAE, binarize: Bool = false) {
+        self.model = model
+        self.binarize = binarize
+    }
+
+    /// Evaluates the model on the first `limit` images (all when nil).
+    /// - Parameters:
+    ///   - iwSamples: K for the importance-weighted bound; 0 skips it
+    ///   - grid: points per axis of the midpoint grid for 2-D latents; 0 skips it
+    public func evaluate(_ data: ImageSet, limit: Int? = nil, iwSamples: Int = 0, grid: Int = 0,
+                         progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
+        let n = min(limit ?? data.count, data.count)
+        precondition(n > 0, "nothing to evaluate")
+        let B = model.maxBatch, L = model.config.latent, D = model.config.dimensions
+        let staging = UnsafeMutablePointer<Float>.allocate(capacity: B * D)
+        defer { staging.deallocate() }
+
+        // ELBO, and posterior means for active units.
+        var sums = LossSums()
+        var meanSum = [Double](repeating: 0, count: L), meanSq = [Double](repeating: 0, count: L)
+        for start in stride(from: 0, to: n, by: B) {
+            let idx = Array(start..<min(start + B, n))[...]
+            try loadBinarized(data, idx, staging: staging)
+            sums += try model.evaluateBatch(seed: seed, counter: UInt64(start) &* UInt64(L))
+            let stats = try model.lastStats.read()
+            for r in 0..<idx.count {
+                for j in 0..<L {
+                    let m = Double(stats[r * 2 * L + j])
+                    meanSum[j] += m
+                    meanSq[j] += m * m
+                }
+            }
+        }
+        let active = (0..<L).filter { j in
+            let mean = meanSum[j] / Double(n)
+            return meanSq[j] / Double(n) - mean * mean > 0.01
+        }.count
+
+        var result = EvaluationResult(
+            images: n, negativeELBO: sums.negativeELBO, reconstruction: sums.reconstruction / Double(n),
+            kl: sums.kl / Double(n), negativeIWBound: nil, iwSamples: nil, negativeIWBoundFittedPrior: nil,
+            negativeLogLikelihoodGrid: nil,
+            bitsPerDim: 0, activeUnits: model.config.autoencoder ? 0 : active, latent: L)
+        var best = result.negativeELBO
+        if iwSamples > 0, !model.config.autoencoder {
+            let (iw, fitted) = try importanceWeighted(data, n: n, samples: iwSamples, staging: staging, progress: progress)
+            result.negativeIWBound = iw
+            result.negativeIWBoundFittedPrior = fitted
+            result.iwSamples = iwSamples
+            best = iw
+        }
+        if grid > 0, L == 2, !model.config.autoencoder {
+            let g = try gridLogLikelihood(data, n: n, points: grid, staging: staging)
+            result.negativeLogLikelihoodGrid = g
+            best = g
+        }
+        result.bitsPerDim = bitsPerDim(nats: best)
+        return result
+    }
+
+    /// Bits per dimension of a per-image NLL in nats (see `Likelihood.bitsPerDimension`).
+    public func bitsPerDim(nats: Double) -> Double {
+        model.config.likelihood.bitsPerDimension(nats: nats, dimensions: Double(model.config.dimensions))
+    }
+
+    func loadBinarized(_ data: ImageSet, _ idx: ArraySlice<Int>, staging: UnsafeMutablePointer<Float>) throws {
+        data.copyBatch(indices: idx, into: staging)
+        try model.loadBatch(staging, batch: idx.count)
+        guard binarize else { return }
+        // Binarize once per image: the stream position depends on the image's index only.
+        let d = model.config.dimensions
+        for (row, i) in idx.enumerated() {
+            let u = Noise.uniform(count: d, seed: Noise.Stream.binarize.seed(seed), counter: UInt64(i) &* UInt64(d))
+            for k in 0..<d { staging[row * d + k] = u[k] < staging[row * d + k] ? 1 : 0 }
+        }
+        try model.loadBatch(staging, batch: idx.count)
+    }
+
+    /// Mean over images of -log (1/K) sum_k p(x, z_k) / q(z_k | x), z_k ~ q(z | x), with the
+    /// prior N(0, I), and with the fitted prior (nil without one) on the same z_k.
+    func importanceWeighted(_ data: ImageSet, n: Int, samples K: Int, staging: UnsafeMutablePointer<Float>,
+                            progress: ((Int, Int) -> Void)?) throws -> (Double, Double?) {
+        let B = model.maxBatch, L = model.config.latent, D = model.config.dimensions
+        var total = 0.0, totalFitted = 0.0
+        var logw = [Double](repeating: 0, count: K), logwFitted = logw
+        // log N(z; 0, I) = -|z|^2 / 2 - L/2 log(2 pi); the loop below leaves out the constant.
+        let normalConstant = 0.5 * Double(L) * log(2 * Double.pi)
+        for i in 0..<n {
+            try loadBinarized(data, [i][...], staging: staging)
+            // Replicate the image across the batch once; each chunk draws fresh latents.
+            for r in 1..<B { (staging + r * D).update(from: staging, count: D) }
+            try model.loadBatch(staging, batch: B)
+            let stats = try model.encode(batch: B)
+            let s = try stats.read()
+            var k0 = 0
+            while k0 < K {
+                let m = min(B, K - k0)
+                stats.setBatch(m)
+                model.target.setBatch(m)
+                let counter = (UInt64(i) &* UInt64(K) &+ UInt64(k0)) &* UInt64(L)
+                let zTensor = try model.latent.draw(from: stats, seed: Noise.Stream.latent.seed(seed ^ 0x1A), counter: counter)
+                let nll = try model.likelihood.loss(try model.decoder.forward(zTensor), target: model.target).read()
+                let eps = try model.latent.noise.read(), z = try zTensor.read()
+                for r in 0..<m {
+                    var lw = -Double(nll[r]), logPrior = 0.0
+                    for j in 0..<L {
+                        let lv = Double(s[r * 2 * L + L + j]), e = Double(eps[r * L + j]), zz = Double(z[r * L + j])
+                        lw += 0.5 * (lv + e * e)
+                        logPrior -= 0.5 * zz * zz
+                    }
+                    logw[k0 + r] = lw + logPrior
+                    if let fittedPrior {
+                        logwFitted[k0 + r] = lw + normalConstant + fittedPrior.logDensity(z[(r * L)..<(r * L + L)].lazy.map(Double.init))
+                    }
+                }
+                k0 += m
+            }
+            stats.setBatch(B)
+            total += log(Double(K)) - logSumExp(logw)
+            totalFitted += log(Double(K)) - logSumExp(logwFitted)
+            progress?(i + 1, n)
+        }
+        return (total / Double(n), fittedPrior == nil ? nil : totalFitted / Double(n))
+    }
+
+    /// -log p(x) by the midpoint rule on a points x points grid over [-6, 6]^2 of the prior.
+    func gridLogLikelihood(_ data: ImageSet, n: Int, points: Int, staging: UnsafeMutablePointer<Float>) throws -> Double {
+        let B = model.maxBatch, D = model.config.dimensions
+        let h = 12.0 / Double(points)
+        let G = points * points
+        var grid = [Float](repeating: 0, count: 2 * G)
+        var logPrior = [Double](repeating: 0, count: G)
+        for a in 0..<points {
+            for b in 0..<points {
+                let g = a * points + b
+                let z0 = -6 + (Double(a) + 0.5) * h, z1 = -6 + (Double(b) + 0.5) * h
+                grid[2 * g] = Float(z0)
+                grid[2 * g + 1] = Float(z1)
+                logPrior[g] = -log(2 * Double.pi) - 0.5 * (z0 * z0 + z1 * z1) + 2 * log(h)
+            }
+        }
+        var total = 0.0
+        var logJoint = [Double](repeating: 0, count: G)
+        for i0 in 0..<n {
+            try loadBinarized(data, [i0][...], staging: staging)
+            for r in 1..<B { (staging + r * D).update(from: staging, count: D) }
+            var g0 = 0
+            while g0 < G {
+                let m = min(B, G - g0)
+                try model.loadBatch(staging, batch: m)
+                let z = try model.latent.set(grid[(2 * g0)..<(2 * (g0 + m))])
+                let nll = try model.likelihood.loss(try model.decoder.forward(z), target: model.target).read()
+                for r in 0..<m { logJoint[g0 + r] = -Double(nll[r]) + logPrior[g0 + r] }
+                g0 += m
+            }
+            total -= logSumExp(logJoint)
+        }
+        return total / Double(n)
+    }
+}
+
+/// log sum exp, stable.
+func logSumExp(_ v: [Double]) -> Double {
+    guard let m = v.max(), m.isFinite else { return v.max() ?? -.infinity }
+    return m + log(v.reduce(0) { $0 + exp($1 - m) })
+}

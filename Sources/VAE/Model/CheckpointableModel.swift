@@ -1,0 +1,14 @@
+import NN
+
+/// A model whose weights a run directory holds: Checkpoint saves and loads any of these.
+public protocol CheckpointableModel: AnyObject {
+    /// The architecture (its `arch` names the checkpoint's weights file metadata).
+    var config: ModelConfig { get }
+    /// Every trainable parameter, in checkpoint order.
+    var parameters: [Parameter] { get }
+}
+
+extension CheckpointableModel {
+    /// Floats of trainable parameters.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import ImageIO
+import NN
+
+/// What a run directory holds besides the weights: the model, the training options and
+/// where training stands. Written as config.json and state.json.
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    public var data: String = "shapes"
+    public var batch: Int = 128
+    public var learningRate: Float = 1e-3
+    /// Decay the learning rate to zero along a half cosine over the run (epochs or minutes).
+    public var cosineDecay: Bool = false
+    public var beta: Float = 1
+    public var warmupEpochs: Double = 0
+    public var freeBits: Float = 0
+    public var clipNorm: Float? = nil
+    public var binarize: Bool = false
+    public var seed: UInt64 = 1
+    public var threads: Int = 0
+    public var epochs: Int? = nil
+    public var minutes: Double? = nil
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingOptions()
+        data = try c.decodeIfPresent(String.self, forKey: .data) ?? d.data
+        batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? d.batch
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+        cosineDecay = try c.decodeIfPresent(Bool.self, forKey: .cosineDecay) ?? d.cosineDecay
+        beta = try c.decodeIfPresent(Float.self, forKey: .beta) ?? d.beta
+        warmupEpochs = try c.decodeIfPresent(Double.self, forKey: .warmupEpochs) ?? d.warmupEpochs
+        freeBits = try c.decodeIfPresent(Float.self, forKey: .freeBits) ?? d.freeBits
+        clipNorm = try c.decodeIfPresent(Float.self, forKey: .clipNorm)
+        binarize = try c.decodeIfPresent(Bool.self, forKey: .binarize) ?? d.binarize
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs)
+        minutes = try c.decodeIfPresent(Double.self, forKey: .minutes)
+    }
+}
+
+/// What a run trains: a plain VAE, or a conditional model for a task. Saved as config.json's
+/// "task" ("vae", "inpaint", "colorize").
+public enum RunTask: String, Codable, CaseIterable, Sendable {
+    case vae, inpaint, colorize
+
+    /// The conditional task, or nil for a plain VAE.
+    public var conditional: ConditionalTask? { ConditionalTask(rawValue: rawValue) }
+}
+
+/// The saved configuration of a run: model and training options.
+public struct RunConfig: Codable, Equatable, Sendable {
+    public var model: ModelConfig
+    public var training: TrainingOptions
+    /// What the run trains for: a plain VAE, or a conditional task.
+    public var task: RunTask = .vae
+    /// Conditional runs (inpaint, colorize): their own options; nil for a plain VAE.
+    public var conditional: ConditionalOptions? = nil
+
+    public init(model: ModelConfig, training: TrainingOptions, task: RunTask = .vae) {
+        self.model = model
+        self.training = training
+        self.task = task
+    }
+}
+
+/// Where a run stands, so `--resume` continues exactly.
+public struct RunState: Codable, Equatable, Sendable {
+    /// Optimizer steps taken.
+    public var step: Int64 = 0
+    /// Seconds spent training, over all sessions.
+    public var seconds: Double = 0
+    /// Whether the run reached its end.
+    public var finished: Bool = false
+
+    public init() {}
+}

@@ -1,0 +1,78 @@
+import ImageIO
+import NN
+
+/// The architectures `vae train --arch` names: a reference preset, or `auto` (the preset that
+/// matches the data's geometry, else a stack of stride-2 layers sized from it).
+public enum Architecture: String, CaseIterable, Sendable {
+    case auto, mnist, cifar, tiny64
+}
+
+/// What a user asks `vae train` for. `resolve()` fills in every default and checks what depends
+/// on the data, giving the configuration a run directory records.
+public struct TrainingRequest: Sendable {
+    public var data: DataSpec = .shapes(count: ImageSet.defaultShapesCount)
+    public var task: RunTask = .vae
+    public var architecture: Architecture = .auto
+    /// Latent dimensions (nil: the preset's).
+    public var latent: Int?
+    /// nil: Bernoulli for gray data and a Gaussian for color; a Gaussian for conditional models.
+    public var likelihood: Likelihood?
+    public var autoencoder = false
+    /// Dynamic binarization (nil: on for MNIST with a Bernoulli likelihood).
+    public var binarize: Bool?
+    /// Conditional models: convolution widths (nil: the preset's).
+    public var widths: [Int]?
+    /// Inpainting: the training mask mix (nil: every kind).
+    public var masks: MaskGenerator?
+    /// Conditional models: one step in this many trains the prior path.
+    public var priorPathEvery = 2
+    /// Conditional models: also train on mirror images.
+    public var mirror = false
+    /// Batch, learning rate, schedule, beta, free bits, clipping, seed, threads and length
+    /// (`data` and `binarize` are filled in by `resolve`).
+    public var training = TrainingOptions()
+
+    public init() {}
+
+    /// The run's configuration.
+    /// - Throws: `VAEError` when the data cannot be read or the options do not fit it.
+    public func resolve() throws -> RunConfig {
+        var model: ModelConfig
+        if let preset = ModelConfig.presets[architecture.rawValue] {
+            model = preset
+        } else {
+            let g = try data.defaultGeometry()
+            model = ModelConfig.automatic(channels: g.channels, height: g.height, width: g.width)
+        }
+        if let latent { model.latent = latent }
+        if let likelihood { model.likelihood = likelihood }
+        model.autoencoder = autoencoder
+        var t = training
+        t.data = data.description
+        if case .mnist = data { t.binarize = binarize ?? (model.likelihood == .bernoulli) } else { t.binarize = binarize ?? false }
+        var config = RunConfig(model: model, training: t, task: task)
+        guard let conditional = task.conditional else { return config }
+
+        config.conditional = ConditionalOptions(
+            masks: conditional == .inpaint ? masks ?? MaskGenerator(kinds: MaskKind.allCases) : nil,
+            priorPathEvery: priorPathEvery, mirror: mirror ? true : nil)
+        if conditional == .colorize, model.channels != 3 {
+            throw VAEError("colorization needs color images; \(data) has \(model.channels) channel(s)")
+        }
+        if let w = widths {
+            guard model.height >> w.count >= 1, model.width >> w.count >= 1, model.height % (1 << w.count) == 0,
+                  model.width % (1 << w.count) == 0 else {
+                throw VAEError("--widths: \(w.count) stride-2 stages do not divide \(model.height)x\(model.width) images")
+            }
+            config.model.widths = w
+            config.model.arch = "custom"
+        }
+        if autoencoder { throw VAEError("--autoencoder cannot be combined with --task \(task.rawValue)") }
+        if config.model.widths.isEmpty {
+            throw VAEError("images of \(model.height)x\(model.width) are too small for a conditional model")
+        }
+        // A Gaussian's mean is the least-squares completion that PSNR measures.
+        if likelihood == nil { config.model.likelihood = .gaussian }
+        return config
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import ImageIO
+import NN
+
+/// The plain VAE's part of training (see `TrainingFamily`): batches of images in, the ELBO's
+/// gradients out; when the run ends, a fitted prior, the pictures and the report.
+final class VAETraining: TrainingFamily {
+    let config: RunConfig
+    let model: ConvVAE
+    let train: ImageSet, validation: ImageSet
+    /// Host memory a batch passes through on its way to a device without host-visible tensors.
+    let staging: UnsafeMutablePointer<Float>
+
+    init(config: RunConfig, device: Device, train: ImageSet, validation: ImageSet) throws {
+        guard train.count >= 1 else { throw VAEError("the training set is empty") }
+        self.config = config
+        self.train = train
+        self.validation = validation
+        model = try ConvVAE(config.model, device: device, maxBatch: min(config.training.batch, train.count),
+                            seed: config.training.seed)
+        staging = .allocate(capacity: model.maxBatch * config.model.dimensions)
+    }
+
+    deinit { staging.deallocate() }
+
+    var checkpointable: any CheckpointableModel { model }
+    var trainingCount: Int { train.count }
+    var batchSize: Int { model.maxBatch }
+    var summary: String {
+        let m = config.model
+        return "\(m.arch), latent \(m.latent), \(m.likelihood.rawValue), \(model.parameterCount) parameters"
+    }
+
+    func computeGradients(indices: ArraySlice<Int>, step: Int64, beta: Float) throws -> LossSums? {
+        if let host = model.target.host {
+            train.copyBatch(indices: indices, into: host)
+            model.target.setBatch(indices.count)
+        } else {
+            train.copyBatch(indices: indices, into: staging)
+            try model.loadBatch(staging, batch: indices.count)
+        }
+        let t = config.training
+        return try model.lossAndGradients(StepSettings(beta: beta, freeBits: t.freeBits, binarize: t.binarize),
+                                          seed: t.seed, counter: model.noiseCounter(step: step))
+    }
+
+    func validate() throws -> ValidationSummary? {
+        guard validation.count > 0 else { return nil }
+        var evaluator = Evaluator(model: model, binarize: config.training.binarize)
+        evaluator.seed = config.training.seed
+        let v = try evaluator.evaluate(validation, limit: 2000)
+        return ValidationSummary(negativeELBO: v.negativeELBO, reconstruction: v.reconstruction, kl: v.kl,
+                                 bitsPerDim: v.bitsPerDim)
+    }
+
+    func finish(_ run: EpochLoop) throws -> [String] {
+        let fitStart = Date()
+        let prior = try model.fitPrior(to: train, seed: config.training.seed)
+        try Checkpoint.savePrior(prior, to: run.directory)
+        run.events.log(String(format: "prior: a %d-component Gaussian mixture fitted to the codes of %d training images in %.1f s",
+                              prior.components, min(train.count, ConvVAE.priorFitImages), Date().timeIntervalSince(fitStart)))
+        try Report.writeRun(model: model, config: config, history: run.history, state: run.state,
+                            heldOut: validation, prior: prior, directory: run.directory)
+        return ["model.safetensors", "prior.safetensors", "metrics.csv", "samples.png", "reconstructions.png", "report.html"]
+    }
+}
