@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `vae` tool and captures its exit status and output.
 struct Tool {
@@ -16,14 +17,19 @@ struct Tool {
     }
 
     /// Runs the tool; with `interruptWhenExists`, sends SIGINT once that file appears (or after 60 s).
+    /// Its output goes to files rather than pipes, so no amount of it can block the tool.
     static func run(_ arguments: [String], interruptWhenExists file: String? = nil) throws -> Result {
+        let capture = TemporaryDirectory("convvae-cli-output")
+        FileManager.default.createFile(atPath: capture.file("out"), contents: nil)
+        FileManager.default.createFile(atPath: capture.file("err"), contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: capture.file("out")))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: capture.file("err")))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["VAE_DEVICE"] = "cpu"
         p.environment = env
-        let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
@@ -35,17 +41,13 @@ struct Tool {
             Thread.sleep(forTimeInterval: 0.3)
             kill(p.processIdentifier, SIGINT)
         }
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
+        try out.close()
+        try err.close()
+        return Result(status: p.terminationStatus,
+                      stdout: try String(contentsOfFile: capture.file("out"), encoding: .utf8),
+                      stderr: try String(contentsOfFile: capture.file("err"), encoding: .utf8))
     }
-}
-
-func temporaryDirectory() -> String {
-    let dir = NSTemporaryDirectory() + "convvae-cli-\(UInt64.random(in: 0...UInt64.max))"
-    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
 }
 
 func write(_ bytes: [UInt8], to path: String) {
@@ -63,7 +65,7 @@ func expectOneLineError(_ r: Tool.Result, naming subject: String, sourceLocation
 @Suite("The vae tool refuses bad input with one clear line and overwrites nothing", .serialized)
 struct CLITests {
     @Test func truncatedIDX() throws {
-        let dir = temporaryDirectory(), out = temporaryDirectory() + "/run"
+        let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.mkdir("data"), out = tmp.file("run")
         var header: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28]
         header += [UInt8](repeating: 7, count: 100)
         write(header, to: dir + "/train-images-idx3-ubyte")
@@ -74,14 +76,14 @@ struct CLITests {
     }
 
     @Test func wrongMagicIDX() throws {
-        let dir = temporaryDirectory(), out = temporaryDirectory() + "/run"
+        let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.mkdir("data"), out = tmp.file("run")
         write([0, 0, 8, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0], to: dir + "/train-images-idx3-ubyte")
         let r = try Tool.run(["train", "--data", "mnist:" + dir, "--out", out])
         expectOneLineError(r, naming: "train-images-idx3-ubyte")
     }
 
     @Test func cifarSizeNotAMultipleOfTheRecord() throws {
-        let dir = temporaryDirectory()
+        let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.path
         write([UInt8](repeating: 1, count: 3073 + 10), to: dir + "/data.bin")
         let r = try Tool.run(["train", "--data", "cifar10:" + dir + "/data.bin", "--out", dir + "/run"])
         expectOneLineError(r, naming: "data.bin")
@@ -89,7 +91,7 @@ struct CLITests {
     }
 
     @Test func unreadableImageAndEmptyFolder() throws {
-        let dir = temporaryDirectory()
+        let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.path
         try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
         let r1 = try Tool.run(["train", "--data", "folder:" + dir + "/empty", "--out", dir + "/run"])
         expectOneLineError(r1, naming: "empty")
@@ -100,14 +102,15 @@ struct CLITests {
     }
 
     @Test func unknownFlag() throws {
-        let r = try Tool.run(["train", "--out", temporaryDirectory(), "--no-such-flag"])
+        let tmp = TemporaryDirectory("convvae-cli")
+        let r = try Tool.run(["train", "--out", tmp.path, "--no-such-flag"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("no-such-flag"))
     }
 
     @Test("A trained run is neither overwritten by a new run nor loaded into another architecture")
     func runDirectoryIsProtected() throws {
-        let run = temporaryDirectory() + "/run"
+        let tmp = TemporaryDirectory("convvae-cli"), run = tmp.file("run")
         let ok = try Tool.run(["train", "--data", "shapes:64", "--arch", "mnist", "--epochs", "1", "--batch", "32",
                                "--out", run])
         #expect(ok.status == 0, "\(ok.stderr)")
@@ -126,7 +129,7 @@ struct CLITests {
 
     @Test("sample, reconstruct and interpolate write PNG files; evaluate --json prints one object")
     func commandsWork() throws {
-        let dir = temporaryDirectory(), run = dir + "/run"
+        let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.path, run = dir + "/run"
         let ok = try Tool.run(["train", "--data", "shapes:64", "--arch", "mnist", "--latent", "2", "--epochs", "1",
                                "--batch", "32", "--out", run])
         #expect(ok.status == 0, "\(ok.stderr)")
@@ -147,7 +150,7 @@ struct CLITests {
 
     @Test("Ctrl-C saves a checkpoint that --resume continues")
     func interruptSavesAndResumes() throws {
-        let run = temporaryDirectory() + "/run"
+        let tmp = TemporaryDirectory("convvae-cli"), run = tmp.file("run")
         let r = try Tool.run(["train", "--data", "shapes:512", "--arch", "mnist", "--epochs", "100", "--batch", "32",
                               "--out", run], interruptWhenExists: run + "/config.json")
         #expect(r.status == 0, "\(r.stderr)")

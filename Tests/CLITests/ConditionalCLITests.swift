@@ -2,10 +2,16 @@ import Foundation
 import ImageIO
 import VAE
 import Testing
+import TestSupport
 
 /// Trains the tiny conditional runs the tests below share (once per test process).
 enum ConditionalRuns {
-    static let root = temporaryDirectory()
+    /// Removed when the test process exits.
+    static let scratch: TemporaryDirectory = {
+        atexit { try? FileManager.default.removeItem(atPath: ConditionalRuns.scratch.path) }
+        return TemporaryDirectory("convvae-cli")
+    }()
+    static let root = scratch.path
     static let inpaint: String = train("inpaint")
     static let colorize: String = train("colorize")
 
@@ -29,7 +35,7 @@ struct ConditionalCLITests {
 
     @Test("inpaint and colorize write every sample; observed pixels and luminance are kept")
     func commandsWork() throws {
-        let dir = temporaryDirectory()
+        let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.path
         try picture(70, 45).writePNG(to: dir + "/in.png")
         let r = try Tool.run(["inpaint", "--checkpoint", ConditionalRuns.inpaint, "--input", dir + "/in.png", "--mask-kind", "strokes",
                               "--samples", "2", "--out", dir + "/out.png", "--save-mask"])
@@ -80,7 +86,7 @@ struct ConditionalCLITests {
 
     @Test("a mask whose size cannot be matched: one line, nothing written")
     func maskOfAnotherShape() throws {
-        let dir = temporaryDirectory()
+        let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.path
         try picture(32, 32).writePNG(to: dir + "/in.png")
         try Mask(width: 30, height: 10).image.writePNG(to: dir + "/mask.png")
         write(Array("keep".utf8), to: dir + "/out.png")
@@ -92,7 +98,7 @@ struct ConditionalCLITests {
 
     @Test("an empty or non-image input: one line naming it, nothing written", arguments: [[UInt8](), Array("not an image".utf8)])
     func notAnImage(bytes: [UInt8]) throws {
-        let dir = temporaryDirectory()
+        let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.path
         write(bytes, to: dir + "/in.png")
         for args in [["inpaint", "--checkpoint", ConditionalRuns.inpaint, "--mask-kind", "center"],
                      ["colorize", "--checkpoint", ConditionalRuns.colorize]] {
@@ -104,7 +110,7 @@ struct ConditionalCLITests {
 
     @Test("a checkpoint trained for another task: one line, nothing written")
     func wrongTask() throws {
-        let dir = temporaryDirectory()
+        let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.path
         try picture(32, 32, gray: true).writePNG(to: dir + "/in.png")
         let plain = dir + "/plain"
         let t = try Tool.run(["train", "--data", "shapes:64", "--arch", "mnist", "--epochs", "1", "--batch", "32", "--out", plain])

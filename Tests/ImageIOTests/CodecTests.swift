@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ImageIO
 
 @Suite("PNG and JPEG")
 struct CodecTests {
     @Test(arguments: [1, 3])
     func pngRoundTripIsExact(channels: Int) throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         let image = patternImage(width: 13, height: 7, channels: channels)
         try image.writePNG(to: dir.file("x.png"))
         let back = try Image.load(dir.file("x.png"))
@@ -16,7 +17,7 @@ struct CodecTests {
     }
 
     @Test func garbageIsNotAnImage() throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         dir.write(Array("hello".utf8), to: "x.png")
         #expect(errorDescription { _ = try Image.load(dir.file("x.png")) }
                 == "\(dir.file("x.png")): not a PNG or JPEG image")
@@ -27,7 +28,7 @@ struct CodecTests {
     }
 
     @Test func failedWriteKeepsExistingFile() throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         let good = patternImage(width: 4, height: 4, channels: 1)
         try good.writePNG(to: dir.file("g.png"))
         #expect(throws: ImageIOError.self) { try good.write(to: dir.file("g.bmp")) }
@@ -37,7 +38,7 @@ struct CodecTests {
 
     @Test(arguments: [1, 3])
     func jpegEncodeDecode(channels: Int) throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         // A smooth image compresses with small error.
         var image = Image(width: 24, height: 16, channels: channels)
         for c in 0..<channels { for y in 0..<16 { for x in 0..<24 {
@@ -60,16 +61,16 @@ struct CodecTests {
             .hasPrefix("c.jpg: invalid JPEG") == true)
     }
 
-    @Test(.enabled(if: TestData.available, TestData.skipMessage))
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
     func decodesTinyImageNetJPEGs() throws {
-        let image = try Image.load(TestData.path("tiny-imagenet-val/images/val_0.JPEG"))
+        let image = try Image.load(SharedData.path("tiny-imagenet-val/images/val_0.JPEG"))
         #expect(image.width == 64 && image.height == 64 && image.channels == 3)
         let mean = image.pixels.reduce(0, +) / Float(image.pixels.count)
         #expect(mean > 0.05 && mean < 0.95)
         // Some Tiny ImageNet files are grayscale JPEGs: find one among the first 300.
         var sawGray = false
         for i in 0..<300 {
-            let img = try Image.load(TestData.path("tiny-imagenet-val/images/val_\(i).JPEG"))
+            let img = try Image.load(SharedData.path("tiny-imagenet-val/images/val_\(i).JPEG"))
             #expect(img.width == 64 && img.height == 64)
             if img.channels == 1 { sawGray = true; break }
         }

@@ -1,7 +1,8 @@
 import Testing
+import TestSupport
 @testable import ImageIO
 
-@Suite("Shapes, data specs, splits and the batch loader")
+@Suite("Shapes, data specs and splits")
 struct DatasetTests {
     @Test func shapesAreDeterministicAndVaried() {
         let a = ImageSet.shapes(count: 20, seed: 7)

@@ -1,10 +1,11 @@
 import Testing
+import TestSupport
 @testable import ImageIO
 
 @Suite("Image folders")
 struct FolderTests {
     @Test func nestedFolderSortedAndConverted() throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         _ = dir.mkdir("b/deeper")
         _ = dir.mkdir("a")
         let red = Image(width: 8, height: 4, channels: 3, pixels: [Float](repeating: 1, count: 32)
@@ -29,7 +30,7 @@ struct FolderTests {
     }
 
     @Test func emptyFolderAndBrokenImageErrors() throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         let empty = dir.mkdir("empty")
         #expect(errorDescription { _ = try ImageSet.loadFolder(empty) } == "\(empty): no PNG or JPEG images found")
         let bad = dir.mkdir("bad")
@@ -39,9 +40,9 @@ struct FolderTests {
         #expect(errorDescription { _ = try ImageSet.loadFolder(dir.file("none")) } == "\(dir.file("none")): folder not found")
     }
 
-    @Test(.enabled(if: TestData.available, TestData.skipMessage))
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
     func tinyImageNetFolder() throws {
-        let set = try DataSpec(parsing: "folder:" + TestData.path("tiny-imagenet-val/images")).load(channels: 3, height: 32, width: 32)
+        let set = try DataSpec(parsing: "folder:" + SharedData.path("tiny-imagenet-val/images")).load(channels: 3, height: 32, width: 32)
         #expect(set.count == 8000 && set.channels == 3 && set.height == 32)
         #expect(set.meanPixel > 0.2 && set.meanPixel < 0.7)
     }

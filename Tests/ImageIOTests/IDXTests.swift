@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import ImageIO
 
 @Suite("IDX and MNIST")
@@ -10,7 +11,7 @@ struct IDXTests {
 
     @Test(arguments: ["images.idx", "images.idx.gz"])
     func roundTrip(name: String) throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         let set = smallSet()
         try IDX.writeImages(set, to: dir.file(name))
         try IDX.writeLabels([7, 0, 9], to: dir.file("labels-" + name))
@@ -20,14 +21,14 @@ struct IDXTests {
     }
 
     @Test func gzippedFileIsReallyCompressed() throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         try IDX.writeImages(smallSet(), to: dir.file("a.gz"))
         let raw = try FileIO.readBytes(dir.file("a.gz"))
         #expect(raw[0] == 0x1f && raw[1] == 0x8b)
     }
 
     @Test func truncatedAndWrongMagic() throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         try IDX.writeImages(smallSet(), to: dir.file("full.idx"))
         let bytes = try FileIO.readBytes(dir.file("full.idx"))
         dir.write(Array(bytes.prefix(30)), to: "short.idx")
@@ -44,7 +45,7 @@ struct IDXTests {
     }
 
     @Test func mnistDirectoryLayout() throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         try IDX.writeImages(smallSet(), to: dir.file("train-images-idx3-ubyte"))
         try IDX.writeLabels([1, 2, 3], to: dir.file("train-labels-idx1-ubyte.gz"))
         let train = try ImageSet.loadMNIST(directory: dir.path, split: .train)
@@ -53,13 +54,33 @@ struct IDXTests {
                 == "\(dir.path): no t10k-images-idx3-ubyte or t10k-images-idx3-ubyte.gz found")
     }
 
-    @Test(.enabled(if: TestData.available, TestData.skipMessage))
+    @Test("the data's geometry comes from the IDX header alone, raw or gzip")
+    func geometryFromHeader() throws {
+        let dir = TemporaryDirectory()
+        let set = ImageSet(count: 2, channels: 1, height: 5, width: 7, pixels: (0..<70).map { Float($0 % 256) / 255 })
+        try IDX.writeImages(set, to: dir.file("train-images-idx3-ubyte.gz"))
+        #expect(try IDX.readHeader(dir.file("train-images-idx3-ubyte.gz"), magic: IDX.imagesMagic) == [2, 5, 7])
+        let g = try DataSpec.mnist(directory: dir.path).defaultGeometry()
+        #expect(g.channels == 1 && g.height == 5 && g.width == 7)
+        // A header of the wrong kind, or cut short, names the file.
+        #expect(errorDescription { _ = try IDX.readHeader(dir.file("train-images-idx3-ubyte.gz"), magic: IDX.labelsMagic) }?
+                    .contains("wrong IDX magic") == true)
+        dir.write([0, 0, 8, 3, 0, 0], to: "short")
+        #expect(errorDescription { _ = try IDX.readHeader(dir.file("short"), magic: IDX.imagesMagic) }?
+                    .contains("truncated") == true)
+        #expect(try DataSpec.shapes(count: 5).defaultGeometry() == (3, 32, 32))
+        #expect(throws: ImageIOError.self) { try DataSpec.folder(directory: dir.file("none")).defaultGeometry() }
+    }
+
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
     func realMNIST() throws {
-        let train = try DataSpec(parsing: "mnist:" + TestData.path("mnist")).load()
+        let train = try DataSpec(parsing: "mnist:" + SharedData.path("mnist")).load()
         #expect(train.count == 60_000 && train.channels == 1 && train.height == 28 && train.width == 28)
         #expect(abs(train.meanPixel - 0.1307) < 0.001)
         #expect(train.labels?.prefix(5) == [5, 0, 4, 1, 9])
-        let test = try ImageSet.loadMNIST(directory: TestData.path("mnist"), split: .test)
+        let g = try DataSpec.mnist(directory: SharedData.path("mnist")).defaultGeometry()
+        #expect(g.channels == 1 && g.height == 28 && g.width == 28)
+        let test = try ImageSet.loadMNIST(directory: SharedData.path("mnist"), split: .test)
         #expect(test.count == 10_000 && test.labels?.first == 7)
     }
 }
@@ -67,7 +88,7 @@ struct IDXTests {
 @Suite("CIFAR-10 binary")
 struct CIFARTests {
     @Test func twoSyntheticRecords() throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         var bytes: [UInt8] = []
         for r in 0..<2 {
             bytes.append(UInt8(3 + r))
@@ -89,15 +110,15 @@ struct CIFARTests {
     }
 
     @Test func badSizeErrors() throws {
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         dir.write([UInt8](repeating: 0, count: 12345), to: "bad.bin")
         #expect(errorDescription { _ = try ImageSet.loadCIFAR10(dir.file("bad.bin")) }
                 == "\(dir.file("bad.bin")): size 12345 is not a multiple of the CIFAR-10 record size 3073")
     }
 
-    @Test(.enabled(if: TestData.available, TestData.skipMessage))
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
     func realSubset() throws {
-        let set = try DataSpec(parsing: "cifar10:" + TestData.path("cifar10-subset")).load()
+        let set = try DataSpec(parsing: "cifar10:" + SharedData.path("cifar10-subset")).load()
         #expect(set.count == 4000 && set.channels == 3 && set.height == 32)
         #expect(set.labels?.allSatisfy { (0..<10).contains($0) } == true)
         #expect(set.meanPixel > 0.3 && set.meanPixel < 0.6)

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import ImageIO
 
 @Suite("Image conversions and geometry")
@@ -59,6 +60,17 @@ struct ImageTests {
         #expect(fitted == square.resized(width: 2, height: 2))
     }
 
+    @Test("enlarging repeats each pixel factor x factor times")
+    func enlargedRepeatsPixels() {
+        let image = patternImage(width: 3, height: 2, channels: 3)
+        let big = image.enlarged(by: 3)
+        #expect(big.width == 9 && big.height == 6)
+        for c in 0..<3 {
+            for y in 0..<6 { for x in 0..<9 { #expect(big[c, y, x] == image[c, y / 3, x / 3]) } }
+        }
+        #expect(image.enlarged(by: 1) == image)
+    }
+
     @Test func gridLaysOutCellsWithPadding() throws {
         let a = Image(width: 2, height: 2, channels: 1, fill: 0)
         let b = Image(width: 2, height: 2, channels: 3, fill: 128 / 255)
@@ -66,7 +78,7 @@ struct ImageTests {
         #expect(grid.channels == 3 && grid.width == 7 && grid.height == 7)
         #expect(grid[0, 0, 0] == 1 && grid[0, 1, 1] == 0 && grid[2, 1, 4] == 128 / 255 && grid[1, 4, 1] == 0)
         #expect(grid[0, 5, 5] == 1)  // empty fourth cell
-        let dir = TempDir()
+        let dir = TemporaryDirectory()
         try ImageGrid.writePNG([a, b, a], to: dir.file("grid.png"), columns: 2, padding: 1)
         let back = try Image.load(dir.file("grid.png"))
         #expect(back == grid)

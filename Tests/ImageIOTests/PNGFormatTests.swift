@@ -1,5 +1,6 @@
 import CZlib
 import Testing
+import TestSupport
 @testable import ImageIO
 
 /// Builds a PNG by hand (IHDR, optional PLTE/tRNS, one IDAT, IEND) so that decoding of the

@@ -2,18 +2,16 @@ import Foundation
 import Testing
 import ImageIO
 import NN
+import TestSupport
+import TestSupport
 @testable import VAE
 
 @Suite("Run directories: save, load, resume, failure")
 struct CheckpointTests {
-    func train(_ dir: String, epochs: Int, resume: Bool, data: ImageSet? = nil) throws -> Trainer {
+    func train(_ dir: String, epochs: Int, resume: Bool, data: ImageSet? = nil) throws -> EpochLoop {
         let config = RunConfig(model: Fixtures.tinyConfig(), training: Fixtures.options(epochs: epochs))
-        let set = data ?? Fixtures.shapes(64)
-        let trainer = try Trainer(config: config, directory: dir, device: try Fixtures.device(), train: set,
+        return try Fixtures.train(config, directory: dir, train: data ?? Fixtures.shapes(64),
                                   validation: Fixtures.shapes(16, seed: 99), resume: resume)
-        trainer.log = { _ in }
-        try trainer.run()
-        return trainer
     }
 
     func weights(_ dir: String) throws -> [SafeTensors.Entry] {
@@ -22,7 +20,8 @@ struct CheckpointTests {
 
     @Test("A resumed run ends with the same weights as an uninterrupted one")
     func resumeIsExact() throws {
-        let straight = Fixtures.temporaryDirectory(), split = Fixtures.temporaryDirectory()
+        let a = TemporaryDirectory(), b = TemporaryDirectory()
+        let straight = a.path, split = b.path
         _ = try train(straight, epochs: 3, resume: false)
         _ = try train(split, epochs: 1, resume: false)
         let resumed = try train(split, epochs: 3, resume: true)
@@ -34,11 +33,11 @@ struct CheckpointTests {
 
     @Test("Weights survive a save and load bit for bit")
     func loadRestoresWeights() throws {
-        let dir = Fixtures.temporaryDirectory()
+        let temporary = TemporaryDirectory(), dir = temporary.path
         let trainer = try train(dir, epochs: 1, resume: false)
         let (model, config) = try ConvVAE.load(from: dir, device: try Fixtures.device(), maxBatch: 8)
         #expect(config.model == Fixtures.tinyConfig())
-        for (a, b) in zip(trainer.model.parameters, model.parameters) {
+        for (a, b) in zip(trainer.vae.parameters, model.parameters) {
             #expect(a.name == b.name)
             #expect(try a.value.read() == b.value.read())
         }
@@ -46,14 +45,14 @@ struct CheckpointTests {
 
     @Test("A NaN loss stops training with a message and keeps the last good checkpoint")
     func nanKeepsCheckpoint() throws {
-        let dir = Fixtures.temporaryDirectory()
+        let temporary = TemporaryDirectory(), dir = temporary.path
         _ = try train(dir, epochs: 1, resume: false)
         let before = try FileIO.readBytes(dir + "/model.safetensors")
         let good = Fixtures.shapes(64)
         var pixels = good.pixels
         for i in stride(from: 0, to: pixels.count, by: 7) { pixels[i] = .nan }
         let poisoned = ImageSet(count: 64, channels: 1, height: 8, width: 8, pixels: pixels)
-        #expect(throws: TrainingError.self) { _ = try train(dir, epochs: 2, resume: true, data: poisoned) }
+        #expect(throws: VAEError.self) { _ = try train(dir, epochs: 2, resume: true, data: poisoned) }
         do { _ = try train(dir, epochs: 2, resume: true, data: poisoned) } catch {
             #expect("\(error)".contains("last good checkpoint"))
         }
@@ -62,12 +61,12 @@ struct CheckpointTests {
 
     @Test("A checkpoint of another architecture is refused with a clear message")
     func otherArchitecture() throws {
-        let dir = Fixtures.temporaryDirectory()
+        let temporary = TemporaryDirectory(), dir = temporary.path
         _ = try train(dir, epochs: 1, resume: false)
         var other = Fixtures.tinyConfig()
         other.widths = [8, 6]
         let model = try ConvVAE(other, device: try Fixtures.device(), maxBatch: 4, seed: 1)
-        #expect(throws: Checkpoint.Failure.self) { try Checkpoint.load(into: model, optimizer: nil, from: dir) }
+        #expect(throws: VAEError.self) { try Checkpoint.load(into: model, optimizer: nil, from: dir) }
         do { try Checkpoint.load(into: model, optimizer: nil, from: dir) } catch {
             #expect("\(error)".contains("shape"))
         }
@@ -75,9 +74,9 @@ struct CheckpointTests {
 
     @Test("Training writes samples, reconstructions and a self-contained report")
     func report() throws {
-        let dir = Fixtures.temporaryDirectory()
+        let temporary = TemporaryDirectory(), dir = temporary.path
         let trainer = try train(dir, epochs: 2, resume: false)
-        try Report.writeRun(model: trainer.model, config: trainer.config, history: trainer.history,
+        try Report.writeRun(model: trainer.vae, config: trainer.config, history: trainer.history,
                             state: trainer.state, heldOut: Fixtures.shapes(16, seed: 99), directory: dir)
         let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
         #expect(html.contains("<svg"))
@@ -94,16 +93,15 @@ struct AutoencoderTests {
         var model = Fixtures.tinyConfig()
         model.autoencoder = true
         let config = RunConfig(model: model, training: Fixtures.options(epochs: 6))
-        let trainer = try Trainer(config: config, directory: Fixtures.temporaryDirectory(), device: try Fixtures.device(),
-                                  train: Fixtures.shapes(128), validation: Fixtures.shapes(16, seed: 99), resume: false)
-        trainer.log = { _ in }
-        try trainer.run()
+        let dir = TemporaryDirectory()
+        let trainer = try Fixtures.train(config, directory: dir.path, train: Fixtures.shapes(128),
+                                         validation: Fixtures.shapes(16, seed: 99))
         let first = trainer.history.first!, last = trainer.history.last!
         #expect(last.trainKL == 0)
         #expect(last.trainReconstruction < first.trainReconstruction)
         // Deterministic: encoding the same batch twice gives the same loss.
-        let a = try Evaluator(model: trainer.model).evaluate(Fixtures.shapes(8, seed: 5))
-        let b = try Evaluator(model: trainer.model).evaluate(Fixtures.shapes(8, seed: 5))
+        let a = try Evaluator(model: trainer.vae).evaluate(Fixtures.shapes(8, seed: 5))
+        let b = try Evaluator(model: trainer.vae).evaluate(Fixtures.shapes(8, seed: 5))
         #expect(a.negativeELBO == b.negativeELBO)
     }
 }

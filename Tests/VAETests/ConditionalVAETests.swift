@@ -2,6 +2,7 @@ import Foundation
 import ImageIO
 import NN
 import Testing
+import TestSupport
 @testable import VAE
 
 @Suite("Conditional VAE: gradients, training, checkpoints", .serialized)
@@ -15,7 +16,7 @@ struct ConditionalVAETests {
         let device = try Device("cpu", threads: 1)
         let model = try ConditionalVAE(Self.config(channels: task == .colorize ? 3 : 1, likelihood: likelihood), task: task,
                                        device: device, maxBatch: batch, seed: 11)
-        if let scale = model.pixelScale { try scale.value.fill(-1) }
+        if let scale = model.likelihood.scale { try scale.value.fill(-1) }
         let images = ImageSet.shapes(count: batch, channels: task == .colorize ? 3 : 1, height: 8, width: 8, seed: 2)
         let rows = ConditionalBatch(task: task, channels: images.channels, height: 8, width: 8, capacity: batch,
                                     masks: task == .inpaint ? MaskGenerator(kinds: [.boxes, .strokes]) : nil)
@@ -40,34 +41,14 @@ struct ConditionalVAETests {
             _ = try model.priorPathLossAndGradients(seed: seed, counter: counter)
             for p in model.posteriorEncoder.parameters { #expect(try p.grad.sumOfSquares() == 0) }
         } else {
-            _ = try model.lossAndGradients(beta: beta, seed: seed, counter: counter)
+            _ = try model.lossAndGradients(StepSettings(beta: beta), seed: seed, counter: counter)
         }
-        var rng = SplitMix64(seed: 3)
-        var checked = 0, failures: [String] = []
         let posteriorNames = Set(model.posteriorEncoder.parameters.map(\.name))
-        for p in model.parameters where !(priorPath && posteriorNames.contains(p.name)) {
-            let analytic = try p.grad.read()
-            var values = try p.value.read()
-            for _ in 0..<min(6, values.count) {
-                let i = rng.nextInt(below: values.count)
-                let h: Float = 1e-3, saved = values[i]
-                values[i] = saved + h
-                try p.value.write(values)
-                let plus = try loss()
-                values[i] = saved - h
-                try p.value.write(values)
-                let minus = try loss()
-                values[i] = saved
-                try p.value.write(values)
-                let numeric = (plus - minus) / Double(2 * h)
-                checked += 1
-                if abs(Double(analytic[i]) - numeric) > 2e-2 * max(1, abs(numeric)) + 5e-3 {
-                    failures.append("\(p.name)[\(i)]: analytic \(analytic[i]), numeric \(numeric)")
-                }
-            }
-        }
-        // A ReLU kink inside [x - h, x + h] can spoil an odd coordinate; a wrong term spoils many.
-        #expect(failures.count <= checked / 15, "\(failures.count) of \(checked) disagree: \(failures)")
+        let targets = try model.parameters.filter { !(priorPath && posteriorNames.contains($0.name)) }
+            .map { (name: $0.name, tensor: $0.value, analytic: try $0.grad.read()) }
+        var check = GradientCheck(seed: 3, step: 1e-3)
+        let report = try check.compare(targets, samples: 6, loss: loss)
+        #expect(report.agrees(within: 2e-2), "\(report)")
     }
 
     @Test("inpainting scores the missing pixels alone: observed target values do not move the loss")
@@ -120,7 +101,7 @@ struct ConditionalVAETests {
     @Test("the prior's skip connections reach the prior network: every parameter gets a gradient")
     func everyParameterLearns() throws {
         let model = try loadedModel(.inpaint, likelihood: .gaussian, batch: 4)
-        _ = try model.lossAndGradients(beta: 1, seed: 1, counter: 0)
+        _ = try model.lossAndGradients(StepSettings(beta: 1), seed: 1, counter: 0)
         for p in model.parameters { #expect(try p.grad.sumOfSquares() > 0, "\(p.name) has no gradient") }
     }
 
@@ -137,17 +118,15 @@ struct ConditionalVAETests {
         t.learningRate = 3e-3
         t.cosineDecay = true
         t.seed = 2
-        var config = RunConfig(model: Self.config(channels: channels), training: t, task: task.rawValue)
-        config.conditional = ConditionalOptions(masks: task == .inpaint ? "center,boxes" : nil)
-        let dir = NSTemporaryDirectory() + "convvae-cond-\(UInt64.random(in: 0...UInt64.max))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let trainer = try ConditionalTrainer(config: config, directory: dir, device: device, train: train, validation: validation,
-                                             resume: false)
-        trainer.log = { _ in }
-        let state = try trainer.run()
+        var config = RunConfig(model: Self.config(channels: channels), training: t, task: task == .inpaint ? .inpaint : .colorize)
+        config.conditional = ConditionalOptions(masks: task == .inpaint ? try MaskGenerator(parsing: "center,boxes") : nil)
+        let temporary = TemporaryDirectory(), dir = temporary.path
+        let trainer = try Fixtures.train(config, directory: dir, device: device, train: train, validation: validation)
+        let state = trainer.state
+        let trainingCount = (trainer.family as! ConditionalTraining).trainingCount
         // Colorization leaves out the pictures without color (a white figure on gray).
-        let steps = 6 * (trainer.trainingCount / 24)
-        #expect(trainer.trainingCount == (task == .colorize ? Colorization.colorImages(in: train).count : 72))
+        let steps = 6 * (trainingCount / 24)
+        #expect(trainingCount == (task == .colorize ? Colorization.colorImages(in: train).count : 72))
         #expect(state.finished && state.step == steps, "step \(state.step)")
         // The last step ran at the cosine schedule's rate for step steps - 1.
         let lastRate = 3e-3 * 0.5 * (1 + cos(Double.pi * Double(steps - 1) / Double(steps)))
@@ -156,14 +135,14 @@ struct ConditionalVAETests {
         #expect(history.count == 6)
         #expect(history.last!.trainLoss < history.first!.trainLoss)
         #expect(history.allSatisfy { $0.valLoss.isFinite })
-        try Report.writeConditionalRun(model: trainer.model, config: config, history: history, state: state, heldOut: validation,
+        try Report.writeConditionalRun(model: trainer.conditional, config: config, history: history, state: state, heldOut: validation,
                                        directory: dir, samples: 3)
         let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
         #expect(html.contains("samples, ground truth") || html.contains("colorizations, ground truth"))
         // The checkpoint loads back for its task only.
         let (loaded, _) = try ConditionalVAE.load(from: dir, task: task, device: device)
-        #expect(try loaded.parameters.last!.value.read() == trainer.model.parameters.last!.value.read())
+        #expect(try loaded.parameters.last!.value.read() == trainer.conditional.parameters.last!.value.read())
         let other: ConditionalTask = task == .inpaint ? .colorize : .inpaint
-        #expect(throws: Checkpoint.Failure.self) { try ConditionalVAE.load(from: dir, task: other, device: device) }
+        #expect(throws: VAEError.self) { try ConditionalVAE.load(from: dir, task: other, device: device) }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ImageIO
 import NN
+import TestSupport
 @testable import VAE
 
 /// Training on OpenCL (PoCL here) follows the CPU run, and a checkpoint evaluates the same on either.
@@ -9,22 +10,20 @@ import NN
 struct DeviceAgreementTests {
     static let openCL: Device? = try? Device("opencl", threads: 2)
 
-    func train(on device: Device, directory: String) throws -> Trainer {
+    func train(on device: Device, directory: String) throws -> EpochLoop {
         let model = ModelConfig.presets["mnist"]!
         var options = Fixtures.options(epochs: 3, batch: 32)
         options.binarize = true
         let data = ImageSet.shapes(count: 256, channels: 1, height: 28, width: 28, seed: 4)
-        let trainer = try Trainer(config: RunConfig(model: model, training: options), directory: directory,
-                                  device: device, train: data, validation: data.subset(0..<32), resume: false)
-        trainer.log = { _ in }
-        try trainer.run()
-        return trainer
+        return try Fixtures.train(RunConfig(model: model, training: options), directory: directory, device: device,
+                                  train: data, validation: data.subset(0..<32))
     }
 
     @Test("preset mnist: loss curves within 1% per epoch; one checkpoint, the same ELBO on both devices",
           .enabled(if: openCL != nil, "no OpenCL device here (scripts/setup installs PoCL)"))
     func lossCurvesAgree() throws {
-        let cpuDir = Fixtures.temporaryDirectory(), oclDir = Fixtures.temporaryDirectory()
+        let a = TemporaryDirectory(), b = TemporaryDirectory()
+        let cpuDir = a.path, oclDir = b.path
         let cpu = try train(on: try Device("cpu", threads: 2), directory: cpuDir)
         let ocl = try train(on: Self.openCL!, directory: oclDir)
         for (a, b) in zip(cpu.history, ocl.history) {

@@ -1,6 +1,7 @@
 import Foundation
 import ImageIO
 import NN
+import TestSupport
 @testable import VAE
 
 /// Small models and data that make the VAE tests fast.
@@ -19,13 +20,6 @@ enum Fixtures {
                         pixels: set.pixels.map { ($0 * 255).rounded() / 255 })
     }
 
-    /// A fresh temporary directory.
-    static func temporaryDirectory() -> String {
-        let dir = NSTemporaryDirectory() + "convvae-test-\(UInt64.random(in: 0...UInt64.max))"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     static func options(epochs: Int, batch: Int = 16, seed: UInt64 = 5) -> TrainingOptions {
         var t = TrainingOptions()
         t.data = "shapes"
@@ -34,4 +28,25 @@ enum Fixtures {
         t.seed = seed
         return t
     }
+
+    /// Trains a run of `config` into `directory` with the library's epoch loop, quietly.
+    @discardableResult
+    static func train(_ config: RunConfig, directory: String, device: Device? = nil, train: ImageSet,
+                      validation: ImageSet, resume: Bool = false) throws -> EpochLoop {
+        let device = try device ?? Fixtures.device()
+        let family: any TrainingFamily = config.task.conditional == nil
+            ? try VAETraining(config: config, device: device, train: train, validation: validation)
+            : try ConditionalTraining(config: config, device: device, train: train, validation: validation)
+        let loop = try EpochLoop(config: config, directory: directory, family: family, resume: resume,
+                                 events: TrainingEvents(log: { _ in }))
+        try loop.run()
+        return loop
+    }
+}
+
+extension EpochLoop {
+    /// The plain VAE being trained.
+    var vae: ConvVAE { model as! ConvVAE }
+    /// The conditional VAE being trained.
+    var conditional: ConditionalVAE { model as! ConditionalVAE }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import ImageIO
 import Testing
+import TestSupport
 @testable import VAE
 
 /// The fitted prior: its density against a naive closed form, EM against known mixtures,
@@ -101,13 +102,13 @@ import Testing
 
     @Test("prior.safetensors is written and read back; a misshapen one is refused, naming the file")
     func priorFileRoundTrip() throws {
-        let dir = Fixtures.temporaryDirectory()
+        let temporary = TemporaryDirectory(), dir = temporary.path
         let g = GaussianMixture(weights: [0.5, 0.5], means: [0, 1, 2, 3], scales: [1, 0, 0.5, 2, 0.75, 0, 0, 0.25],
                                 dimension: 2)
         #expect(try Checkpoint.loadPrior(from: dir, latent: 2) == nil)
         try Checkpoint.savePrior(g, to: dir)
         #expect(try Checkpoint.loadPrior(from: dir, latent: 2) == g)
-        #expect(throws: Checkpoint.Failure.self) { try Checkpoint.loadPrior(from: dir, latent: 3) }
+        #expect(throws: VAEError.self) { try Checkpoint.loadPrior(from: dir, latent: 3) }
         do { _ = try Checkpoint.loadPrior(from: dir, latent: 3) } catch {
             #expect("\(error)".contains("prior.safetensors"))
         }

@@ -120,7 +120,7 @@ struct InpaintingTests {
         let device = try Device("cpu", threads: 1)
         let config = ModelConfig(arch: "custom", channels: 1, height: 8, width: 8, widths: [4], latent: 2, likelihood: .gaussian)
         let cvae = try ConditionalVAE(config, task: .inpaint, device: device, maxBatch: 4, seed: 1)
-        let error = #expect(throws: Inpainting.InputError.self) {
+        let error = #expect(throws: VAEError.self) {
             try Inpainting.complete(Image(width: 8, height: 8, channels: 1), mask: Mask(width: 4, height: 4),
                                     completer: cvae, samples: 1, seed: 1)
         }

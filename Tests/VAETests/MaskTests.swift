@@ -1,6 +1,7 @@
 import Foundation
 import ImageIO
 import Testing
+import TestSupport
 @testable import VAE
 
 @Suite("Masks: seeded, reproducible, of the right coverage")
@@ -49,16 +50,14 @@ struct MaskTests {
     }
 
     @Test func parsingRejectsUnknownKinds() {
-        #expect(throws: MaskError.self) { try MaskGenerator(parsing: "circles") }
-        #expect(throws: MaskError.self) { try MaskGenerator(parsing: "") }
+        #expect(throws: VAEError.self) { try MaskGenerator(parsing: "circles") }
+        #expect(throws: VAEError.self) { try MaskGenerator(parsing: "") }
         #expect((try? MaskGenerator(parsing: "boxes,strokes"))?.kinds == [.boxes, .strokes])
     }
 
     @Test("a mask image: white = missing, resized to the input; another aspect ratio is refused")
     func maskImages() throws {
-        let dir = NSTemporaryDirectory() + "convvae-mask-\(UInt64.random(in: 0...UInt64.max))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = TemporaryDirectory(), dir = temporary.path
         var image = Image(width: 16, height: 8, channels: 1, fill: 0)
         for y in 0..<8 { for x in 8..<16 { image[0, y, x] = 1 } }  // right half white
         try image.writePNG(to: dir + "/m.png")
