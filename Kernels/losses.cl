@@ -258,3 +258,37 @@ __kernel void kl_normal_pair_dq(int images, int latent, __global const float *q,
         dq[l] += scale * 0.5f * (ratio - 1.0f);
     }
 }
+
+/*
+ * Categorical nll under a softmax over the channel axis, per image: one group per image, one
+ * work-item per position; nll[i] = sum_p w (logsumexp_k l - l_y); dlogits = scale w (softmax -
+ * onehot) when has_grad. A label that is not an integer in [0, classes) gives NaN.
+ */
+__kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1)))
+void softmax_nll(int classes, int plane, __global const float *logits, __global const float *labels,
+                 __global const float *weight, int has_weight, __global float *nll,
+                 __global float *dlogits, int has_grad, float scale) {
+    __local float scratch[RED_WG];
+    int image = get_group_id(0);
+    ulong base = (ulong)image * classes * plane, row = (ulong)image * plane;
+    float sum = 0.0f;
+    CK_GROUP_RANGE(p, plane) {
+        float m = logits[base + p];
+        for (int k = 1; k < classes; k++) m = fmax(m, logits[base + (ulong)k * plane + p]);
+        float z = 0.0f;
+        for (int k = 0; k < classes; k++) z += exp(logits[base + (ulong)k * plane + p] - m);
+        float lse = m + log(z), y = labels[row + p];
+        float w = has_weight ? weight[row + p] : 1.0f;
+        int valid = y >= 0.0f && y < (float)classes && y == (float)(int)y;
+        int yi = valid ? (int)y : 0;
+        sum += valid ? w * (lse - logits[base + (ulong)yi * plane + p]) : NAN;
+        if (has_grad)
+            for (int k = 0; k < classes; k++) {
+                ulong i = base + (ulong)k * plane + p;
+                float q = exp(logits[i] - lse) - (k == yi ? 1.0f : 0.0f);
+                dlogits[i] = valid ? scale * w * q : NAN;
+            }
+    }
+    sum = ck_group_sum(sum, scratch);
+    if (get_local_id(0) == 0) nll[image] = sum;
+}

@@ -596,6 +596,21 @@ ck_status ck_logistic_nll(int batch, int channels, int plane, const ck_buffer *m
              "%s", __func__);
 }
 
+ck_status ck_softmax_nll(int batch, int classes, int plane, const ck_buffer *logits,
+                         const ck_buffer *labels, const ck_buffer *weight, ck_buffer *nll,
+                         ck_buffer *dlogits, float scale) {
+    CHECK(batch > 0 && classes > 0 && plane > 0, CK_ERR_ARGUMENT,
+          "ck_softmax_nll: sizes must be positive");
+    CHECK(isfinite(scale), CK_ERR_ARGUMENT, "ck_softmax_nll: scale must be finite");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, mul(classes, plane)), m = mul(batch, plane);
+    NEED("logits", logits, n); NEED("labels", labels, m); MAYBE("weight", weight, m);
+    NEED("nll", nll, batch); MAYBE("dlogits", dlogits, n);
+    PROFILED(be->ops->softmax_nll(batch, classes, plane, logits, labels, weight, nll, dlogits,
+                                scale),
+             "%s", __func__);
+}
+
 ck_status ck_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
                        ck_buffer *dstats, float scale, float free_bits) {
     CHECK(batch > 0 && latent > 0, CK_ERR_ARGUMENT, "ck_kl_normal: sizes must be positive");

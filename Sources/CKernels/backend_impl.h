@@ -81,6 +81,9 @@ struct ck_backend_ops {
                               const ck_buffer *logscale, const ck_buffer *target,
                               const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
                               ck_buffer *dlogscale, float scale);
+    ck_status (*softmax_nll)(int batch, int classes, int plane, const ck_buffer *logits,
+                             const ck_buffer *labels, const ck_buffer *weight, ck_buffer *nll,
+                             ck_buffer *dlogits, float scale);
     ck_status (*kl_normal)(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
                            ck_buffer *dstats, float scale, float free_bits);
 

@@ -32,6 +32,6 @@ public final class Device: @unchecked Sendable {
     public static func openCLDevices() throws -> String {
         var text = [CChar](repeating: 0, count: 8192)
         try check(ck_opencl_list_devices(&text, text.count))
-        return String(cString: text)
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -28,6 +28,7 @@ static const ckc_entry registry[] = {
     CKC_CHECK(losses)
     CKC_CHECK(kl)
     CKC_CHECK(kl_pair)
+    CKC_CHECK(softmax)
     CKC_CHECK(random)
     CKC_CHECK(elementwise)
     CKC_CHECK(adam)

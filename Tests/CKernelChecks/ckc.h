@@ -102,6 +102,7 @@ void ckc_check_activations(ckc *c);
 void ckc_check_losses(ckc *c);
 void ckc_check_kl(ckc *c);
 void ckc_check_kl_pair(ckc *c);
+void ckc_check_softmax(ckc *c);
 void ckc_check_random(ckc *c);
 void ckc_check_elementwise(ckc *c);
 void ckc_check_adam(ckc *c);

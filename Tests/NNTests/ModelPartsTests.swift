@@ -66,6 +66,34 @@ struct ModelPartsTests {
         #expect(report.agrees(within: 2e-3), "\(report)")
     }
 
+    @Test("the categorical likelihood matches log-softmax in double, its gradient finite differences")
+    func categorical() throws {
+        let batch = 3, K = 5, positions = [2, 3], P = 6
+        let like = try CategoricalLikelihood(classes: K, positionShape: positions, maxBatch: 4, on: device)
+        var rng = TestRandom(seed: 17)
+        let logits = rng.signed(batch * K * P).map { 3 * $0 }
+        let labels = (0..<(batch * P)).map { _ in Float(Int(rng.next() % UInt64(K))) }
+        let l = try Tensor([batch, K] + positions, values: logits, on: device)
+        let y = try Tensor([batch] + positions, values: labels, on: device)
+        let got = try like.loss(l, labels: y, gradientScale: 1).read()
+        for b in 0..<batch {
+            var want = 0.0
+            for p in 0..<P {
+                let row = (0..<K).map { Double(logits[(b * K + $0) * P + p]) }
+                let m = row.max()!
+                want += m + log(row.reduce(0) { $0 + exp($1 - m) }) - row[Int(labels[b * P + p])]
+            }
+            #expect(abs(Double(got[b]) - want) < 1e-4 * max(1, want), "image \(b): \(got[b]) vs \(want)")
+        }
+        var check = GradientCheck(step: 1e-3)
+        let report = try check.compare([("logits", l, try like.logitGradient.read())], samples: 30) {
+            try like.loss(l, labels: y).sum()
+        }
+        #expect(report.agrees(within: 1e-3), "\(report)")
+        try y.write([Float(K)] + labels.dropFirst())
+        #expect(try like.loss(l, labels: y).read()[0].isNaN)
+    }
+
     @Test("pixel means are the sigmoid of Bernoulli logits and the output itself otherwise")
     func means() throws {
         let logits: [Float] = [-3, 0, 0.5, 4]

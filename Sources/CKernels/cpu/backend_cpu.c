@@ -96,6 +96,7 @@ static const ck_backend_ops cpu_ops = {
     .bernoulli_nll = cpu_bernoulli_nll,
     .gaussian_nll = cpu_gaussian_nll,
     .logistic_nll = cpu_logistic_nll,
+    .softmax_nll = cpu_softmax_nll,
     .kl_normal = cpu_kl_normal,
     .random_normal = cpu_random_normal,
     .random_bernoulli = cpu_random_bernoulli,

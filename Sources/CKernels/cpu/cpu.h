@@ -241,6 +241,9 @@ ck_status cpu_logistic_nll(int batch, int channels, int plane, const ck_buffer *
                            const ck_buffer *logscale, const ck_buffer *target,
                            const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
                            ck_buffer *dlogscale, float scale);
+ck_status cpu_softmax_nll(int batch, int classes, int plane, const ck_buffer *logits,
+                          const ck_buffer *labels, const ck_buffer *weight, ck_buffer *nll,
+                          ck_buffer *dlogits, float scale);
 ck_status cpu_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
                         ck_buffer *dstats, float scale, float free_bits);
 ck_status cpu_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,

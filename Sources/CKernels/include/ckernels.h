@@ -477,6 +477,26 @@ ck_status ck_logistic_nll(int batch, int channels, int plane, const ck_buffer *m
                           ck_buffer *dlogscale, float scale);
 
 /**
+ * Categorical negative log-likelihood of class labels under a softmax over the channel axis,
+ * per image: a classifier's classes (plane = 1), or a PixelCNN's codes at every position.
+ * nll[i] = sum_p w_ip (log sum_k exp(l_ikp) - l_i,y_ip,p), and optionally
+ * dlogits = scale * w * (softmax(l)_kp - [k == y_ip]). A label that is not an integer in
+ * [0, classes) makes its image's nll NaN (and its gradients NaN), so it cannot pass unseen.
+ * batch:   images
+ * classes: K, the channels of the logits
+ * plane:   positions per image (1 for one label per image)
+ * logits:  [batch, classes, plane]
+ * labels:  [batch, plane], class indices stored as floats
+ * weight:  [batch, plane] per-position weights (1 = counts fully, 0 = ignored), or NULL for all ones
+ * nll:     [batch], overwritten
+ * dlogits: [batch, classes, plane], overwritten, or NULL
+ * scale:   factor on the gradient (e.g. 1 / batch)
+ */
+ck_status ck_softmax_nll(int batch, int classes, int plane, const ck_buffer *logits,
+                         const ck_buffer *labels, const ck_buffer *weight, ck_buffer *nll,
+                         ck_buffer *dlogits, float scale);
+
+/**
  * Closed-form KL(N(mu, diag exp(lv)) || N(0, I)) per image, from packed statistics
  * (each row holds mu[latent] then lv[latent]). With free_bits > 0, a latent whose
  * batch-mean KL is below free_bits nats gets no gradient (Kingma et al. 2016); the

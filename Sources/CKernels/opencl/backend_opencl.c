@@ -38,6 +38,7 @@ static const ck_backend_ops ocl_ops = {
     .bernoulli_nll = ocl_bernoulli_nll,
     .gaussian_nll = ocl_gaussian_nll,
     .logistic_nll = ocl_logistic_nll,
+    .softmax_nll = ocl_softmax_nll,
     .kl_normal = ocl_kl_normal,
     .random_normal = ocl_random_normal,
     .random_bernoulli = ocl_random_bernoulli,

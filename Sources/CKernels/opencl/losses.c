@@ -52,6 +52,17 @@ ck_status ocl_logistic_nll(int batch, int channels, int plane, const ck_buffer *
                        logscale, target, weight, nll, dmean, dlogscale, scale);
 }
 
+ck_status ocl_softmax_nll(int batch, int classes, int plane, const ck_buffer *logits,
+                          const ck_buffer *labels, const ck_buffer *weight, ck_buffer *nll,
+                          ck_buffer *dlogits, float scale) {
+    ocl_backend *o = ocl_of(logits);
+    return ocl_launch_groups(o, K_softmax_nll, (size_t)batch,
+                             OCL_ARGS(OCL_INT(classes), OCL_INT(plane), OCL_BUF(logits),
+                                      OCL_BUF(labels), OCL_OPT(o, weight), OCL_INT(weight != NULL),
+                                      OCL_BUF(nll), OCL_OPT(o, dlogits), OCL_INT(dlogits != NULL),
+                                      OCL_FLOAT(scale)));
+}
+
 ck_status ocl_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
                         ck_buffer *dstats, float scale, float free_bits) {
     ocl_backend *o = ocl_of(stats);

@@ -56,7 +56,7 @@ ck_status ocl_fail_alloc(cl_int err, const char *what);
     X(bernoulli_nll) X(gaussian_nll) X(gaussian_dlogvar) X(logistic_nll)                   \
     X(logistic_dlogscale) X(kl_normal) X(kl_normal_grad) X(kl_normal_pair) X(reduce_sum)   \
     X(kl_normal_pair_dq) X(random_normal) X(random_bernoulli) X(reparameterize)            \
-    X(reparameterize_backward) X(adam_update)
+    X(reparameterize_backward) X(adam_update) X(softmax_nll)
 
 enum {
 #define OCL_ENUM(name) K_##name,
@@ -251,6 +251,9 @@ ck_status ocl_logistic_nll(int batch, int channels, int plane, const ck_buffer *
                            const ck_buffer *logscale, const ck_buffer *target,
                            const ck_buffer *weight, ck_buffer *nll, ck_buffer *dmean,
                            ck_buffer *dlogscale, float scale);
+ck_status ocl_softmax_nll(int batch, int classes, int plane, const ck_buffer *logits,
+                          const ck_buffer *labels, const ck_buffer *weight, ck_buffer *nll,
+                          ck_buffer *dlogits, float scale);
 ck_status ocl_kl_normal(int batch, int latent, const ck_buffer *stats, ck_buffer *kl,
                         ck_buffer *dstats, float scale, float free_bits);
 ck_status ocl_kl_normal_pair(int batch, int latent, const ck_buffer *q_stats,

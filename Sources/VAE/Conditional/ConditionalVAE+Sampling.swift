@@ -39,7 +39,7 @@ extension ConditionalVAE {
                 try loadConditions($0.baseAddress! + start * conditionItem, batch: m)
             }
             let prior = try priorForward()
-            try noise.withUnsafeBufferPointer { try latent.draw(from: prior, noise: $0.baseAddress! + start * L) }
+            _ = try noise.withUnsafeBufferPointer { try latent.draw(from: prior, noise: $0.baseAddress! + start * L) }
             result += try likelihood.means(try decode()).read()
         }
         return result
