@@ -112,6 +112,21 @@ public enum DataSpec: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A split of a folder's pictures at their own sizes (RGB), split by photo as `load` splits
+    /// images (`test` is the held-out part).
+    /// - Throws: `ImageIOError` when the data is not a folder, or as `PhotoSet.load`.
+    public func loadPhotos(split: DataSplit = .all, validationFraction: Double = 0.1, seed: UInt64 = 0) throws -> PhotoSet {
+        guard case .folder(let dir) = self else {
+            throw ImageIOError(description, "pictures at their own size need a folder of photos (folder:DIR)")
+        }
+        let all = try PhotoSet.load(folder: dir)
+        switch split {
+        case .all: return all
+        case .train: return all.split(validationFraction: validationFraction, seed: seed).train
+        case .validation, .test: return all.split(validationFraction: validationFraction, seed: seed).validation
+        }
+    }
+
     /// Loads the training and held-out validation parts in one read.
     /// - Parameters: as in `load(split:channels:height:width:validationFraction:seed:)`.
     public func loadSplits(channels: Int? = nil, height: Int? = nil, width: Int? = nil,

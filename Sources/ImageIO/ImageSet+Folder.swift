@@ -22,13 +22,7 @@ extension ImageSet {
     public static func loadFolder(_ directory: String, channels: Int = 3, height: Int? = nil,
                                   width: Int? = nil) throws -> ImageSet {
         precondition(channels == 1 || channels == 3, "channels must be 1 or 3")
-        guard FileIO.isDirectory(directory) else { throw ImageIOError(directory, "folder not found") }
-        let files = try FileIO.filesRecursively(in: directory).filter { path in
-            let name = path.split(separator: "/").last.map(String.init) ?? path
-            guard let dot = name.lastIndex(of: ".") else { return false }
-            return imageExtensions.contains(name[name.index(after: dot)...].lowercased())
-        }
-        guard !files.isEmpty else { throw ImageIOError(directory, "no PNG or JPEG images found") }
+        let files = try imageFiles(in: directory)
 
         let first = try Image.load(files[0])
         let h = height ?? first.height, w = width ?? first.width
@@ -70,6 +64,22 @@ extension ImageSet {
             labels = classNames.map { index[$0!]! }
         }
         return ImageSet(count: files.count, channels: channels, height: h, width: w, pixels: pixels, labels: labels)
+    }
+}
+
+extension ImageSet {
+    /// The PNG/JPEG files under `directory` (recursively, hidden entries skipped), sorted by byte
+    /// order so the order is deterministic.
+    /// - Throws: `ImageIOError` for a missing folder or one without images.
+    public static func imageFiles(in directory: String) throws -> [String] {
+        guard FileIO.isDirectory(directory) else { throw ImageIOError(directory, "folder not found") }
+        let files = try FileIO.filesRecursively(in: directory).filter { path in
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            guard let dot = name.lastIndex(of: ".") else { return false }
+            return imageExtensions.contains(name[name.index(after: dot)...].lowercased())
+        }
+        guard !files.isEmpty else { throw ImageIOError(directory, "no PNG or JPEG images found") }
+        return files
     }
 }
 

@@ -13,6 +13,8 @@ struct ConditionalEvaluateOptions: ParsableArguments {
     @Option(help: "Seed of the masks and the samples.") var seed: UInt64 = 1
     @Option(help: "auto, conditional, pseudo-gibbs or mwg (inpainting).") var method: CompletionMethod = .auto
     @Option(help: "Imputation iterations (pseudo-gibbs, mwg).") var iterations: Int = 100
+    @Flag(inversion: .prefixedNo, help: "Score pictures at their own size (a folder of photos), completed whole: tiles, coarse to fine, masks drawn at the picture's size (default: on for models trained on patches of photos).")
+    var fullSize: Bool?
 
     func validate() throws {
         guard samples >= 1, iterations >= 1 else { throw ValidationError("--samples and --iterations must be >= 1") }
@@ -23,16 +25,25 @@ struct ConditionalEvaluateOptions: ParsableArguments {
              json: Bool) throws {
         let (completer, config, methodName) = try method.completer(checkpoint: checkpoint.checkpoint, task: task,
                                                                    iterations: iterations, device: try checkpoint.device.open())
-        var geometry = config.model
-        if task == .colorize { geometry.channels = 3 }
-        let images = try loadImages(data, split: split == .all ? .test : split, model: geometry, run: config)
         var evaluator = ConditionalEvaluator(completer: completer, samples: samples, seed: seed,
                                              masks: maskKind)
         evaluator.method = methodName
         let showProgress = !json && isatty(STDERR_FILENO) == 1
         let started = Date()
-        let r = try evaluator.evaluate(images, limit: limit) { done, total in
-            if showProgress { FileHandle.standardError.write(Data("\rsample \(done)/\(total)".utf8)) }
+        let split = split == .all ? .test : split
+        let r: ConditionalEvaluationResult
+        if fullSize ?? (config.conditional?.patch != nil) {
+            let photos = try (data ?? DataSpec(parsing: config.training.data)).loadPhotos(split: split, seed: config.training.seed)
+            r = try evaluator.evaluate(photos, limit: limit) { done, total in
+                if showProgress { FileHandle.standardError.write(Data("\rpicture \(done)/\(total)".utf8)) }
+            }
+        } else {
+            var geometry = config.model
+            if task == .colorize { geometry.channels = 3 }
+            let images = try loadImages(data, split: split, model: geometry, run: config)
+            r = try evaluator.evaluate(images, limit: limit) { done, total in
+                if showProgress { FileHandle.standardError.write(Data("\rsample \(done)/\(total)".utf8)) }
+            }
         }
         if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
         if json {
@@ -42,6 +53,9 @@ struct ConditionalEvaluateOptions: ParsableArguments {
             return
         }
         print("images       \(r.images) (\(data?.description ?? config.training.data), \(split.rawValue)), \(r.samples) samples each, method \(r.method), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        if let w = r.meanWidth, let h = r.meanHeight, let t = r.secondsPerPicture {
+            print(String(format: "pictures     at their own size, %.0fx%.0f on average; %.2f s per picture for %d samples", w, h, t, r.samples))
+        }
         if let kind = r.maskKind, let coverage = r.maskCoverage {
             print(String(format: "masks        %@ (seed %llu), %.1f%% of pixels missing; scores on the missing pixels", kind, r.seed, 100 * coverage))
         } else {

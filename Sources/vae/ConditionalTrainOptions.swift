@@ -14,6 +14,12 @@ struct ConditionalTrainOptions: ParsableArguments {
     var priorPathEvery: Int = 2
     @Flag(help: "Conditional models: also train on left-right mirror images (each flipped with probability 1/2); for photos, not digits or text.")
     var mirror = false
+    @Option(help: "Conditional models on a folder of photos: train on random NxN patches of the photos at their own size (N is the model's window).")
+    var patch: Int?
+    @Option(help: "With --patch: each patch is a square of up to Z times N pixels of the photo, averaged down to N (wider context).")
+    var zoom: Float = 2
+    @Option(help: "Colorization: bins (a distribution over quantized colors, rebalanced toward rare colors: vivid) or gaussian (the chroma's mean: muted).")
+    var color: ColorModel = .bins
 
     func validate() throws {
         if widths != nil, task.conditional == nil { throw ValidationError("--widths applies to --task inpaint or colorize") }
@@ -21,6 +27,8 @@ struct ConditionalTrainOptions: ParsableArguments {
         if maskKind != nil, task == .colorize { throw ValidationError("--mask-kind applies to --task inpaint") }
         _ = try parsedWidths()
         guard priorPathEvery >= 0 else { throw ValidationError("--prior-path-every must be >= 0") }
+        if patch != nil, task.conditional == nil { throw ValidationError("--patch applies to --task inpaint or colorize") }
+        guard zoom >= 1, zoom <= 8 else { throw ValidationError("--zoom must be between 1 and 8") }
     }
 
     /// The --widths list, validated.
@@ -40,5 +48,13 @@ struct ConditionalTrainOptions: ParsableArguments {
         request.widths = try? parsedWidths()
         request.priorPathEvery = priorPathEvery
         request.mirror = mirror
+        request.patch = patch
+        request.zoom = zoom
+        request.quantizedColor = color == .bins
     }
+}
+
+/// How a colorization model predicts color.
+enum ColorModel: String, ExpressibleByArgument, CaseIterable {
+    case bins, gaussian
 }

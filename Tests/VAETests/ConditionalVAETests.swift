@@ -135,7 +135,8 @@ struct ConditionalVAETests {
         #expect(history.count == 6)
         #expect(history.last!.trainLoss < history.first!.trainLoss)
         #expect(history.allSatisfy { $0.valLoss.isFinite })
-        try Report.writeConditionalRun(model: trainer.conditional, config: config, history: history, state: state, heldOut: validation,
+        try Report.writeConditionalRun(model: trainer.conditional, config: config, history: history, state: state,
+                                       heldOut: (0..<8).map { validation.image(at: $0) },
                                        directory: dir, samples: 3)
         let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
         #expect(html.contains("samples, ground truth") || html.contains("colorizations, ground truth"))

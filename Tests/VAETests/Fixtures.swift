@@ -36,7 +36,7 @@ enum Fixtures {
         let device = try device ?? Fixtures.device()
         let family: any TrainingFamily = config.task.conditional == nil
             ? try VAETraining(config: config, device: device, train: train, validation: validation)
-            : try ConditionalTraining(config: config, device: device, train: train, validation: validation)
+            : try ConditionalTraining(config: config, device: device, train: .images(train), validation: .images(validation))
         let loop = try EpochLoop(config: config, directory: directory, family: family, resume: resume,
                                  events: TrainingEvents(log: { _ in }))
         try loop.run()

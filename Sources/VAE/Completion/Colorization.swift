@@ -26,22 +26,41 @@ public enum Colorization {
         (0..<set.count).filter { !isGray(set.image(at: $0)) }
     }
 
-    /// `samples` colorizations of `image`: Y is kept, (Cb, Cr) come from the model tile by tile
-    /// (see `Tiling`), each sample with its own latent noise shared by its tiles, and the chroma
-    /// is pulled toward gray only where the color would leave the RGB range (`Image.fromLuma`).
-    public static func colorize(_ image: Image, completer: TileCompleter, samples: Int, seed: UInt64) throws -> [Image] {
+    /// `samples` colorizations of `image`. Color is low-frequency, so the model works where its
+    /// window sees enough of the picture: the luminance shrunk until the shorter side spans
+    /// `context` windows (pictures already that small stay as they are), covered by tiles (see
+    /// `Tiling`) that share each sample's latent noise, so one sample is one coherent coloring.
+    /// The chroma is then enlarged to the picture and refined by a guided filter on the
+    /// full-resolution luminance (colors follow its edges), and pulled toward gray only where it
+    /// would leave the RGB range (`Image.fromLuma`); the luminance is kept exactly.
+    public static func colorize(_ image: Image, completer: TileCompleter, samples: Int, seed: UInt64,
+                                context: Int = 2) throws -> [Image] {
         precondition(completer.task == .colorize, "the completer is not a colorization model")
         precondition(samples >= 1, "at least one sample")
         let luma = luminance(of: image)
-        let tiling = Tiling(width: luma.width, height: luma.height, tileWidth: completer.tileWidth,
+        let tile = min(completer.tileWidth, completer.tileHeight)
+        let factor = max(1, Double(min(luma.width, luma.height)) / Double(context * tile))
+        let small = factor > 1
+            ? luma.resized(width: max(1, Int((Double(luma.width) / factor).rounded())),
+                           height: max(1, Int((Double(luma.height) / factor).rounded())))
+            : luma
+        let tiling = Tiling(width: small.width, height: small.height, tileWidth: completer.tileWidth,
                             tileHeight: completer.tileHeight)
         var tiles: [Float] = []
         tiles.reserveCapacity(tiling.origins.count * completer.tileWidth * completer.tileHeight)
-        for origin in tiling.origins { tiling.extract(luma.pixels, channels: 1, origin: origin, into: &tiles) }
+        for origin in tiling.origins { tiling.extract(small.pixels, channels: 1, origin: origin, into: &tiles) }
         let all = Array(tiling.origins.indices)
         return try (0..<samples).map { k in
-            let chroma = try completer.complete(conditions: tiles, count: all.count, sample: k, seed: seed)
-            return Image.fromLuma(luma, chroma: tiling.blend(chroma, channels: 2, selected: all))
+            let out = try completer.complete(conditions: tiles, count: all.count, sample: k, seed: seed)
+            let blended = tiling.blend(out, channels: 2, selected: all), n = small.planeSize
+            let radius = max(2, Int((2 * factor).rounded()))
+            let planes = (0..<2).map { c -> [Float] in
+                var plane = Image(width: small.width, height: small.height, channels: 1,
+                                  pixels: Array(blended[(c * n)..<((c + 1) * n)]))
+                if factor > 1 { plane = plane.resized(width: luma.width, height: luma.height) }
+                return plane.guidedFiltered(by: luma, radius: radius, epsilon: 1e-3).pixels
+            }
+            return Image.fromLuma(luma, chroma: planes[0] + planes[1])
         }
     }
 }

@@ -13,6 +13,9 @@ public enum MaskKind: String, CaseIterable, Codable, Sendable {
     case strokes
     /// Each pixel missing with probability 1/2, independently (missing completely at random).
     case pixels
+    /// Free-form strokes added one by one until 20-30% of the picture is missing (the
+    /// irregular holes of photo inpainting benchmarks).
+    case freeform
 }
 
 /// Draws masks of a mix of kinds from a seeded generator, so a set of masks is reproducible.
@@ -104,23 +107,39 @@ public struct MaskGenerator: Equatable, Sendable, Codable, CustomStringConvertib
             }
         case .strokes:
             let count = (1 + rng.nextInt(below: 3)) * areas
-            for _ in 0..<count {
-                var x = Float(rng.nextInt(below: width)), y = Float(rng.nextInt(below: height))
-                let radius = max(1, Float(s) * rng.nextFloat(in: 1.0 / 32...1.0 / 12))
-                var angle = rng.nextFloat(in: 0...(2 * Float.pi))
-                let segments = 1 + rng.nextInt(below: 5)
-                for _ in 0..<segments {
-                    angle += rng.nextFloat(in: -1.2...1.2)
-                    let length = Float(s) * rng.nextFloat(in: 1.0 / 8...1.0 / 3)
-                    let x1 = min(max(x + length * cos(angle), 0), Float(width - 1))
-                    let y1 = min(max(y + length * sin(angle), 0), Float(height - 1))
-                    stampSegment(plane, width: width, height: height, from: (x, y), to: (x1, y1), radius: radius)
-                    x = x1
-                    y = y1
-                }
-            }
+            for _ in 0..<count { stroke(plane, width: width, height: height, scale: s, rng: &rng) }
         case .pixels:
             for i in 0..<(width * height) { plane[i] = rng.next() >> 63 == 1 ? 1 : 0 }
+        case .freeform:
+            // Strokes until the coverage reaches 20%; a stroke that overshoots 30% starts over.
+            let n = width * height
+            for _ in 0..<16 {
+                for i in 0..<n { plane[i] = 0 }
+                var missing = 0
+                while missing * 5 < n {
+                    stroke(plane, width: width, height: height, scale: s, rng: &rng)
+                    missing = (0..<n).reduce(0) { $0 + (plane[$1] > 0.5 ? 1 : 0) }
+                }
+                if missing * 10 <= n * 3 { break }
+            }
+        }
+    }
+
+    /// One brush stroke: a polyline of 1 to 5 segments, sized relative to `scale`.
+    static func stroke(_ plane: UnsafeMutableBufferPointer<Float>, width: Int, height: Int, scale s: Int,
+                       rng: inout SplitMix64) {
+        var x = Float(rng.nextInt(below: width)), y = Float(rng.nextInt(below: height))
+        let radius = max(1, Float(s) * rng.nextFloat(in: 1.0 / 32...1.0 / 12))
+        var angle = rng.nextFloat(in: 0...(2 * Float.pi))
+        let segments = 1 + rng.nextInt(below: 5)
+        for _ in 0..<segments {
+            angle += rng.nextFloat(in: -1.2...1.2)
+            let length = Float(s) * rng.nextFloat(in: 1.0 / 8...1.0 / 3)
+            let x1 = min(max(x + length * cos(angle), 0), Float(width - 1))
+            let y1 = min(max(y + length * sin(angle), 0), Float(height - 1))
+            stampSegment(plane, width: width, height: height, from: (x, y), to: (x1, y1), radius: radius)
+            x = x1
+            y = y1
         }
     }
 

@@ -10,11 +10,29 @@ public struct ConditionalOptions: Codable, Equatable, Sendable {
     /// 1/2 (more data for photos; wrong for digits or text). Nil reads as false.
     public var mirror: Bool?
 
-    public init(masks: MaskGenerator? = nil, priorPathEvery: Int? = nil, mirror: Bool? = nil) {
+    /// Photos: train on random patches of this side (the model's size) instead of whole
+    /// pictures shrunk to it; nil for data of the model's size.
+    public var patch: Int?
+    /// Photos: each patch is a square of up to this many times the patch side, averaged down to
+    /// it, so the model also sees wider context; nil reads as 1.
+    public var zoom: Float?
+
+    /// Colorization: predict quantized colors (see `ChromaBins`); nil for a Gaussian over the
+    /// chroma's values.
+    public var chroma: ChromaBins?
+
+    public init(masks: MaskGenerator? = nil, priorPathEvery: Int? = nil, mirror: Bool? = nil, patch: Int? = nil,
+                zoom: Float? = nil, chroma: ChromaBins? = nil) {
+        self.chroma = chroma
         self.masks = masks
         self.priorPathEvery = priorPathEvery
         self.mirror = mirror
+        self.patch = patch
+        self.zoom = zoom
     }
+
+    /// The zoom-out factors patches are drawn at.
+    public var zoomRange: ClosedRange<Float> { 1...max(1, zoom ?? 1) }
 
     /// `priorPathEvery` with its default.
     public var priorPathPeriod: Int { priorPathEvery ?? 2 }

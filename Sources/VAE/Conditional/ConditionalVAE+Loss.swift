@@ -37,7 +37,7 @@ extension ConditionalVAE {
         let prior = try priorForward()
         try latent.draw(from: posterior, seed: Noise.Stream.conditionalLatent.seed(seed), counter: counter)
         let scale = 1 / Float(b)
-        try likelihood.loss(try decode(), target: target, weight: weight, gradientScale: scale)
+        try reconstructionLoss(try decode(), gradientScale: scale)
         let dz = try decoderBackward()
         let dPosterior = try latent.backward(posterior, sampleGradient: dz)
         let dPrior = latent.priorGradient!
@@ -47,7 +47,7 @@ extension ConditionalVAE {
                              freeBits: settings.freeBits)
         _ = try posteriorEncoder.backward(dPosterior, inputGradient: false)
         try priorBackward(dPrior)
-        return LossSums(reconstruction: try likelihood.nll.sum(), kl: try latent.kl.sum(), images: b)
+        return LossSums(reconstruction: try lastLoss.sum(), kl: try latent.kl.sum(), images: b)
     }
 
     /// The generation path's loss (the GSNN of Sohn et al. 2015): the mean reconstruction of the
@@ -60,21 +60,22 @@ extension ConditionalVAE {
         precondition(condition.batch == b, "target and condition batches differ")
         let prior = try priorForward()
         try latent.draw(from: prior, seed: Noise.Stream.priorPath.seed(seed), counter: counter)
-        try likelihood.loss(try decode(), target: target, weight: weight, gradientScale: 1 / Float(b))
+        try reconstructionLoss(try decode(), gradientScale: 1 / Float(b))
         let dz = try decoderBackward()
         try priorBackward(try latent.backward(prior, sampleGradient: dz, into: latent.priorGradient!))
         for p in posteriorParameters { try p.grad.fill(0) }
-        return LossSums(reconstruction: try likelihood.nll.sum(), kl: 0, images: b)
+        return LossSums(reconstruction: try lastLoss.sum(), kl: 0, images: b)
     }
 
     /// Backward through the decoder from the likelihood's output gradient: returns the gradient
     /// of z; the gradient each prior stage's feature map receives through its skip stays in that
     /// skip's concatenation.
     func decoderBackward() throws -> Tensor {
-        guard let dHeadInput = try head.backward(likelihood.outputGradient, inputGradient: true) else {
+        guard let dHeadInput = try head.backward(outputGradient, inputGradient: true) else {
             fatalError("head gave no gradient")
         }
         var g = try headInput.backwardFirst(dHeadInput)
+        if headSkip >= 0 { try headInput.backwardSecond(dHeadInput) }
         for i in stride(from: decoderStages.count - 1, through: 0, by: -1) {
             guard let dJoin = try decoderStages[i].backward(g, inputGradient: true) else { fatalError("decoder gave no gradient") }
             try skips[i].backwardSecond(dJoin)
@@ -90,8 +91,9 @@ extension ConditionalVAE {
         guard var g = try priorHead.backward(dStats, inputGradient: true) else { fatalError("prior gave no gradient") }
         let n = priorStages.count
         for j in stride(from: n - 1, through: 0, by: -1) {
-            // Prior stage j feeds decoder stage n - 1 - j.
-            try g.axpby(1, skips[n - 1 - j].secondGradient, 1)
+            // Prior stage j feeds decoder stage n - 1 - j, or the head.
+            if n - 1 - j < skips.count { try g.axpby(1, skips[n - 1 - j].secondGradient, 1) }
+            if j == headSkip { try g.axpby(1, headInput.secondGradient, 1) }
             guard j > 0 else {
                 _ = try priorStages[j].backward(g, inputGradient: false)
                 break
@@ -107,9 +109,9 @@ extension ConditionalVAE {
         let posterior = try posteriorEncoder.forward(try posteriorInput.forward(target, condition))
         let prior = try priorForward()
         try latent.draw(from: posterior, seed: Noise.Stream.conditionalLatent.seed(seed), counter: counter)
-        try likelihood.loss(try decode(), target: target, weight: weight)
+        try reconstructionLoss(try decode())
         try latent.klToPrior(posterior: posterior, prior: prior)
-        return LossSums(reconstruction: try likelihood.nll.sum(), kl: try latent.kl.sum(), images: b)
+        return LossSums(reconstruction: try lastLoss.sum(), kl: try latent.kl.sum(), images: b)
     }
 
     /// The reconstruction term of the loaded batch with z drawn from the prior (seed, counter),
@@ -117,7 +119,7 @@ extension ConditionalVAE {
     public func evaluatePriorPath(seed: UInt64, counter: UInt64) throws -> Double {
         let prior = try priorForward()
         try latent.draw(from: prior, seed: Noise.Stream.priorPath.seed(seed), counter: counter)
-        try likelihood.loss(try decode(), target: target, weight: weight)
-        return try likelihood.nll.sum()
+        try reconstructionLoss(try decode())
+        return try lastLoss.sum()
     }
 }

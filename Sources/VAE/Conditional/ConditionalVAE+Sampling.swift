@@ -16,7 +16,8 @@ extension ConditionalVAE {
         guard saved == task else {
             throw VAEError("\(directory): trained for \(saved.rawValue), not for \(task.rawValue)")
         }
-        let model = try ConditionalVAE(config.model, task: task, device: device, maxBatch: maxBatch, seed: 0)
+        let model = try ConditionalVAE(config.model, task: task, device: device, maxBatch: maxBatch, seed: 0,
+                                       chroma: config.conditional?.chroma)
         try Checkpoint.load(into: model, optimizer: nil, from: directory)
         return (model, config)
     }
@@ -40,7 +41,7 @@ extension ConditionalVAE {
             }
             let prior = try priorForward()
             _ = try noise.withUnsafeBufferPointer { try latent.draw(from: prior, noise: $0.baseAddress! + start * L) }
-            result += try likelihood.means(try decode()).read()
+            result += try targetMeans(try decode())
         }
         return result
     }

@@ -14,6 +14,10 @@ import NN
 ///   full-resolution features are joined with c itself, and one 3x3 convolution gives the
 ///   likelihood's parameters (its means; the scale is the likelihood's learned per-channel one).
 ///
+/// Colorization can instead predict a distribution over quantized colors at a reduced resolution
+/// (`ChromaBins`): the decoder then stops that many stages early and its head, over [features;
+/// the prior's feature map there], gives K logits per position.
+///
 /// Every join is a channel concatenation done per image by device copies. Training mixes two
 /// losses (Sohn et al.'s hybrid objective) over the values that the task asks for (inpainting:
 /// the missing pixels alone, as VAEAC's log p(x_m | x_o); colorization: all): the conditional
@@ -41,12 +45,20 @@ public final class ConditionalVAE: CheckpointableModel {
     public let projection: Sequential
     /// Upsampling stages (a transposed convolution and a ReLU each) over [features; prior skip].
     public let decoderStages: [Sequential]
-    /// The final 3x3 convolution over [features; c] to the likelihood's means.
+    /// The final 3x3 convolution over [features; c] to the likelihood's means (or, with chroma
+    /// bins, over [features; the prior's map at 1/stride] to the bins' logits).
     public let head: Conv2D
     /// z from the posterior or the prior, and KL(q || p).
     public let latent: GaussianLatent
-    /// p(x | z, c).
+    /// p(x | z, c): a pixel likelihood over the target, or with `chroma` a categorical over bins.
     public let likelihood: PixelLikelihood
+    /// Colorization by quantized colors: the bins, their likelihood, and the loaded labels and
+    /// loss weights [batch, H / stride, W / stride]; nil for a pixel likelihood.
+    public let chroma: ChromaBins?
+    let bins: CategoricalLikelihood?
+    let labels: Tensor?, labelWeights: Tensor?
+    /// The prior stage whose feature map the head joins (-1: the condition itself).
+    let headSkip: Int
     let workspace: Workspace
 
     /// The loaded batch: the target [batch, C, H, W] and the condition [batch, Cc, H, W].
@@ -64,8 +76,15 @@ public final class ConditionalVAE: CheckpointableModel {
     ///   - config: image geometry (its `channels` are the images'), widths (at least one), latent, likelihood
     ///   - task: what the target and condition are
     ///   - maxBatch: the largest batch
-    public init(_ config: ModelConfig, task: ConditionalTask, device: Device, maxBatch: Int, seed: UInt64) throws {
+    ///   - chroma: colorization only: predict quantized colors instead of the chroma's mean
+    public init(_ config: ModelConfig, task: ConditionalTask, device: Device, maxBatch: Int, seed: UInt64,
+                chroma: ChromaBins? = nil) throws {
         precondition(!config.widths.isEmpty, "a conditional VAE needs at least one convolution width")
+        precondition(chroma == nil || task == .colorize, "chroma bins are for colorization")
+        let dropped = chroma.map { $0.stride.trailingZeroBitCount } ?? 0
+        precondition(chroma.map { 1 << dropped == $0.stride && dropped < config.widths.count } ?? true,
+                     "the chroma stride must be a power of two below the image's reduction")
+        self.chroma = chroma
         self.config = config
         self.task = task
         self.device = device
@@ -107,7 +126,7 @@ public final class ConditionalVAE: CheckpointableModel {
         projection = Sequential([proj, try relu(bottleneck)])
         var shape = bottleneck
         var stages: [Sequential] = [], joins: [ChannelConcatenation] = []
-        let outs = Array(config.widths.reversed().dropFirst()) + [featureChannels]
+        let outs = Array((Array(config.widths.reversed().dropFirst()) + [featureChannels]).dropLast(dropped))
         for (i, w) in outs.enumerated() {
             let skip = skipShapes[skipShapes.count - 1 - i]
             let join = try ChannelConcatenation(first: shape, second: skip, maxBatch: maxBatch, on: device)
@@ -118,27 +137,39 @@ public final class ConditionalVAE: CheckpointableModel {
             joins.append(join)
             stages.append(Sequential([deconv, try relu(shape)]))
         }
-        precondition(shape == [featureChannels, H, W], "decoder features \(shape) do not match the image \(H)x\(W)")
+        let s = 1 << dropped
+        precondition(shape[1] == H / s && shape[2] == W / s, "decoder features \(shape) do not match the image \(H)x\(W) / \(s)")
         decoderStages = stages
         skips = joins
-        head = try Conv2D(input: [featureChannels + Cc, H, W], outChannels: C, kernel: 3, padding: 1, maxBatch: maxBatch,
-                          workspace: workspace, rng: &rng)
+        headSkip = config.widths.count - stages.count - 1
+        let joined = headSkip < 0 ? [Cc, H, W] : skipShapes[headSkip]
+        head = try Conv2D(input: [shape[0] + joined[0], shape[1], shape[2]], outChannels: chroma?.classes ?? C, kernel: 3,
+                          padding: 1, maxBatch: maxBatch, workspace: workspace, rng: &rng)
         head.nameParameters("decoder.head")
-        if config.likelihood != .bernoulli {
+        if config.likelihood != .bernoulli, chroma == nil {
             // Means start at mid-gray / neutral chroma rather than at 0: a bias that Adam would
             // otherwise take hundreds of steps to walk to 0.5.
             try head.bias.value.fill(0.5)
         }
-        likelihood = try PixelLikelihood(config.likelihood, channels: C, height: H, width: W, maxBatch: maxBatch,
-                                         on: device)
+        likelihood = try PixelLikelihood(chroma == nil ? config.likelihood : .bernoulli, channels: C, height: H, width: W,
+                                         maxBatch: maxBatch, on: device)
+        if let chroma {
+            bins = try CategoricalLikelihood(classes: chroma.classes, positionShape: [H / s, W / s], maxBatch: maxBatch,
+                                             on: device)
+            labels = try Tensor([maxBatch, H / s, W / s], on: device)
+            labelWeights = try Tensor([maxBatch, H / s, W / s], on: device)
+        } else {
+            bins = nil
+            labels = nil
+            labelWeights = nil
+        }
         latent = try GaussianLatent(size: L, maxBatch: maxBatch, learnedPrior: true, on: device)
 
         target = try Tensor([maxBatch, C, H, W], on: device)
         condition = try Tensor([maxBatch, Cc, H, W], on: device)
         weight = task == .inpaint ? try Tensor([maxBatch, C, H, W], on: device) : nil
         posteriorInput = try ChannelConcatenation(first: [C, H, W], second: [Cc, H, W], maxBatch: maxBatch, on: device)
-        headInput = try ChannelConcatenation(first: [featureChannels, H, W], second: [Cc, H, W], maxBatch: maxBatch,
-                                             on: device)
+        headInput = try ChannelConcatenation(first: shape, second: joined, maxBatch: maxBatch, on: device)
     }
 
     /// Every trainable parameter, in checkpoint order.
@@ -163,6 +194,15 @@ public final class ConditionalVAE: CheckpointableModel {
             weight.setBatch(rows.count)
             try weight.write(from: weights, count: rows.count * targetItem)
         }
+        if let labels, let labelWeights {
+            guard let rowLabels = rows.labels, let rowWeights = rows.labelWeights else {
+                preconditionFailure("rows without chroma labels for a model of chroma bins")
+            }
+            labels.setBatch(rows.count)
+            labelWeights.setBatch(rows.count)
+            try labels.write(from: rowLabels, count: rows.count * labels.itemCount)
+            try labelWeights.write(from: rowWeights, count: rows.count * labels.itemCount)
+        }
     }
 
     /// Copies `batch` conditions (NCHW rows) from host memory into the model, for sampling.
@@ -185,12 +225,45 @@ public final class ConditionalVAE: CheckpointableModel {
     }
 
     /// Decodes the latent's sample with the loaded condition (after `priorForward`) into the
-    /// likelihood's parameters [batch, C, H, W].
+    /// likelihood's parameters [batch, C, H, W] (or the bins' logits [batch, K, H / s, W / s]).
     func decode() throws -> Tensor {
         var h = try projection.forward(latent.sample)
         for (i, stage) in decoderStages.enumerated() {
             h = try stage.forward(try skips[i].forward(h, priorFeatures[priorFeatures.count - 1 - i]))
         }
-        return try head.forward(try headInput.forward(h, condition))
+        return try head.forward(try headInput.forward(h, headSkip < 0 ? condition : priorFeatures[headSkip]))
+    }
+
+    /// The loaded batch's negative log-likelihood per image under decoder output `out`, with
+    /// gradients (times `gradientScale`) into `outputGradient` when asked.
+    @discardableResult
+    func reconstructionLoss(_ out: Tensor, gradientScale: Float? = nil) throws -> Tensor {
+        if let bins, let labels {
+            return try bins.loss(out, labels: labels, weight: labelWeights, gradientScale: gradientScale)
+        }
+        return try likelihood.loss(out, target: target, weight: weight, gradientScale: gradientScale)
+    }
+
+    /// The per-image loss of the last `reconstructionLoss`.
+    var lastLoss: Tensor { bins?.nll ?? likelihood.nll }
+
+    /// The gradient of the last loss with respect to the decoder's output.
+    var outputGradient: Tensor { bins?.logitGradient ?? likelihood.outputGradient }
+
+    /// Target items (pixel means, or for chroma bins the annealed-mean chroma enlarged to the
+    /// image's size) of decoder output `out`, on the host.
+    func targetMeans(_ out: Tensor) throws -> [Float] {
+        guard let chroma else { return try likelihood.means(out).read() }
+        let logits = try out.read(), s = chroma.stride
+        let H = config.height, W = config.width, h = H / s, w = W / s, K = chroma.classes
+        var result = [Float]()
+        result.reserveCapacity(out.batch * 2 * H * W)
+        for i in 0..<out.batch {
+            let small = chroma.chroma(logits: logits[(i * K * h * w)..<((i + 1) * K * h * w)], positions: h * w)
+            let image = Image(width: w, height: h, channels: 1, pixels: Array(small[0..<(h * w)]))
+            let image2 = Image(width: w, height: h, channels: 1, pixels: Array(small[(h * w)...]))
+            result += image.resized(width: W, height: H).pixels + image2.resized(width: W, height: H).pixels
+        }
+        return result
     }
 }

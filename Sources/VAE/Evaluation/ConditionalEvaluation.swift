@@ -51,6 +51,9 @@ public struct ConditionalEvaluationResult: Codable, Sendable {
     /// Colorization: images left out because their ground truth has no color (the gray baseline
     /// would be exact on them, its PSNR unbounded).
     public var grayImagesSkipped: Int?
+    /// Pictures at their own size: their mean size, and the mean seconds to complete one with all
+    /// its samples; nil for model-sized images.
+    public var meanWidth: Double?, meanHeight: Double?, secondsPerPicture: Double?
 }
 
 /// Scores a TileCompleter's samples on model-sized images against baselines, with masks drawn
@@ -134,6 +137,49 @@ public struct ConditionalEvaluator {
             progress?(k + 1, samples)
         }
 
+        return summarize(outputs: outputs, truths: truths, masks: masksUsed, lumas: lumas, considered: considered)
+    }
+
+    /// Evaluates on the first `limit` pictures (all when nil) at their own sizes: each is completed
+    /// whole (tiles, coarse to fine) with masks drawn at its size, and timed.
+    public func evaluate(_ photos: PhotoSet, limit: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws
+        -> ConditionalEvaluationResult {
+        let considered = min(limit ?? photos.count, photos.count)
+        precondition(considered > 0, "nothing to evaluate")
+        let task = completer.task
+        let candidates = (0..<considered).map { photos.photos[$0].converted(channels: task == .colorize ? 3 : completer.imageChannels) }
+        let truths = task == .colorize ? candidates.filter { !Colorization.isGray($0) } : candidates
+        guard !truths.isEmpty else { throw VAEError("none of the \(considered) pictures has color to score a colorization against") }
+        var outputs: [[Image]] = [], masksUsed: [Mask] = [], lumas: [Image] = []
+        var seconds = 0.0
+        for (i, truth) in truths.enumerated() {
+            let started = Date()
+            switch task {
+            case .inpaint:
+                let mask = self.mask(index: i, width: truth.width, height: truth.height)
+                masksUsed.append(mask)
+                outputs.append(try Inpainting.complete(truth, mask: mask, completer: completer, samples: samples,
+                                                       seed: Noise.derive(seed, i)))
+            case .colorize:
+                lumas.append(Colorization.luminance(of: truth))
+                outputs.append(try Colorization.colorize(truth, completer: completer, samples: samples,
+                                                         seed: Noise.derive(seed, i)))
+            }
+            seconds += Date().timeIntervalSince(started)
+            progress?(i + 1, truths.count)
+        }
+        var result = summarize(outputs: outputs, truths: truths, masks: masksUsed, lumas: lumas, considered: considered)
+        let n = Double(truths.count)
+        result.meanWidth = truths.reduce(0) { $0 + Double($1.width) } / n
+        result.meanHeight = truths.reduce(0) { $0 + Double($1.height) } / n
+        result.secondsPerPicture = seconds / n
+        return result
+    }
+
+    /// Scores K outputs per image against the truth and the baselines.
+    func summarize(outputs: [[Image]], truths: [Image], masks masksUsed: [Mask], lumas: [Image], considered: Int)
+        -> ConditionalEvaluationResult {
+        let task = completer.task, n = truths.count
         // Scores.
         var first = CompletionScores(), mean = CompletionScores(), best = CompletionScores()
         var diversity = 0.0, colorfulness = 0.0, truthColorfulness = 0.0, coverage = 0.0

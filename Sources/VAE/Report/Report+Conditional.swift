@@ -36,12 +36,12 @@ extension Report {
     /// Writes completions.png and report.html of a conditional run: loss curves and a panel of
     /// held-out images with K samples each.
     public static func writeConditionalRun(model: ConditionalVAE, config: RunConfig, history: [EpochMetrics],
-                                           state: RunState, heldOut: ImageSet, directory: String,
+                                           state: RunState, heldOut: [Image], directory: String,
                                            samples: Int = 5) throws {
         func path(_ f: String) -> String { (directory as NSString).appendingPathComponent(f) }
         var report = Report(title: "ConvVAE run: \(config.task.rawValue) with a conditional VAE on \(config.training.data)")
-        if heldOut.count > 0 {
-            let images = (0..<min(8, heldOut.count)).map { heldOut.image(at: $0) }
+        if !heldOut.isEmpty {
+            let images = heldOut
             let masks = config.conditional?.masks
             let (grid, _) = try conditionalPanel(model: model, images: images, masks: masks, samples: samples,
                                                  seed: config.training.seed ^ 0x9A9E1)

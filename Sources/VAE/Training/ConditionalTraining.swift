@@ -10,7 +10,7 @@ final class ConditionalTraining: TrainingFamily {
     let config: RunConfig
     let task: ConditionalTask
     let model: ConditionalVAE
-    let train: ImageSet, validation: ImageSet
+    let train: TrainingImages, validation: TrainingImages
     let options: ConditionalOptions
     let batch: ConditionalBatch
 
@@ -18,7 +18,7 @@ final class ConditionalTraining: TrainingFamily {
     ///   - config: model and training options; `config.task` names the task and `config.conditional`
     ///     the inpainting mask mix and the share of prior-path steps
     ///   - train, validation: the images (RGB for colorization)
-    init(config: RunConfig, device: Device, train: ImageSet, validation: ImageSet) throws {
+    init(config: RunConfig, device: Device, train: TrainingImages, validation: TrainingImages) throws {
         guard let task = config.task.conditional else {
             throw VAEError("task '\(config.task.rawValue)' is not a conditional task (inpaint, colorize)")
         }
@@ -26,16 +26,16 @@ final class ConditionalTraining: TrainingFamily {
         self.task = task
         self.config = config
         // Colorization learns from, and is validated on, pictures that have color.
-        self.train = task == .colorize ? train.subset(Colorization.colorImages(in: train)) : train
-        self.validation = task == .colorize ? validation.subset(Colorization.colorImages(in: validation)) : validation
+        self.train = task == .colorize ? train.colored() : train
+        self.validation = task == .colorize ? validation.colored() : validation
         guard self.train.count >= 1 else { throw VAEError("no training image has color to learn from") }
         options = config.conditional ?? ConditionalOptions()
         let masks = task == .inpaint ? options.masks ?? MaskGenerator(kinds: MaskKind.allCases) : nil
         let t = config.training
         model = try ConditionalVAE(config.model, task: task, device: device, maxBatch: min(t.batch, self.train.count),
-                                   seed: t.seed)
+                                   seed: t.seed, chroma: options.chroma)
         batch = ConditionalBatch(task: task, channels: config.model.channels, height: config.model.height,
-                                 width: config.model.width, capacity: model.maxBatch, masks: masks)
+                                 width: config.model.width, capacity: model.maxBatch, masks: masks, chroma: options.chroma)
     }
 
     var checkpointable: any CheckpointableModel { model }
@@ -63,6 +63,46 @@ final class ConditionalTraining: TrainingFamily {
                                           counter: counter)
     }
 
+    /// The chroma bins' rebalancing weights from the colors of up to `limit` training pictures
+    /// (patches drawn from `seed`): the rarer a color, the more its mistakes cost.
+    static func chromaWeights(_ bins: ChromaBins, pictures: TrainingImages, height: Int, width: Int, seed: UInt64,
+                              limit: Int = 2000) -> [Float] {
+        var histogram = [Double](repeating: 0, count: bins.classes)
+        let plane = height * width, positions = (width / bins.stride) * (height / bins.stride)
+        var rgb = [Float](repeating: 0, count: 3 * plane), ycc = [Float](repeating: 0, count: 3 * plane)
+        var labels = [Float](repeating: 0, count: positions), weights = labels
+        let order = SplitMix64.permutation(count: pictures.count, seed: seed).prefix(limit)
+        for (n, index) in order.enumerated() {
+            var rng = SplitMix64(seed: Noise.derive(seed, n))
+            rgb.withUnsafeMutableBufferPointer { _ = pictures.write(index, rng: &rng, mirror: false, into: $0.baseAddress!) }
+            ycc.withUnsafeMutableBufferPointer { out in
+                rgb.withUnsafeBufferPointer { Image.splitYCbCr(rgb: $0.baseAddress!, plane: plane, luma: out.baseAddress!,
+                                                               chroma: out.baseAddress! + plane) }
+                labels.withUnsafeMutableBufferPointer { l in
+                    weights.withUnsafeMutableBufferPointer { w in
+                        bins.label(chroma: out.baseAddress! + plane, width: width, height: height, labels: l.baseAddress!,
+                                   weights: w.baseAddress!)
+                    }
+                }
+            }
+            for l in labels { histogram[Int(l)] += 1 }
+        }
+        return ChromaBins.rebalancingWeights(histogram: histogram, perAxis: bins.perAxis)
+    }
+
+    /// Held-out pictures for the report: model-sized images, or up to four photos shown at
+    /// most 384 pixels wide.
+    func heldOutPictures() -> [Image] {
+        switch validation {
+        case .images(let set):
+            return (0..<min(8, set.count)).map { set.image(at: $0) }
+        case .patches(let photos, _, _, _):
+            return photos.photos.prefix(4).map { p in
+                p.width <= 384 ? p : p.resized(width: 384, height: max(1, p.height * 384 / p.width))
+            }
+        }
+    }
+
     /// -log p(x | c) bounded by one posterior sample, on up to `limit` validation images with
     /// masks fixed by the run's seed: the summed terms, and how many values they score.
     func validationLoss(limit: Int = 1000) throws -> (sums: LossSums, values: Int)? {
@@ -72,7 +112,7 @@ final class ConditionalTraining: TrainingFamily {
         let seed = config.training.seed ^ 0x7A1
         for start in stride(from: 0, to: n, by: model.maxBatch) {
             let idx = start..<min(start + model.maxBatch, n)
-            batch.fill(from: validation, indices: idx) { _, index in MaskGenerator.generator(seed: seed, index: index) }
+            batch.fill(from: validation, indices: idx, mirror: false) { _, index in MaskGenerator.generator(seed: seed, index: index) }
             try model.load(batch)
             sums += try model.evaluateBatch(seed: seed, counter: UInt64(start * model.config.latent))
             values += batch.countedValues
@@ -85,13 +125,16 @@ final class ConditionalTraining: TrainingFamily {
         let val = result.sums
         // Bits per scored value (the missing ones when inpainting), on the 8-bit scale.
         let v = Double(max(val.images, 1)), dims = Double(max(result.values, 1)) / v
+        // Quantized colors: bits per predicted position (a categorical has no 8-bit shift).
+        let bits = options.chroma == nil ? config.model.likelihood.bitsPerDimension(nats: val.negativeELBO, dimensions: dims)
+            : val.negativeELBO / (dims * Foundation.log(2.0))
         return ValidationSummary(negativeELBO: val.negativeELBO, reconstruction: val.reconstruction / v, kl: val.kl / v,
-                                 bitsPerDim: config.model.likelihood.bitsPerDimension(nats: val.negativeELBO, dimensions: dims))
+                                 bitsPerDim: bits)
     }
 
     func finish(_ run: EpochLoop) throws -> [String] {
         try Report.writeConditionalRun(model: model, config: config, history: run.history, state: run.state,
-                                       heldOut: validation, directory: run.directory)
+                                       heldOut: heldOutPictures(), directory: run.directory)
         return ["model.safetensors", "metrics.csv", "completions.png", "report.html"]
     }
 }

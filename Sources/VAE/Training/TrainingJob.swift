@@ -51,15 +51,36 @@ public struct TrainingJob {
     /// - Returns: where the run stands (`finished` when it reached its end).
     @discardableResult
     public func run(on device: Device, events: TrainingEvents = TrainingEvents()) throws -> RunState {
+        var config = self.config
         let spec = try DataSpec(parsing: config.training.data)
-        let m = config.model
-        let (train, validation) = try spec.loadSplits(channels: m.channels, height: m.height, width: m.width,
-                                                      seed: config.training.seed)
-        events.log("data: \(spec), \(train.count) training and \(validation.count) validation images of \(m.channels)x\(m.height)x\(m.width)")
-        events.log("device: \(device.description)")
-        let family: any TrainingFamily = config.task.conditional == nil
-            ? try VAETraining(config: config, device: device, train: train, validation: validation)
-            : try ConditionalTraining(config: config, device: device, train: train, validation: validation)
+        let m = config.model, seed = config.training.seed
+        let family: any TrainingFamily
+        if config.task.conditional != nil {
+            let train: TrainingImages, validation: TrainingImages
+            if let options = config.conditional, let size = options.patch {
+                let (photos, held) = try spec.loadPhotos(seed: seed).split(seed: seed)
+                train = .patches(of: photos, size: size, scales: options.zoomRange)
+                validation = .patches(of: held, size: size, scales: 1...1)
+                events.log("data: \(spec), \(photos.count) training and \(held.count) validation photos; \(train.count) patches of \(size)x\(size) per epoch, zoomed out up to \(options.zoomRange.upperBound)x")
+            } else {
+                let (images, held) = try spec.loadSplits(channels: m.channels, height: m.height, width: m.width, seed: seed)
+                (train, validation) = (.images(images), .images(held))
+                events.log("data: \(spec), \(images.count) training and \(held.count) validation images of \(m.channels)x\(m.height)x\(m.width)")
+            }
+            events.log("device: \(device.description)")
+            if var chroma = config.conditional?.chroma, chroma.weights.isEmpty {
+                // A new run of quantized colors weighs each bin by its rarity in the training pictures.
+                chroma.weights = ConditionalTraining.chromaWeights(chroma, pictures: train.colored(), height: m.height,
+                                                                   width: m.width, seed: seed)
+                config.conditional?.chroma = chroma
+            }
+            family = try ConditionalTraining(config: config, device: device, train: train, validation: validation)
+        } else {
+            let (train, validation) = try spec.loadSplits(channels: m.channels, height: m.height, width: m.width, seed: seed)
+            events.log("data: \(spec), \(train.count) training and \(validation.count) validation images of \(m.channels)x\(m.height)x\(m.width)")
+            events.log("device: \(device.description)")
+            family = try VAETraining(config: config, device: device, train: train, validation: validation)
+        }
         if changedMasks, let masks = config.conditional?.masks {
             try Checkpoint.saveConfig(config, to: directory)
             events.log("continuing with training masks \(masks)")

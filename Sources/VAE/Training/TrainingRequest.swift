@@ -28,6 +28,13 @@ public struct TrainingRequest: Sendable {
     public var priorPathEvery = 2
     /// Conditional models: also train on mirror images.
     public var mirror = false
+    /// Conditional models on photos: train on random patches of this side (nil: whole pictures).
+    public var patch: Int?
+    /// With `patch`: patches are squares of up to this many times the side, averaged down.
+    public var zoom: Float?
+    /// Colorization: predict quantized colors (the default; see `ChromaBins`) or a Gaussian over
+    /// the chroma's values.
+    public var quantizedColor = true
     /// Batch, learning rate, schedule, beta, free bits, clipping, seed, threads and length
     /// (`data` and `binarize` are filled in by `resolve`).
     public var training = TrainingOptions()
@@ -38,7 +45,18 @@ public struct TrainingRequest: Sendable {
     /// - Throws: `VAEError` when the data cannot be read or the options do not fit it.
     public func resolve() throws -> RunConfig {
         var model: ModelConfig
-        if let preset = ModelConfig.presets[architecture.rawValue] {
+        if let patch {
+            guard task.conditional != nil else { throw VAEError("--patch applies to --task inpaint or colorize") }
+            guard case .folder = data else { throw VAEError("--patch trains on photos: give --data folder:DIR") }
+            guard patch >= 8, patch % 8 == 0 else { throw VAEError("--patch must be a multiple of 8, at least 8") }
+            model = ModelConfig.presets[architecture.rawValue].map {
+                var m = $0
+                m.arch = "custom"
+                m.height = patch
+                m.width = patch
+                return m
+            } ?? ModelConfig.automatic(channels: 3, height: patch, width: patch)
+        } else if let preset = ModelConfig.presets[architecture.rawValue] {
             model = preset
         } else {
             let g = try data.defaultGeometry()
@@ -55,7 +73,8 @@ public struct TrainingRequest: Sendable {
 
         config.conditional = ConditionalOptions(
             masks: conditional == .inpaint ? masks ?? MaskGenerator(kinds: MaskKind.allCases) : nil,
-            priorPathEvery: priorPathEvery, mirror: mirror ? true : nil)
+            priorPathEvery: priorPathEvery, mirror: mirror ? true : nil, patch: patch, zoom: patch == nil ? nil : zoom,
+            chroma: conditional == .colorize && quantizedColor ? ChromaBins() : nil)
         if conditional == .colorize, model.channels != 3 {
             throw VAEError("colorization needs color images; \(data) has \(model.channels) channel(s)")
         }
@@ -70,6 +89,10 @@ public struct TrainingRequest: Sendable {
         if autoencoder { throw VAEError("--autoencoder cannot be combined with --task \(task.rawValue)") }
         if config.model.widths.isEmpty {
             throw VAEError("images of \(model.height)x\(model.width) are too small for a conditional model")
+        }
+        if config.conditional?.chroma != nil {
+            // Colors at 1/4 of the resolution, or finer when the network halves fewer times.
+            config.conditional?.chroma?.stride = min(4, 1 << (config.model.widths.count - 1))
         }
         // A Gaussian's mean is the least-squares completion that PSNR measures.
         if likelihood == nil { config.model.likelihood = .gaussian }
