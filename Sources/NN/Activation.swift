@@ -79,6 +79,7 @@ public final class Activation: Layer {
     }
 
     public var parameters: [Parameter] { [] }
+    public var forwardFLOPs: Int { 0 }
 
     public func forward(_ x: Tensor) throws -> Tensor {
         input = x

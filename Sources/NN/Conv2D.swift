@@ -58,6 +58,13 @@ public final class Conv2D: Layer, ActivationFusing {
 
     public var parameters: [Parameter] { [weight, bias] }
 
+    /// 2 x the multiply-adds of one item: every output (input, for a transposed convolution)
+    /// pixel meets every weight once.
+    public var forwardFLOPs: Int {
+        let k = Int(geometry.k_h * geometry.k_w) * inputShape[0] * outputShape[0]
+        return 2 * k * (transposed ? inputShape[1] * inputShape[2] : outputShape[1] * outputShape[2])
+    }
+
     public func forward(_ x: Tensor) throws -> Tensor {
         precondition(x.itemCount == inputShape.reduce(1, *), "Conv2D: input \(x.shape) does not match \(inputShape)")
         geometry.batch = Int32(x.batch)

@@ -34,6 +34,7 @@ public final class Dense: Layer, ActivationFusing {
     }
 
     public var parameters: [Parameter] { [weight, bias] }
+    public var forwardFLOPs: Int { 2 * inFeatures * outFeatures }
 
     public func forward(_ x: Tensor) throws -> Tensor {
         precondition(x.itemCount == inFeatures, "Dense: input \(x.shape) has not \(inFeatures) features")

@@ -7,6 +7,9 @@ public protocol Layer: AnyObject {
     var parameters: [Parameter] { get }
     /// The per-item shape of the output.
     var outputShape: [Int] { get }
+    /// Floating-point operations of one item's forward pass (2 per multiply-add of the
+    /// convolutions and dense layers; elementwise work not counted): the unit of GFLOP/s figures.
+    var forwardFLOPs: Int { get }
     /// Computes the output for a batch; the returned tensor is owned by the layer.
     func forward(_ x: Tensor) throws -> Tensor
     /// Accumulates parameter gradients (overwriting them) from the output gradient and
@@ -53,6 +56,7 @@ public final class Sequential: Layer {
     }
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var forwardFLOPs: Int { layers.reduce(0) { $0 + $1.forwardFLOPs } }
     public var outputShape: [Int] { layers.last!.outputShape }
 
     public func forward(_ x: Tensor) throws -> Tensor {

@@ -178,6 +178,17 @@ public final class ConditionalVAE: CheckpointableModel {
             + decoderStages.flatMap(\.parameters) + head.parameters + likelihood.parameters
     }
 
+    /// Floating-point operations of one image's training step (forward, and a backward of about
+    /// twice the forward): an ELBO step runs every network, a prior-path step all but the
+    /// posterior; `priorPathEvery` says how they alternate.
+    public func trainingFLOPs(priorPathEvery: Int) -> Int {
+        let prior = priorStages.reduce(0) { $0 + $1.forwardFLOPs } + priorHead.forwardFLOPs
+        let decoder = projection.forwardFLOPs + decoderStages.reduce(0) { $0 + $1.forwardFLOPs } + head.forwardFLOPs
+        let elbo = 3 * (posteriorEncoder.forwardFLOPs + prior + decoder), priorPath = 3 * (prior + decoder)
+        guard priorPathEvery > 0 else { return elbo }
+        return (elbo * (priorPathEvery - 1) + priorPath) / priorPathEvery
+    }
+
     /// Values per item of the target and of the condition.
     public var targetItem: Int { targetChannels * config.height * config.width }
     public var conditionItem: Int { conditionChannels * config.height * config.width }

@@ -75,6 +75,10 @@ public final class ConvVAE: CheckpointableModel {
     /// Every trainable parameter, in checkpoint order.
     public var parameters: [Parameter] { encoder.parameters + decoder.parameters + likelihood.parameters }
 
+    /// Floating-point operations of one image's training step: forward, and a backward that
+    /// costs about twice the forward.
+    public var trainingFLOPs: Int { 3 * (encoder.forwardFLOPs + decoder.forwardFLOPs) }
+
     // MARK: - Passes
 
     /// Encodes the first `batch` loaded images to packed statistics [batch, 2L] (mu, log sigma^2).
