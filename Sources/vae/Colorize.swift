@@ -30,8 +30,9 @@ struct Colorize: ParsableCommand {
         let images = try inputs.map { try Image.load($0) }
         let started = Date()
         let results = try images.enumerated().map { i, image in
-            try Colorization.colorize(image, completer: completer, samples: samples,
-                                      seed: Noise.derive(seed, i))
+            let began = Date()
+            defer { progress(i, of: images.count, inputs[i], image, seconds: Date().timeIntervalSince(began)) }
+            return try Colorization.colorize(image, completer: completer, samples: samples, seed: Noise.derive(seed, i))
         }
         try writeAll(results, to: outputPaths(inputs: inputs, out: out, directoryRun: directoryRun, samples: samples),
                      directory: directoryRun ? out : nil)

@@ -56,3 +56,11 @@ func writeAll(_ images: [[Image]], to paths: [[String]], directory: String?) thr
         for (image, path) in zip(set, names) { try image.write(to: path) }
     }
 }
+
+/// One line per finished picture when there are several or they are larger than a model's
+/// window, so a long run shows where it is.
+func progress(_ index: Int, of count: Int, _ path: String, _ image: Image, seconds: Double) {
+    guard count > 1 || image.width * image.height > 128 * 128 else { return }
+    log(String(format: "picture %d/%d %@: %dx%d in %.2f s", index + 1, count, (path as NSString).lastPathComponent,
+               image.width, image.height, seconds))
+}

@@ -53,8 +53,10 @@ struct Inpaint: ParsableCommand {
         let started = Date()
         var results: [[Image]] = []
         for (i, (image, mask)) in jobs.enumerated() {
+            let began = Date()
             results.append(try Inpainting.complete(image, mask: mask, completer: completer, samples: samples,
                                                    seed: Noise.derive(seed, i)))
+            progress(i, of: jobs.count, inputs[i], image, seconds: Date().timeIntervalSince(began))
         }
         let paths = outputPaths(inputs: inputs, out: out, directoryRun: directoryRun, samples: samples)
         try writeAll(results, to: paths, directory: directoryRun ? out : nil)
