@@ -233,11 +233,6 @@ ck_status ck_dist_probe(char *text, size_t capacity) {
 
 /* ---------------------------------------------------------------- collectives */
 
-#define DIST_CHECK(fn)                                                                     \
-    do {                                                                                   \
-        if (!dist) return ck_fail(CK_ERR_ARGUMENT, "%s: dist is NULL", fn);                 \
-    } while (0)
-
 /* The largest count one MPI call takes (an int); longer ranges go in chunks. */
 static const size_t chunk_max = (size_t)1 << 30;
 
@@ -261,19 +256,15 @@ static ck_status buffer_range(const char *fn, const ck_buffer *b, size_t offset,
     return CK_OK;
 }
 
-ck_status ck_dist_allreduce_sum(ck_dist *dist, ck_buffer *buffer, size_t offset, size_t count) {
-    DIST_CHECK(__func__);
-    ck_status s = buffer_range(__func__, buffer, offset, count);
-    if (s) return s;
-    if (!dist->mpi || dist->size == 1 || count == 0) return CK_OK;
+static ck_status allreduce(ck_dist *dist, ck_buffer *buffer, size_t offset, size_t count) {
     float *x = host_floats(dist, buffer, offset, count);
     if (!x) return ck_fail(CK_ERR_MEMORY, "ck_dist_allreduce_sum: no host memory for %zu floats", count);
     if (!buffer->host) {
-        s = buffer->backend->ops->buffer_read(buffer, offset, count, x);
+        ck_status s = buffer->backend->ops->buffer_read(buffer, offset, count, x);
         if (s) return s;
     }
     const mpi_api *m = dist->mpi;
-    watched(dist, "the gradient sum (MPI_Allreduce)");
+    watched(dist, "a sum of floats (MPI_Allreduce)");
     for (size_t at = 0; at < count; at += chunk_max) {
         int n = (int)(count - at < chunk_max ? count - at : chunk_max);
         int rc = m->MPI_Allreduce(MPI_IN_PLACE_, x + at, n, m->ompi_mpi_float, m->ompi_mpi_op_sum,
@@ -287,14 +278,21 @@ ck_status ck_dist_allreduce_sum(ck_dist *dist, ck_buffer *buffer, size_t offset,
     return buffer->host ? CK_OK : buffer->backend->ops->buffer_write(buffer, offset, count, x);
 }
 
+ck_status ck_dist_allreduce_sum(ck_dist *dist, ck_buffer *buffer, size_t offset, size_t count) {
+    ck_status s = buffer_range(__func__, buffer, offset, count);
+    if (s) return s;
+    if (!dist || !dist->mpi || dist->size == 1 || count == 0) return CK_OK;
+    PROFILED(allreduce(dist, buffer, offset, count), "%s %zu floats, %d ranks", __func__, count,
+             dist->size);
+}
+
 ck_status ck_dist_allreduce_sum_host(ck_dist *dist, double *values, size_t count) {
-    DIST_CHECK(__func__);
     if (!values && count) return ck_fail(CK_ERR_ARGUMENT, "ck_dist_allreduce_sum_host: values is NULL");
     if (count > (size_t)INT_MAX)
         return ck_fail(CK_ERR_ARGUMENT, "ck_dist_allreduce_sum_host: %zu values is too many", count);
-    if (!dist->mpi || dist->size == 1 || count == 0) return CK_OK;
+    if (!dist || !dist->mpi || dist->size == 1 || count == 0) return CK_OK;
     const mpi_api *m = dist->mpi;
-    watched(dist, "a sum of step figures (MPI_Allreduce)");
+    watched(dist, "a sum of doubles (MPI_Allreduce)");
     int rc = m->MPI_Allreduce(MPI_IN_PLACE_, values, (int)count, m->ompi_mpi_double,
                               m->ompi_mpi_op_sum, m->ompi_mpi_comm_world);
     watched(dist, NULL);
@@ -312,24 +310,24 @@ static ck_status bcast(ck_dist *d, void *bytes, size_t count, int root) {
 }
 
 static ck_status root_check(const char *fn, const ck_dist *d, int root) {
-    if (root < 0 || root >= d->size)
-        return ck_fail(CK_ERR_ARGUMENT, "%s: root %d outside 0..%d", fn, root, d->size - 1);
+    int size = ck_dist_size(d);
+    if (root < 0 || root >= size)
+        return ck_fail(CK_ERR_ARGUMENT, "%s: root %d outside 0..%d", fn, root, size - 1);
     return CK_OK;
 }
 
 ck_status ck_dist_broadcast(ck_dist *dist, ck_buffer *buffer, size_t offset, size_t count, int root) {
-    DIST_CHECK(__func__);
     ck_status s = buffer_range(__func__, buffer, offset, count);
     if (!s) s = root_check(__func__, dist, root);
     if (s) return s;
-    if (!dist->mpi || dist->size == 1 || count == 0) return CK_OK;
+    if (!dist || !dist->mpi || dist->size == 1 || count == 0) return CK_OK;
     float *x = host_floats(dist, buffer, offset, count);
     if (!x) return ck_fail(CK_ERR_MEMORY, "ck_dist_broadcast: no host memory for %zu floats", count);
     if (!buffer->host && dist->rank == root) {
         s = buffer->backend->ops->buffer_read(buffer, offset, count, x);
         if (s) return s;
     }
-    watched(dist, "a broadcast of weights (MPI_Bcast)");
+    watched(dist, "a broadcast of floats (MPI_Bcast)");
     s = bcast(dist, x, count * sizeof(float), root);
     watched(dist, NULL);
     if (s || buffer->host || dist->rank == root) return s;
@@ -337,10 +335,9 @@ ck_status ck_dist_broadcast(ck_dist *dist, ck_buffer *buffer, size_t offset, siz
 }
 
 ck_status ck_dist_broadcast_host(ck_dist *dist, void *bytes, size_t count, int root) {
-    DIST_CHECK(__func__);
     if (!bytes && count) return ck_fail(CK_ERR_ARGUMENT, "ck_dist_broadcast_host: bytes is NULL");
     ck_status s = root_check(__func__, dist, root);
-    if (s || !dist->mpi || dist->size == 1 || count == 0) return s;
+    if (s || !dist || !dist->mpi || dist->size == 1 || count == 0) return s;
     watched(dist, "a broadcast (MPI_Bcast)");
     s = bcast(dist, bytes, count, root);
     watched(dist, NULL);
@@ -362,11 +359,10 @@ static uint64_t hash_bytes(const void *bytes, size_t count) {
 }
 
 ck_status ck_dist_agree(ck_dist *dist, const void *bytes, size_t count, int *agree) {
-    DIST_CHECK(__func__);
     if (!agree) return ck_fail(CK_ERR_ARGUMENT, "ck_dist_agree: agree is NULL");
     *agree = 1;
     if (!bytes && count) return ck_fail(CK_ERR_ARGUMENT, "ck_dist_agree: bytes is NULL");
-    if (!dist->mpi || dist->size == 1) return CK_OK;
+    if (!dist || !dist->mpi || dist->size == 1) return CK_OK;
     uint64_t mine = hash_bytes(bytes, count), root = mine;
     watched(dist, "a comparison of weights (MPI_Bcast)");
     ck_status s = bcast(dist, &root, sizeof root, 0);
@@ -380,8 +376,7 @@ ck_status ck_dist_agree(ck_dist *dist, const void *bytes, size_t count, int *agr
 }
 
 ck_status ck_dist_barrier(ck_dist *dist) {
-    DIST_CHECK(__func__);
-    if (!dist->mpi || dist->size == 1) return CK_OK;
+    if (!dist || !dist->mpi || dist->size == 1) return CK_OK;
     int rc = dist->mpi->MPI_Barrier(dist->mpi->ompi_mpi_comm_world);
     return rc == 0 ? CK_OK : mpi_fail(dist, rc, "MPI_Barrier");
 }

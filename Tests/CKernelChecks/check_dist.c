@@ -98,7 +98,11 @@ static void error_checks(ckc *c, ck_dist *d) {
     int agree;
     ckc_expect(c, ck_dist_allreduce_sum(d, b, 2, 3) == CK_ERR_SHAPE, "sum past the end accepted");
     ckc_expect(c, ck_dist_allreduce_sum(d, NULL, 0, 1) == CK_ERR_ARGUMENT, "sum of NULL accepted");
-    ckc_expect(c, ck_dist_allreduce_sum(NULL, b, 0, 1) == CK_ERR_ARGUMENT, "NULL handle accepted");
+    /* a NULL handle is one process: the collectives check their arguments, change nothing */
+    ckc_expect(c, ck_dist_allreduce_sum(NULL, b, 0, 1) == CK_OK, "a sum on no handle failed");
+    ckc_expect(c, ck_dist_allreduce_sum(NULL, b, 2, 3) == CK_ERR_SHAPE, "no handle: sum past the end accepted");
+    ckc_expect(c, ck_dist_broadcast(NULL, b, 0, 4, 1) == CK_ERR_ARGUMENT, "no handle: root 1 accepted");
+    ckc_expect(c, ck_dist_rank(NULL) == 0 && ck_dist_size(NULL) == 1, "no handle is not rank 0 of 1");
     ckc_expect(c, ck_dist_broadcast(d, b, 0, 4, ck_dist_size(d)) == CK_ERR_ARGUMENT, "root out of range accepted");
     ckc_expect(c, ck_dist_broadcast_host(d, &v, 8, -1) == CK_ERR_ARGUMENT, "root -1 accepted");
     ckc_expect(c, ck_dist_allreduce_sum_host(d, NULL, 1) == CK_ERR_ARGUMENT, "NULL values accepted");

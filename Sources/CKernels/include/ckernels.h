@@ -668,7 +668,8 @@ ck_status ck_adam_update(size_t count, const ck_adam_params *params, ck_buffer *
  * The processes of one data-parallel run: the ranks that Open MPI's mpirun starts, each with
  * a share of every batch, summing their gradients. libmpi (Open MPI, libmpi.so.40) is loaded
  * at run time, only in a process that mpirun started; any other process is rank 0 of 1,
- * where every collective returns at once and changes nothing. Collectives are called by every
+ * where every collective returns at once and changes nothing; a NULL handle is such a process
+ * too (arguments are still checked). Collectives are called by every
  * rank in the same order, from one thread. A "watched" collective that waits longer than the
  * handle's timeout for the other ranks (one died or hangs) prints which wait it was and ends
  * the process with status 1; mpirun then ends the other ranks.
