@@ -54,7 +54,7 @@ typedef struct mpi_api {
 
 static mpi_api api;
 static const mpi_api *loaded;
-static char load_error[300];
+static char load_error[600];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void load(void) {
@@ -62,8 +62,8 @@ static void load(void) {
     void *lib = dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL);
     if (!lib) {
         snprintf(load_error, sizeof load_error,
-                 "Open MPI is not installed (libmpi.so.40 not found; on Debian: apt install "
-                 "openmpi-bin)");
+                 "Open MPI's library does not load (%s; on Debian: apt install openmpi-bin)",
+                 dlerror());
         return;
     }
 #define MPI_RESOLVE(name, ret, args)                                                       \

@@ -75,6 +75,19 @@ struct MPICLITests {
         #expect(resumed.stderr.contains("resuming at step 9") && resumed.stderr.contains("epoch 2  step 18"), "\(resumed.stderr)")
     }
 
+    @Test("vae devices says that Open MPI is there; another MPI's launcher is refused, not run N times over")
+    func devicesAndLaunchers() throws {
+        let r = try Tool.run(["devices"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("mpi      Open MPI v"), "\(r.stdout)")
+        let tmp = TemporaryDirectory("convvae-mpi")
+        let other = try Tool.run(["train", "--data", "shapes:64", "--epochs", "1", "--out", tmp.file("run")],
+                                 launcher: [], environment: ["PMI_RANK": "1", "PMI_SIZE": "2"], when: nil) { _ in }
+        #expect(other.status != 0)
+        #expect(other.stderr.contains("started by an MPI launcher other than Open MPI's"), "\(other.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: tmp.file("run")))
+    }
+
     @Test("a batch that does not divide among the ranks is refused with one clear line per rank")
     func indivisibleBatch() throws {
         let tmp = TemporaryDirectory("convvae-mpi")
