@@ -152,6 +152,38 @@ ck_status ck_buffer_new(ck_backend *backend, size_t count, ck_buffer **out) {
     return CK_OK;
 }
 
+size_t ck_buffer_view_alignment(const ck_backend *backend) {
+    return backend ? backend->ops->view_alignment(backend) : 0;
+}
+
+ck_status ck_buffer_view(ck_buffer *parent, size_t offset, size_t count, ck_buffer **out) {
+    CHECK(out != NULL, CK_ERR_ARGUMENT, "ck_buffer_view: out is NULL");
+    *out = NULL;
+    CHECK(parent != NULL, CK_ERR_ARGUMENT, "ck_buffer_view: parent is NULL");
+    CHECK(parent->parent == NULL, CK_ERR_ARGUMENT, "ck_buffer_view: parent is itself a view");
+    CHECK(count > 0, CK_ERR_ARGUMENT, "ck_buffer_view: count is 0");
+    CHECK(offset <= parent->count && count <= parent->count - offset, CK_ERR_SHAPE,
+          "ck_buffer_view: range [%zu, %zu) outside a buffer of %zu floats", offset,
+          offset + count, parent->count);
+    size_t align = parent->backend->ops->view_alignment(parent->backend);
+    CHECK(offset % align == 0, CK_ERR_ARGUMENT,
+          "ck_buffer_view: offset %zu is not a multiple of the backend's alignment (%zu floats)",
+          offset, align);
+    ck_buffer *b = calloc(1, sizeof *b);
+    CHECK(b != NULL, CK_ERR_MEMORY, "ck_buffer_view: out of memory");
+    b->backend = parent->backend;
+    b->count = count;
+    b->parent = parent;
+    b->offset = offset;
+    ck_status s = parent->backend->ops->buffer_view(b);
+    if (s != CK_OK) {
+        free(b);
+        return s;
+    }
+    *out = b;
+    return CK_OK;
+}
+
 void ck_buffer_free(ck_buffer *buffer) {
     if (!buffer) return;
     buffer->backend->ops->buffer_free(buffer);

@@ -25,13 +25,17 @@ struct ck_buffer {
     size_t count;
     float *host;            /* CPU backend: the floats */
     void *device;           /* device backends: their handle (cl_mem) */
+    const ck_buffer *parent; /* a view's parent (ck_buffer_view); NULL for a buffer of its own */
+    size_t offset;          /* a view's first float in its parent */
 };
 
 /* Operations take validated arguments; output sizes are already computed in shape. */
 struct ck_backend_ops {
     void (*close)(ck_backend *);
     ck_status (*buffer_new)(ck_backend *, ck_buffer *);   /* fills host or device, zeroed */
-    void (*buffer_free)(ck_buffer *);
+    void (*buffer_free)(ck_buffer *);                     /* a view or a buffer of its own */
+    size_t (*view_alignment)(const ck_backend *);         /* floats */
+    ck_status (*buffer_view)(ck_buffer *view);            /* fills host or device from parent, offset */
     ck_status (*buffer_write)(ck_buffer *, size_t offset, size_t count, const float *src);
     ck_status (*buffer_read)(const ck_buffer *, size_t offset, size_t count, float *dst);
     ck_status (*copy)(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size_t src_offset,

@@ -7,6 +7,9 @@ public final class Adam {
     public var weightDecay: Float
     /// Clip the global gradient norm to this value; nil for no clipping.
     public var clipNorm: Float?
+    /// A factor on every gradient, applied inside the update (no pass of its own) and to the
+    /// norm that clipping compares: 1/N when the gradients are the sum of N ranks' means.
+    public var gradientScale: Float = 1
     /// Updates taken so far (the bias correction needs it; checkpoints save it).
     public var step: Int64 = 0
     let parameters: [Parameter]
@@ -22,9 +25,9 @@ public final class Adam {
         self.clipNorm = clipNorm
     }
 
-    /// The L2 norm of all gradients together.
+    /// The L2 norm of all gradients together (times `gradientScale`).
     public func gradientNorm() throws -> Double {
-        try parameters.reduce(0.0) { $0 + (try $1.grad.sumOfSquares()) }.squareRoot()
+        try parameters.reduce(0.0) { $0 + (try $1.grad.sumOfSquares()) }.squareRoot() * Double(gradientScale)
     }
 
     /// Applies one update from the gradients now held by the parameters.
@@ -32,12 +35,12 @@ public final class Adam {
     @discardableResult
     public func update() throws -> Double? {
         step += 1
-        var scale: Float = 1
+        var scale = gradientScale
         var norm: Double?
         if let clip = clipNorm {
             let n = try gradientNorm()
             norm = n
-            if n > Double(clip) { scale = Float(Double(clip) / n) }
+            if n > Double(clip) { scale *= Float(Double(clip) / n) }
         }
         for p in parameters {
             var hp = ck_adam_params(lr: learningRate, beta1: beta1, beta2: beta2, eps: epsilon,

@@ -7,7 +7,8 @@ public final class Device: @unchecked Sendable {
     /// Opens a backend by name: `auto`, `cpu`, `opencl` or `opencl:P.D`.
     /// - Parameters:
     ///   - name: the device to use
-    ///   - threads: CPU threads for kernels; 0 uses every core
+    ///   - threads: CPU threads for kernels; 0 uses every core the process may run on (under
+    ///     mpirun, the cores its rank is bound to)
     public init(_ name: String = "cpu", threads: Int = 0) throws {
         var out: OpaquePointer?
         try check(ck_backend_open(name, Int32(threads), &out))
@@ -24,6 +25,9 @@ public final class Device: @unchecked Sendable {
 
     /// CPU threads in use.
     public var threads: Int { Int(ck_backend_threads(handle)) }
+
+    /// The alignment, in floats, of a tensor view's offset (`Tensor(viewing:offset:shape:)`).
+    public var viewAlignment: Int { ck_buffer_view_alignment(handle) }
 
     /// Waits for queued work (a no-op on the CPU).
     public func synchronize() throws { try check(ck_backend_synchronize(handle)) }

@@ -37,9 +37,12 @@ public enum Noise {
         derive(seed, sample) ^ (UInt64(truncatingIfNeeded: start) &* 0xC2B2_AE3D_27D4_EB4F)
     }
 
-    /// The seed of the training masks of optimizer step `step`.
-    public static func trainingMaskSeed(run: UInt64, step: Int64) -> UInt64 {
-        Stream.trainingMasks.seed(run) ^ (UInt64(bitPattern: step) &* 0xD1B5_4A32_D192_ED03)
+    /// The stream position of the first value of row `row` when every row draws
+    /// `valuesPerRow` values. Training numbers its rows (images) across the run: step s with a
+    /// global batch of B holds rows s B ..< (s + 1) B, however they are split among ranks, so
+    /// an image's noise does not depend on which process draws it.
+    public static func counter(row: UInt64, valuesPerRow: Int) -> UInt64 {
+        row &* UInt64(valuesPerRow)
     }
 
     /// 64 random bits at (seed, counter).

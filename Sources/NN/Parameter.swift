@@ -4,8 +4,9 @@ public final class Parameter {
     public var name: String
     /// The values.
     public let value: Tensor
-    /// The gradient of the loss, written by the backward pass.
-    public let grad: Tensor
+    /// The gradient of the loss, written by the backward pass (a view of one buffer for all
+    /// parameters once `GradientBuffer` gathers them).
+    public internal(set) var grad: Tensor
     /// Adam's first and second moments.
     public let m: Tensor, v: Tensor
     /// Whether weight decay applies (weights yes, biases and scales no).

@@ -11,6 +11,8 @@ public final class Tensor {
     let buffer: OpaquePointer
     /// Floats of storage.
     public let capacity: Int
+    /// The tensor whose storage a view shares (kept alive while the view lives).
+    let parent: Tensor?
     /// The current shape; its product never exceeds `capacity`.
     public var shape: [Int] {
         didSet { precondition(count <= capacity, "shape \(shape) exceeds capacity \(capacity)") }
@@ -26,6 +28,21 @@ public final class Tensor {
         self.buffer = out!
         self.capacity = n
         self.shape = shape
+        parent = nil
+    }
+
+    /// A tensor that shares `shape`'s count of `parent`'s floats from element `offset` (a
+    /// multiple of `Device.viewAlignment`): what either writes, both see.
+    public init(viewing parent: Tensor, offset: Int, shape: [Int]) throws {
+        let n = shape.reduce(1, *)
+        precondition(n > 0 && shape.allSatisfy { $0 > 0 }, "invalid shape \(shape)")
+        var out: OpaquePointer?
+        try check(ck_buffer_view(parent.buffer, offset, n, &out))
+        device = parent.device
+        buffer = out!
+        capacity = n
+        self.shape = shape
+        self.parent = parent
     }
 
     /// A tensor holding the given values.

@@ -7,11 +7,15 @@ import VAE
 /// `vae bench`: training and inference speed of the reference models (or of the conditional
 /// models for a task) on random data, timed like ../shared/bench/torch_reference.py (median of
 /// per-step times after warm-up), with the work's GFLOP/s.
+///
+/// Under `mpirun -np N`, the batch is split among the ranks as `vae train` splits it: each
+/// training step is the ranks' shares, the wait for the slowest rank and the all-reduce of the
+/// gradient buffer, each timed (scripts/bench-mpi compares N ranks with one process).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmark training and inference of a reference model.")
 
     @Option(help: "mnist, cifar or tiny64 (several: comma-separated).") var arch: String = "mnist,cifar,tiny64"
-    @Option(help: "vae (the default), or inpaint or colorize: the conditional model for that task at the preset's size, its batches prepared on the host as in training.")
+    @Option(help: "vae (the default), or inpaint or colorize: the conditional model for that task at the preset's size, its batches prepared on the host as in training (one process).")
     var task: RunTask = .vae
     @Option(help: "Batch size.") var batch: Int = 128
     @Option(help: "Warm-up steps (not timed).") var warmup: Int = 5
@@ -24,11 +28,15 @@ struct Bench: ParsableCommand {
         var trainImagesPerSecond: Double, trainMedianStepMs: Double, trainMinStepMs: Double, trainMaxStepMs: Double
         /// Convolution and dense work of the median training step, per second.
         var trainGFLOPs: Double
-        var inferImagesPerSecond: Double, inferMedianStepMs: Double
+        var inferImagesPerSecond: Double?, inferMedianStepMs: Double?
         /// Process CPU time (all threads) per training step, minimum over the timed steps:
         /// on a busy machine a steadier view of the work than wall-clock time.
         var trainMinCPUMs: Double
         var peakMemoryMiB: Double
+        /// Ranks sharing each training step (inference is timed with one), the gradient buffer
+        /// they sum (MiB), and the medians of each step's wait for the slowest rank and of its
+        /// all-reduce (0 for one process).
+        var ranks: Int, gradientMiB: Double, waitMedianMs: Double, allReduceMedianMs: Double
     }
 
     func validate() throws {
@@ -61,67 +69,18 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        let ranks = try Communicator()
+        defer { ranks.close() }
+        guard batch % ranks.size == 0 else {
+            throw ValidationError("--batch \(batch) does not divide among \(ranks.size) processes; give a multiple of \(ranks.size)")
+        }
+        guard task == .vae || ranks.size == 1 else { throw ValidationError("vae bench --task runs in one process") }
         let dev = try device.open()
         var results: [Result] = []
         for name in arch.split(separator: ",").map(String.init) {
-            var rng = SplitMix64(seed: 7)
-            let train: (wall: [Double], cpu: [Double]), infer: [Double], flops: Int
-            if let conditional = task.conditional {
-                let preset = ModelConfig.presets[name]!
-                var request = TrainingRequest()
-                request.task = task
-                request.data = .shapes(count: batch)
-                request.architecture = Architecture(rawValue: name)!
-                request.training.batch = batch
-                let config = try request.resolve()
-                var model = config.model
-                model.channels = preset.channels
-                let options = config.conditional!
-                var chroma = options.chroma
-                if let classes = chroma?.classes { chroma?.weights = [Float](repeating: 1, count: classes) }
-                let vae = try ConditionalVAE(model, task: conditional, device: dev, maxBatch: batch, seed: 1, chroma: chroma)
-                let optimizer = Adam(vae.parameters)
-                let images = ImageSet.shapes(count: batch, channels: model.channels, height: model.height, width: model.width, seed: 3)
-                let rows = ConditionalBatch(task: conditional, channels: model.channels, height: model.height, width: model.width,
-                                            capacity: batch, masks: options.masks, chroma: chroma)
-                train = try time("train \(task.rawValue) \(name)") { i in
-                    rows.fill(from: images, indices: 0..<batch) { p, _ in MaskGenerator.generator(seed: UInt64(i), index: p) }
-                    try vae.load(rows)
-                    try vae.trainStep(StepSettings(), priorPath: options.isPriorPathStep(Int64(i)), seed: 1, optimizer: optimizer)
-                    try dev.synchronize()
-                }
-                let conditions = Array(UnsafeBufferPointer(start: rows.conditions, count: batch * vae.conditionItem))
-                infer = try time("infer \(task.rawValue) \(name)") { i in
-                    _ = try vae.complete(conditions: conditions, count: batch, sample: i, seed: 1)
-                }.wall
-                flops = vae.trainingFLOPs(priorPathEvery: options.priorPathPeriod)
-            } else {
-                var config = ModelConfig.presets[name]!
-                config.likelihood = .bernoulli  // as the PyTorch reference: BCE on sigmoid outputs
-                let model = try ConvVAE(config, device: dev, maxBatch: batch, seed: 1)
-                let optimizer = Adam(model.parameters)
-                let data = (0..<(batch * config.dimensions)).map { _ in rng.nextFloat() }
-                try data.withUnsafeBufferPointer { try model.loadBatch($0.baseAddress!, batch: batch) }
-                train = try time("train \(name)") { _ in
-                    try model.trainStep(StepSettings(), seed: 1, optimizer: optimizer)
-                    try dev.synchronize()
-                }
-                infer = try time("infer \(name)") { i in
-                    let stats = try model.encode(batch: batch)
-                    let z = try model.latent.draw(from: stats, seed: 1, counter: UInt64(i))
-                    try model.likelihood.means(try model.decode(z))
-                    try dev.synchronize()
-                }.wall
-                flops = model.trainingFLOPs
-            }
-            let tm = median(train.wall), im = median(infer)
-            results.append(Result(arch: name, task: task.rawValue, device: dev.description, threads: dev.threads, batch: batch,
-                                  trainImagesPerSecond: Double(batch) / tm * 1000, trainMedianStepMs: tm,
-                                  trainMinStepMs: train.wall.min()!, trainMaxStepMs: train.wall.max()!,
-                                  trainGFLOPs: Double(flops * batch) / (tm * 1e6),
-                                  inferImagesPerSecond: Double(batch) / im * 1000, inferMedianStepMs: im,
-                                  trainMinCPUMs: train.cpu.min()!, peakMemoryMiB: peakMemoryMiB()))
+            results.append(try task.conditional.map { try conditional($0, name, dev) } ?? plain(name, dev, ranks))
         }
+        guard ranks.isRoot else { return }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -129,12 +88,110 @@ struct Bench: ParsableCommand {
             return
         }
         print("device: \(dev.description), batch \(batch), \(task.rawValue), median of \(steps) steps after \(warmup) warm-up")
+        guard ranks.size == 1 else {
+            print("\(ranks.size) ranks of \(batch / ranks.size) images (rank 0's figures; the wait is for the slowest rank)")
+            print("arch     train img/s  step ms (min-max)        gradient MiB  wait ms  all-reduce ms (share)")
+            for r in results {
+                print(String(format: "%-8@ %11.0f  %7.1f (%.1f-%.1f)  %12.2f  %7.2f  %7.2f (%.1f%%)", r.arch,
+                             r.trainImagesPerSecond, r.trainMedianStepMs, r.trainMinStepMs, r.trainMaxStepMs, r.gradientMiB,
+                             r.waitMedianMs, r.allReduceMedianMs, 100 * r.allReduceMedianMs / r.trainMedianStepMs))
+            }
+            return
+        }
         print("arch     train img/s  step ms (min-max)        GFLOP/s  infer img/s  peak MiB  train CPU ms/step (min)")
         for r in results {
             print(String(format: "%-8@ %11.0f  %7.1f (%.1f-%.1f)  %8.1f  %11.0f  %8.0f  %8.1f", r.arch, r.trainImagesPerSecond,
-                         r.trainMedianStepMs, r.trainMinStepMs, r.trainMaxStepMs, r.trainGFLOPs, r.inferImagesPerSecond,
+                         r.trainMedianStepMs, r.trainMinStepMs, r.trainMaxStepMs, r.trainGFLOPs, r.inferImagesPerSecond ?? .nan,
                          r.peakMemoryMiB, r.trainMinCPUMs))
         }
+    }
+
+    /// A reference preset's plain VAE, its batch shared among the ranks.
+    func plain(_ name: String, _ dev: Device, _ ranks: Communicator) throws -> Result {
+        var config = ModelConfig.presets[name]!
+        config.likelihood = .bernoulli  // as the PyTorch reference: BCE on sigmoid outputs
+        let share = batch / ranks.size
+        let model = try ConvVAE(config, device: dev, maxBatch: share, seed: 1)
+        let gradients = try GradientBuffer(model.parameters)
+        let optimizer = Adam(model.parameters)
+        optimizer.gradientScale = 1 / Float(ranks.size)
+        var rng = SplitMix64(seed: 7)
+        let data = (0..<(share * config.dimensions)).map { _ in rng.nextFloat() }
+        try data.withUnsafeBufferPointer { try model.loadBatch($0.baseAddress!, batch: share) }
+        var wait: [Double] = [], sum: [Double] = []
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+        let train = try time("train \(name)") { i in
+            try model.lossAndGradients(StepSettings(), seed: 1, firstRow: UInt64(i * batch + ranks.rank * share))
+            try dev.synchronize()
+            let t1 = now()
+            if ranks.size > 1 { try ranks.barrier() }
+            let t2 = now()
+            try ranks.sum(gradients.all)
+            let t3 = now()
+            try optimizer.update()
+            try dev.synchronize()
+            if i >= warmup {
+                wait.append(t2 - t1)
+                sum.append(t3 - t2)
+            }
+        }
+        let tm = median(train.wall), gradientMiB = Double(gradients.all.count * 4) / 1048576
+        var infer: [Double]?
+        if ranks.size == 1 {
+            infer = try time("infer \(name)") { i in
+                let stats = try model.encode(batch: batch)
+                let z = try model.latent.draw(from: stats, seed: 1, counter: UInt64(i))
+                try model.likelihood.means(try model.decode(z))
+                try dev.synchronize()
+            }.wall
+        }
+        return Result(arch: name, task: task.rawValue, device: dev.description, threads: dev.threads, batch: batch,
+                      trainImagesPerSecond: Double(batch) / tm * 1000, trainMedianStepMs: tm,
+                      trainMinStepMs: train.wall.min()!, trainMaxStepMs: train.wall.max()!,
+                      trainGFLOPs: Double(model.trainingFLOPs * batch) / (tm * 1e6),
+                      inferImagesPerSecond: infer.map { Double(batch) / median($0) * 1000 }, inferMedianStepMs: infer.map(median),
+                      trainMinCPUMs: train.cpu.min()!, peakMemoryMiB: peakMemoryMiB(), ranks: ranks.size,
+                      gradientMiB: gradientMiB, waitMedianMs: ranks.size > 1 ? median(wait) : 0,
+                      allReduceMedianMs: ranks.size > 1 ? median(sum) : 0)
+    }
+
+    /// The conditional model of `task` at a preset's size, with its default options.
+    func conditional(_ task: ConditionalTask, _ name: String, _ dev: Device) throws -> Result {
+        let preset = ModelConfig.presets[name]!
+        var request = TrainingRequest()
+        request.task = self.task
+        request.data = .shapes(count: batch)
+        request.architecture = Architecture(rawValue: name)!
+        request.training.batch = batch
+        let config = try request.resolve()
+        var model = config.model
+        model.channels = preset.channels
+        let options = config.conditional!
+        var chroma = options.chroma
+        if let classes = chroma?.classes { chroma?.weights = [Float](repeating: 1, count: classes) }
+        let vae = try ConditionalVAE(model, task: task, device: dev, maxBatch: batch, seed: 1, chroma: chroma)
+        let optimizer = Adam(vae.parameters)
+        let images = ImageSet.shapes(count: batch, channels: model.channels, height: model.height, width: model.width, seed: 3)
+        let rows = ConditionalBatch(task: task, channels: model.channels, height: model.height, width: model.width,
+                                    capacity: batch, masks: options.masks, chroma: chroma)
+        let train = try time("train \(task.rawValue) \(name)") { i in
+            rows.fill(from: images, indices: 0..<batch) { p, _ in MaskGenerator.generator(seed: UInt64(i), index: p) }
+            try vae.load(rows)
+            try vae.trainStep(StepSettings(), priorPath: options.isPriorPathStep(Int64(i)), seed: 1, optimizer: optimizer)
+            try dev.synchronize()
+        }
+        let conditions = Array(UnsafeBufferPointer(start: rows.conditions, count: batch * vae.conditionItem))
+        let infer = try time("infer \(task.rawValue) \(name)") { i in
+            _ = try vae.complete(conditions: conditions, count: batch, sample: i, seed: 1)
+        }.wall
+        let tm = median(train.wall), im = median(infer)
+        return Result(arch: name, task: task.rawValue, device: dev.description, threads: dev.threads, batch: batch,
+                      trainImagesPerSecond: Double(batch) / tm * 1000, trainMedianStepMs: tm,
+                      trainMinStepMs: train.wall.min()!, trainMaxStepMs: train.wall.max()!,
+                      trainGFLOPs: Double(vae.trainingFLOPs(priorPathEvery: options.priorPathPeriod) * batch) / (tm * 1e6),
+                      inferImagesPerSecond: Double(batch) / im * 1000, inferMedianStepMs: im,
+                      trainMinCPUMs: train.cpu.min()!, peakMemoryMiB: peakMemoryMiB(), ranks: 1, gradientMiB: 0,
+                      waitMedianMs: 0, allReduceMedianMs: 0)
     }
 }
 

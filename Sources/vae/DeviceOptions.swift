@@ -7,7 +7,7 @@ struct DeviceOptions: ParsableArguments {
     @Option(help: "auto, cpu, opencl or opencl:P.D (default: $VAE_DEVICE, else auto).")
     var device: String?
 
-    @Option(help: "CPU threads (0 = all cores).")
+    @Option(help: "CPU threads (0 = every core this process may use; under mpirun, its rank's).")
     var threads: Int = 0
 
     func validate() throws {

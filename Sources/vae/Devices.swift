@@ -1,7 +1,8 @@
 import ArgumentParser
 import NN
 
-/// `vae devices`: lists the OpenCL platforms and devices and says what `auto` picks.
+/// `vae devices`: lists the OpenCL platforms and devices, says what `auto` picks and whether
+/// Open MPI is there for data-parallel training.
 struct Devices: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List compute devices.")
 
@@ -14,5 +15,8 @@ struct Devices: ParsableCommand {
             print("OpenCL: \(error)")
         }
         print("auto     \(try Device("auto").description)")
+        let mpi = Communicator.probe()
+        print(mpi.available ? "mpi      \(mpi.text): mpirun -np N vae train ... trains on N processes"
+                            : "mpi      not available: \(mpi.text)")
     }
 }

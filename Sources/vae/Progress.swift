@@ -23,7 +23,8 @@ enum Progress {
     }
 }
 
-/// SIGINT asks the trainer to save a checkpoint and stop; a second one exits at once.
+/// SIGINT or SIGTERM asks the trainer to save a checkpoint and stop; a second one exits at
+/// once. (mpirun turns a Ctrl-C into SIGTERM for every rank, and SIGKILL a second later.)
 enum Interrupt {
     nonisolated(unsafe) static var requested = false
 
@@ -32,10 +33,13 @@ enum Interrupt {
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGINT) { _ in
-            if Interrupt.requested { _exit(130) }
-            Interrupt.requested = true
+        for s in [SIGINT, SIGTERM] {
+            signal(s) { signal in
+                if Interrupt.requested { _exit(128 + signal) }
+                Interrupt.requested = true
+            }
         }
     }
 }

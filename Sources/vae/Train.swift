@@ -48,13 +48,16 @@ struct Train: ParsableCommand {
 
     func run() throws {
         Interrupt.install()
+        // Under mpirun: this process's rank (rank 0 reads and writes the run directory).
+        let ranks = try Communicator()
         let job = resume
-            ? try TrainingJob.resuming(out, epochs: epochs, minutes: minutes, masks: conditional.maskKind)
-            : try TrainingJob(config: try request().resolve(), directory: out)
+            ? try TrainingJob.resuming(out, epochs: epochs, minutes: minutes, masks: conditional.maskKind, ranks: ranks)
+            : try TrainingJob(config: try request().resolve(), directory: out, ranks: ranks)
         let events = TrainingEvents(log: { line in Progress.clear(); log(line) }, progress: Progress.show,
                                     shouldStop: { Interrupt.requested })
         try job.run(on: try device.open(), events: events)
         Progress.clear()
+        ranks.close()  // only after success: a rank that fails exits without it, and mpirun ends the others
     }
 
     /// The run the flags ask for.

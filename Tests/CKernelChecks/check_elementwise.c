@@ -2,7 +2,8 @@
  * check_elementwise.c -- buffers (zeroed on creation, write/read round trips at offsets,
  * copy, fill, host pointers on the CPU), sums and sums of squares against double
  * (relative error <= 1e-12: the kernels sum floats in double) and axpby (beta = 0
- * overwrites NaN; beta = 1; general), err <= 1e-6.
+ * overwrites NaN; beta = 1; general), err <= 1e-6; views (ck_buffer_view) that share their
+ * parent's floats both ways, under operations too, and refuse bad offsets.
  */
 #include "ckc.h"
 
@@ -91,6 +92,54 @@ static void axpby_checks(ckc *c, size_t n, ckc_rng *r) {
     free(x); free(y); free(ref);
 }
 
+/* Views at aligned offsets: writes, fills and kernels through a view land in the parent's
+   range and nowhere else; the parent's writes show through the view. */
+static void view_checks(ckc *c, size_t n, ckc_rng *r) {
+    size_t align = ck_buffer_view_alignment(c->be);
+    if (!ckc_expect(c, align >= 1, "view alignment %zu", align)) return;
+    size_t off = 2 * align, cnt = n, total = off + cnt + 3 * align;
+    float *x = malloc(total * 4), *v = malloc(cnt * 4);
+    ckc_fill(r, x, total, -3, 3);
+    ckc_fill(r, v, cnt, -3, 3);
+    ck_buffer *parent = ckc_upload(c, x, total), *view = NULL, *other = NULL;
+    if (!parent || !ckc_ok(c, ck_buffer_view(parent, off, cnt, &view), "ck_buffer_view")) goto done;
+    ckc_expect(c, ck_buffer_count(view) == cnt, "view count %zu, expected %zu", ck_buffer_count(view), cnt);
+    ckc_ok(c, ck_buffer_write(view, 0, cnt, v), "ck_buffer_write (view)");
+    memcpy(x + off, v, cnt * 4);
+    float *got = ckc_download(c, parent, total);
+    ckc_expect(c, got && memcmp(got, x, total * 4) == 0, "a write through a view of %zu at %zu differs in the parent", cnt, off);
+    free(got);
+    /* a kernel through the view: y = 2 y on the view's floats only */
+    ckc_ok(c, ck_axpby(cnt, 0.0f, view, 2.0f, view), "ck_axpby (view)");
+    for (size_t i = 0; i < cnt; i++) x[off + i] *= 2;
+    got = ckc_download(c, parent, total);
+    ckc_expect(c, got && memcmp(got, x, total * 4) == 0, "axpby through a view of %zu at %zu differs in the parent", cnt, off);
+    free(got);
+    /* the parent's writes show through */
+    ckc_ok(c, ck_fill(parent, 0, total, 0.25f), "ck_fill (parent)");
+    got = ckc_download(c, view, cnt);
+    int seen = got != NULL;
+    for (size_t i = 0; got && i < cnt; i++) seen &= got[i] == 0.25f;
+    ckc_expect(c, seen, "a fill of the parent is not seen through its view");
+    free(got);
+    /* refusals */
+    if (align > 1) {
+        ck_status s = ck_buffer_view(parent, 1, 1, &other);
+        ckc_expect(c, s == CK_ERR_ARGUMENT && other == NULL, "a misaligned view gave %s", ck_status_name(s));
+    }
+    ck_status s = ck_buffer_view(parent, off, total - off + 1, &other);
+    ckc_expect(c, s == CK_ERR_SHAPE && other == NULL, "a view past the end gave %s", ck_status_name(s));
+    s = ck_buffer_view(view, 0, 1, &other);
+    ckc_expect(c, s == CK_ERR_ARGUMENT && other == NULL, "a view of a view gave %s", ck_status_name(s));
+    s = ck_buffer_view(parent, 0, 0, &other);
+    ckc_expect(c, s == CK_ERR_ARGUMENT && other == NULL, "an empty view gave %s", ck_status_name(s));
+done:
+    ck_buffer_free(view);
+    ck_buffer_free(parent);
+    free(x);
+    free(v);
+}
+
 void ckc_check_elementwise(ckc *c) {
     ckc_rng r = {91};
     const size_t sizes[] = {1, 7, 1000, 65537, 1000003};
@@ -98,5 +147,6 @@ void ckc_check_elementwise(ckc *c) {
         buffer_checks(c, sizes[i], &r);
         sum_checks(c, sizes[i], &r);
         axpby_checks(c, sizes[i], &r);
+        view_checks(c, sizes[i], &r);
     }
 }

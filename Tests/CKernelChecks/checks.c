@@ -34,6 +34,7 @@ static const ckc_entry registry[] = {
     CKC_CHECK(adam)
     CKC_CHECK(determinism)
     CKC_CHECK(errors)
+    CKC_CHECK(dist)
 };
 
 #define REGISTRY_SIZE (sizeof registry / sizeof registry[0])

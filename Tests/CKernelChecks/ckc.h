@@ -108,5 +108,6 @@ void ckc_check_elementwise(ckc *c);
 void ckc_check_adam(ckc *c);
 void ckc_check_determinism(ckc *c);
 void ckc_check_errors(ckc *c);
+void ckc_check_dist(ckc *c);
 
 #endif /* CKC_H */

@@ -14,39 +14,58 @@ struct Tool {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Seconds from the `act` of `run(_:launcher:environment:when:act:)` to the exit.
+        var secondsAfterAction: Double? = nil
     }
 
     /// Runs the tool; with `interruptWhenExists`, sends SIGINT once that file appears (or after 60 s).
-    /// Its output goes to files rather than pipes, so no amount of it can block the tool.
     static func run(_ arguments: [String], interruptWhenExists file: String? = nil) throws -> Result {
+        try run(arguments, when: file) { kill($0.processIdentifier, SIGINT) }
+    }
+
+    /// Runs the tool, after `launcher` (e.g. mpirun and its flags) when given, with `environment`
+    /// added; once `file` exists (or after 60 s), waits 0.3 s and calls `act` with the process.
+    /// Output goes to files rather than pipes, so no amount of it can block the tool.
+    static func run(_ arguments: [String], launcher: [String] = [], environment: [String: String] = [:],
+                    when file: String?, act: (Process) -> Void) throws -> Result {
         let capture = TemporaryDirectory("convvae-cli-output")
         FileManager.default.createFile(atPath: capture.file("out"), contents: nil)
         FileManager.default.createFile(atPath: capture.file("err"), contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: capture.file("out")))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: capture.file("err")))
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
+        p.executableURL = URL(fileURLWithPath: launcher.first ?? path)
+        p.arguments = launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [path] + arguments
         var env = ProcessInfo.processInfo.environment
         env["VAE_DEVICE"] = "cpu"
+        env.merge(environment) { $1 }
         p.environment = env
         p.standardOutput = out
         p.standardError = err
+        // Children inherit the spawning thread's signal mask, and a test runs on a worker thread
+        // that blocks SIGINT and SIGTERM; a launcher such as mpirun keeps them blocked.
+        var all = sigset_t(), saved = sigset_t()
+        sigemptyset(&all)
+        pthread_sigmask(SIG_SETMASK, &all, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
         try p.run()
+        var acted: Date?
         if let file {
             let deadline = Date().addingTimeInterval(60)
             while !FileManager.default.fileExists(atPath: file), p.isRunning, Date() < deadline {
                 Thread.sleep(forTimeInterval: 0.05)
             }
             Thread.sleep(forTimeInterval: 0.3)
-            kill(p.processIdentifier, SIGINT)
+            acted = Date()
+            act(p)
         }
         p.waitUntilExit()
         try out.close()
         try err.close()
         return Result(status: p.terminationStatus,
                       stdout: try String(contentsOfFile: capture.file("out"), encoding: .utf8),
-                      stderr: try String(contentsOfFile: capture.file("err"), encoding: .utf8))
+                      stderr: try String(contentsOfFile: capture.file("err"), encoding: .utf8),
+                      secondsAfterAction: acted.map { Date().timeIntervalSince($0) })
     }
 }
 

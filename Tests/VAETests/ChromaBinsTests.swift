@@ -63,11 +63,11 @@ struct ChromaBinsTests {
         let rows = ConditionalBatch(task: .colorize, channels: 3, height: 8, width: 8, capacity: 3, masks: nil, chroma: bins)
         rows.fill(from: images, indices: 0..<3) { i, _ in SplitMix64(seed: UInt64(i)) }
         try model.load(rows)
-        try model.lossAndGradients(StepSettings(beta: 0.5), seed: 2, counter: 0)
+        try model.lossAndGradients(StepSettings(beta: 0.5), seed: 2, firstRow: 0)
         let targets = try model.parameters.map { (name: $0.name, tensor: $0.value, analytic: try $0.grad.read()) }
         var check = GradientCheck(seed: 6, step: 1e-3)
         let report = try check.compare(targets, samples: 6) {
-            let s = try model.evaluateBatch(seed: 2, counter: 0)
+            let s = try model.evaluateBatch(seed: 2, firstRow: 0)
             return (s.reconstruction + 0.5 * s.kl) / 3
         }
         #expect(report.agrees(within: 2e-2), "\(report)")

@@ -31,17 +31,17 @@ struct ConditionalVAETests {
     func gradientCheck(task: ConditionalTask, likelihood: Likelihood, priorPath: Bool) throws {
         let b = 3
         let model = try loadedModel(task, likelihood: likelihood, batch: b)
-        let seed: UInt64 = 5, counter: UInt64 = 17, beta: Float = 0.7
+        let seed: UInt64 = 5, firstRow: UInt64 = 17, beta: Float = 0.7
         func loss() throws -> Double {
-            if priorPath { return try model.evaluatePriorPath(seed: seed, counter: counter) / Double(b) }
-            let s = try model.evaluateBatch(seed: seed, counter: counter)
+            if priorPath { return try model.evaluatePriorPath(seed: seed, firstRow: firstRow) / Double(b) }
+            let s = try model.evaluateBatch(seed: seed, firstRow: firstRow)
             return (s.reconstruction + Double(beta) * s.kl) / Double(b)
         }
         if priorPath {
-            _ = try model.priorPathLossAndGradients(seed: seed, counter: counter)
+            _ = try model.priorPathLossAndGradients(seed: seed, firstRow: firstRow)
             for p in model.posteriorEncoder.parameters { #expect(try p.grad.sumOfSquares() == 0) }
         } else {
-            _ = try model.lossAndGradients(StepSettings(beta: beta), seed: seed, counter: counter)
+            _ = try model.lossAndGradients(StepSettings(beta: beta), seed: seed, firstRow: firstRow)
         }
         let posteriorNames = Set(model.posteriorEncoder.parameters.map(\.name))
         let targets = try model.parameters.filter { !(priorPath && posteriorNames.contains($0.name)) }
@@ -59,15 +59,15 @@ struct ConditionalVAETests {
         #expect(!observed.isEmpty && !missing.isEmpty && observed.count + missing.count == weights.count)
         // On the prior path the target enters through the likelihood alone (the posterior, which
         // sees the whole target, takes no part); the condition carries the observed pixels.
-        let base = try model.evaluatePriorPath(seed: 1, counter: 0)
+        let base = try model.evaluatePriorPath(seed: 1, firstRow: 0)
         var changed = targets
         for i in observed { changed[i] = 1 - changed[i] }
         try model.target.write(changed)
-        #expect(try model.evaluatePriorPath(seed: 1, counter: 0) == base)
+        #expect(try model.evaluatePriorPath(seed: 1, firstRow: 0) == base)
         changed = targets
         changed[missing[0]] += 0.5
         try model.target.write(changed)
-        #expect(try model.evaluatePriorPath(seed: 1, counter: 0) != base)
+        #expect(try model.evaluatePriorPath(seed: 1, firstRow: 0) != base)
     }
 
     @Test("mirroring flips about half the rows left-right and leaves masks and the rest alone", arguments: ConditionalTask.allCases)
@@ -101,7 +101,7 @@ struct ConditionalVAETests {
     @Test("the prior's skip connections reach the prior network: every parameter gets a gradient")
     func everyParameterLearns() throws {
         let model = try loadedModel(.inpaint, likelihood: .gaussian, batch: 4)
-        _ = try model.lossAndGradients(StepSettings(beta: 1), seed: 1, counter: 0)
+        _ = try model.lossAndGradients(StepSettings(beta: 1), seed: 1, firstRow: 0)
         for p in model.parameters { #expect(try p.grad.sumOfSquares() > 0, "\(p.name) has no gradient") }
     }
 

@@ -15,12 +15,12 @@ struct LossGradientTests {
         let data = Fixtures.shapes(4)
         try data.pixels.withUnsafeBufferPointer { try model.loadBatch($0.baseAddress!, batch: 4) }
         let settings = StepSettings(beta: 0.7, freeBits: 0, binarize: false)
-        try model.lossAndGradients(settings, seed: 9, counter: 0)
+        try model.lossAndGradients(settings, seed: 9, firstRow: 0)
         let targets = try model.parameters.map { (name: $0.name, tensor: $0.value, analytic: try $0.grad.read()) }
         var check = GradientCheck(seed: 1, step: 5e-3)
         // Mean loss over the batch with fixed noise, as a function of the parameters.
         let report = try check.compare(targets, samples: 6) {
-            let s = try model.evaluateBatch(seed: 9, counter: 0)
+            let s = try model.evaluateBatch(seed: 9, firstRow: 0)
             return (s.reconstruction + Double(settings.beta) * s.kl) / 4
         }
         #expect(report.agrees(within: 2e-2), "\(report)")

@@ -4,9 +4,11 @@
  * comes from the pool, each thread calling a 1-thread sgemm (OpenBLAS's advice for
  * multi-threaded callers), which keeps results deterministic for a thread count.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cpu.h"
 
 #include <cblas.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +36,18 @@ static ck_status cpu_buffer_new(ck_backend *be, ck_buffer *b) {
 }
 
 static void cpu_buffer_free(ck_buffer *b) {
-    free(b->host);
+    if (!b->parent) free(b->host);
     b->host = NULL;
+}
+
+static size_t cpu_view_alignment(const ck_backend *be) {
+    (void)be;
+    return 16; /* 64 bytes, the alignment of every CPU buffer */
+}
+
+static ck_status cpu_buffer_view(ck_buffer *view) {
+    view->host = view->parent->host + view->offset;
+    return CK_OK;
 }
 
 static ck_status cpu_buffer_write(ck_buffer *b, size_t offset, size_t count, const float *src) {
@@ -74,6 +86,8 @@ static const ck_backend_ops cpu_ops = {
     .close = cpu_close,
     .buffer_new = cpu_buffer_new,
     .buffer_free = cpu_buffer_free,
+    .view_alignment = cpu_view_alignment,
+    .buffer_view = cpu_buffer_view,
     .buffer_write = cpu_buffer_write,
     .buffer_read = cpu_buffer_read,
     .copy = cpu_copy,
@@ -116,7 +130,10 @@ static const ck_backend_ops cpu_ops = {
 
 ck_status ck_cpu_open(int threads, ck_backend *backend) {
     if (threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        /* the cores this process may run on: all of them, or those mpirun binds a rank to */
+        cpu_set_t set;
+        long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                            : sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (int)n : 1;
     }
     cpu_state *st = calloc(1, sizeof *st);

@@ -47,7 +47,8 @@ typedef struct ck_buffer ck_buffer;   /* opaque: count floats owned by one backe
  * Opens a backend.
  * name:    "cpu", "opencl" (first GPU, else first device), "opencl:P.D" (platform P,
  *          device D), or "auto" (an OpenCL GPU when one exists, else the CPU)
- * threads: CPU threads for the library's parallel loops and BLAS; 0 = all cores
+ * threads: CPU threads for the library's parallel loops and BLAS; 0 = every core this
+ *          process may run on (its CPU affinity: all cores, or those mpirun binds a rank to)
  * out:     receives the backend; close it with ck_backend_close
  */
 ck_status ck_backend_open(const char *name, int threads, ck_backend **out);
@@ -88,6 +89,24 @@ size_t ck_buffer_count(const ck_buffer *buffer);
 
 /** Host address of a CPU buffer's floats; NULL on device backends. */
 float *ck_buffer_host(ck_buffer *buffer);
+
+/**
+ * The alignment, in floats, of a view's offset on this backend (see ck_buffer_view): 16
+ * (64 bytes) on the CPU, the device's base-address alignment on OpenCL.
+ * backend: the backend (NULL gives 0)
+ */
+size_t ck_buffer_view_alignment(const ck_backend *backend);
+
+/**
+ * A buffer that shares part of another's memory: what either writes there, both see. Used
+ * to lay every parameter's gradient inside one contiguous buffer that a collective sums in
+ * one call, with no copy. Free views before their parent.
+ * parent: the buffer whose floats the view shares (not itself a view)
+ * offset: first float of the parent in the view, a multiple of ck_buffer_view_alignment
+ * count:  floats in the view, > 0; offset + count must not exceed the parent
+ * out:    receives the view; free it with ck_buffer_free
+ */
+ck_status ck_buffer_view(ck_buffer *parent, size_t offset, size_t count, ck_buffer **out);
 
 /**
  * Copies host floats into a buffer.
@@ -662,6 +681,105 @@ typedef struct ck_adam_params {
  */
 ck_status ck_adam_update(size_t count, const ck_adam_params *params, ck_buffer *param,
                          const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
+
+/* ---------------------------------------------------------------- processes (data parallelism) */
+
+/*
+ * The processes of one data-parallel run: the ranks that Open MPI's mpirun starts, each with
+ * a share of every batch, summing their gradients. libmpi (Open MPI, libmpi.so.40) is loaded
+ * at run time, only in a process that mpirun started; any other process is rank 0 of 1,
+ * where every collective returns at once and changes nothing; a NULL handle is such a process
+ * too (arguments are still checked). Collectives are called by every
+ * rank in the same order, from one thread. A "watched" collective that waits longer than the
+ * handle's timeout for the other ranks (one died or hangs) prints which wait it was and ends
+ * the process with status 1; mpirun then ends the other ranks.
+ */
+typedef struct ck_dist ck_dist; /* opaque: this process's place among the ranks */
+
+/**
+ * Joins the run's processes (MPI_Init when started by mpirun).
+ * timeout: seconds a watched collective may wait for the other ranks; 0 waits forever
+ * out:     receives the handle; close it with ck_dist_close
+ * Returns CK_ERR_UNAVAILABLE when mpirun started the process but libmpi.so.40 cannot be
+ * loaded, or when another MPI's launcher started it (so N copies never train N runs).
+ */
+ck_status ck_dist_open(double timeout, ck_dist **out);
+
+/** Leaves the run (MPI_Finalize: waits for the other ranks to leave too). NULL is ignored. */
+void ck_dist_close(ck_dist *dist);
+
+/** This process's rank, 0 ..< ck_dist_size (0 for NULL). */
+int ck_dist_rank(const ck_dist *dist);
+
+/** The number of processes (1 for NULL). */
+int ck_dist_size(const ck_dist *dist);
+
+/** "rank R of N on HOST (Open MPI v...)" or "one process (not started by mpirun)". */
+const char *ck_dist_description(const ck_dist *dist);
+
+/**
+ * Whether Open MPI's library loads here, without joining anything.
+ * text:     receives its version line, or why it is unavailable; NUL-terminated, truncated
+ * capacity: bytes available at text
+ * Returns CK_ERR_UNAVAILABLE when libmpi.so.40 cannot be loaded.
+ */
+ck_status ck_dist_probe(char *text, size_t capacity);
+
+/**
+ * Sums a range of floats over the ranks, in place (MPI_Allreduce), watched: every rank ends
+ * with the same sum. CPU buffers are summed where they lie; device buffers through host
+ * memory the handle keeps (allocated by the first call of a size).
+ * dist:   the handle
+ * buffer: the floats (e.g. every gradient, as views of one buffer)
+ * offset: first float summed
+ * count:  floats summed; offset + count must not exceed the buffer
+ */
+ck_status ck_dist_allreduce_sum(ck_dist *dist, ck_buffer *buffer, size_t offset, size_t count);
+
+/**
+ * Sums host doubles over the ranks, in place, watched (a step's loss terms, flags).
+ * dist:   the handle
+ * values: count doubles, replaced by their sums
+ * count:  values, <= INT_MAX
+ */
+ck_status ck_dist_allreduce_sum_host(ck_dist *dist, double *values, size_t count);
+
+/**
+ * Copies a range of floats from the root rank to every other (MPI_Bcast), watched.
+ * dist:   the handle
+ * buffer: the floats: read on the root, overwritten on the others
+ * offset: first float
+ * count:  floats; offset + count must not exceed the buffer
+ * root:   the rank whose floats everyone gets, 0 ..< size
+ */
+ck_status ck_dist_broadcast(ck_dist *dist, ck_buffer *buffer, size_t offset, size_t count,
+                            int root);
+
+/**
+ * Copies host bytes from the root rank to every other, watched.
+ * dist:  the handle
+ * bytes: count bytes: read on the root, overwritten on the others
+ * count: bytes (every rank passes the same count)
+ * root:  the rank whose bytes everyone gets
+ */
+ck_status ck_dist_broadcast_host(ck_dist *dist, void *bytes, size_t count, int root);
+
+/**
+ * Whether every rank holds the same bytes (e.g. the weights after a step), by a 64-bit
+ * hash compared with rank 0's, watched; every rank receives the same answer.
+ * dist:  the handle
+ * bytes: this rank's bytes
+ * count: bytes
+ * agree: receives 1 when every rank's hash equals rank 0's, else 0
+ */
+ck_status ck_dist_agree(ck_dist *dist, const void *bytes, size_t count, int *agree);
+
+/**
+ * Waits until every rank arrives (MPI_Barrier), NOT watched: for the point after uneven work
+ * (loading data, rank 0 validating and saving), where a wait may be long.
+ * dist: the handle
+ */
+ck_status ck_dist_barrier(ck_dist *dist);
 
 /* ---------------------------------------------------------------- profiling */
 

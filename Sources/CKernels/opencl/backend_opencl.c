@@ -16,6 +16,8 @@ static const ck_backend_ops ocl_ops = {
     .close = ocl_close,
     .buffer_new = ocl_buffer_new,
     .buffer_free = ocl_buffer_free,
+    .view_alignment = ocl_view_alignment,
+    .buffer_view = ocl_buffer_view,
     .buffer_write = ocl_buffer_write,
     .buffer_read = ocl_buffer_read,
     .copy = ocl_copy,
@@ -67,6 +69,10 @@ static void query_device(ocl_backend *o) {
     cl->clGetDeviceInfo(o->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof sizes, sizes, NULL);
     cl->clGetDeviceInfo(o->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof o->max_alloc,
                         &o->max_alloc, NULL);
+    cl_uint align_bits = 0;
+    cl->clGetDeviceInfo(o->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits,
+                        NULL);
+    o->view_align = align_bits >= 32 ? align_bits / 32 : 1;
     if (cl->clGetDeviceInfo(o->device, CL_DEVICE_EXTENSIONS, sizeof ext, ext, NULL) != CL_SUCCESS)
         ext[0] = 0;
     ext[sizeof ext - 1] = 0;

@@ -46,6 +46,23 @@ void ocl_buffer_free(ck_buffer *buffer) {
     buffer->device = NULL;
 }
 
+size_t ocl_view_alignment(const ck_backend *backend) {
+    return ((const ocl_backend *)backend->impl)->view_align;
+}
+
+/* A view is a sub-buffer of its parent's cl_mem (released by ocl_buffer_free like any). */
+ck_status ocl_buffer_view(ck_buffer *view) {
+    ocl_backend *o = ocl_of(view);
+    cl_buffer_region region = {view->offset * sizeof(float), view->count * sizeof(float)};
+    cl_int err;
+    cl_mem mem = o->cl->clCreateSubBuffer(ocl_mem(view->parent), CL_MEM_READ_WRITE,
+                                          CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+    if (err != CL_SUCCESS) return ocl_fail_alloc(err, "clCreateSubBuffer");
+    view->device = mem;
+    view->host = NULL;
+    return CK_OK;
+}
+
 ck_status ocl_buffer_write(ck_buffer *buffer, size_t offset, size_t count, const float *src) {
     ocl_backend *o = ocl_of(buffer);
     cl_int err = o->cl->clEnqueueWriteBuffer(o->queue, ocl_mem(buffer), CL_TRUE,

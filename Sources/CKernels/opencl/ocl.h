@@ -16,7 +16,7 @@
 #define OCL_FUNCTIONS(X)                                                                   \
     X(clGetPlatformIDs) X(clGetPlatformInfo) X(clGetDeviceIDs) X(clGetDeviceInfo)          \
     X(clCreateContext) X(clRetainContext) X(clReleaseContext) X(clCreateCommandQueue)      \
-    X(clReleaseCommandQueue) X(clCreateBuffer) X(clReleaseMemObject)                       \
+    X(clReleaseCommandQueue) X(clCreateBuffer) X(clCreateSubBuffer) X(clReleaseMemObject)  \
     X(clEnqueueReadBuffer) X(clEnqueueWriteBuffer) X(clEnqueueCopyBuffer)                  \
     X(clCreateProgramWithSource) X(clBuildProgram) X(clGetProgramBuildInfo)                \
     X(clRetainProgram) X(clReleaseProgram) X(clCreateKernel) X(clReleaseKernel)            \
@@ -98,6 +98,7 @@ typedef struct ocl_backend {
     size_t red_wg;          /* work-group size of the reductions (RED_WG) */
     int fp64;               /* the reductions accumulate in double */
     cl_ulong max_alloc;     /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    size_t view_align;      /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in floats: sub-buffer offsets */
     ocl_gemm_config gemm;
     int cpu_style;          /* CPU-device kernels (CK_CPU): gemm_rows/gemm_dots,
                                col2im_planes, contiguous runs per work-item, small chunks */
@@ -192,6 +193,8 @@ ocl_gemm_config ocl_gemm_default(size_t max_wg);
 /* buffers.c */
 ck_status ocl_buffer_new(ck_backend *, ck_buffer *);
 void ocl_buffer_free(ck_buffer *);
+size_t ocl_view_alignment(const ck_backend *);
+ck_status ocl_buffer_view(ck_buffer *view);
 ck_status ocl_buffer_write(ck_buffer *, size_t offset, size_t count, const float *src);
 ck_status ocl_buffer_read(const ck_buffer *, size_t offset, size_t count, float *dst);
 ck_status ocl_copy(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size_t src_offset,

@@ -1,9 +1,6 @@
 import NN
 
 extension ConditionalVAE {
-    /// The noise counter of optimizer step `step`.
-    func noiseCounter(step: Int64) -> UInt64 { UInt64(step) &* UInt64(maxBatch * config.latent) }
-
     /// One optimization step on the loaded batch: forward, loss, backward, Adam.
     ///
     /// A step trains one half of the hybrid objective of Sohn et al. (2015): the conditional ELBO
@@ -14,28 +11,29 @@ extension ConditionalVAE {
     ///   - settings: beta and free bits (see `GaussianLatent`)
     ///   - priorPath: train the generation path instead of the ELBO
     ///   - seed: the run's seed; the step's noise comes from (seed, optimizer step)
-    ///   - optimizer: updates the parameters (its `step` numbers the noise)
+    ///   - optimizer: updates the parameters (its `step` numbers the batch's rows)
     /// - Returns: the batch's summed reconstruction and KL terms.
     @discardableResult
     public func trainStep(_ settings: StepSettings, priorPath: Bool = false, seed: UInt64, optimizer: Adam) throws -> LossSums {
-        let counter = noiseCounter(step: optimizer.step)
+        let firstRow = UInt64(optimizer.step) &* UInt64(maxBatch)
         let sums = priorPath
-            ? try priorPathLossAndGradients(seed: seed, counter: counter)
-            : try lossAndGradients(settings, seed: seed, counter: counter)
+            ? try priorPathLossAndGradients(seed: seed, firstRow: firstRow)
+            : try lossAndGradients(settings, seed: seed, firstRow: firstRow)
         try optimizer.update()
         return sums
     }
 
     /// The loaded batch's loss terms and, into every parameter's `grad`, the gradient of
-    /// mean(reconstruction + beta KL(q || p)) over the batch, with latent noise from (seed, counter).
-    /// Free bits hold back the posterior's KL gradient only (see `GaussianLatent`).
+    /// mean(reconstruction + beta KL(q || p)) over the batch, with the latent noise of rows
+    /// `firstRow...` (see `ConvVAE.lossAndGradients`). Free bits hold back the posterior's KL
+    /// gradient only (see `GaussianLatent`).
     @discardableResult
-    public func lossAndGradients(_ settings: StepSettings, seed: UInt64, counter: UInt64) throws -> LossSums {
+    public func lossAndGradients(_ settings: StepSettings, seed: UInt64, firstRow: UInt64) throws -> LossSums {
         let b = target.batch
         precondition(condition.batch == b, "target and condition batches differ")
         let posterior = try posteriorEncoder.forward(try posteriorInput.forward(target, condition))
         let prior = try priorForward()
-        try latent.draw(from: posterior, seed: Noise.Stream.conditionalLatent.seed(seed), counter: counter)
+        try latent.draw(from: posterior, seed: Noise.Stream.conditionalLatent.seed(seed), counter: latentCounter(firstRow))
         let scale = 1 / Float(b)
         try reconstructionLoss(try decode(), gradientScale: scale)
         let dz = try decoderBackward()
@@ -55,17 +53,20 @@ extension ConditionalVAE {
     /// gradient into the decoder and the prior network. The posterior takes no part: its
     /// gradients are set to zero.
     @discardableResult
-    public func priorPathLossAndGradients(seed: UInt64, counter: UInt64) throws -> LossSums {
+    public func priorPathLossAndGradients(seed: UInt64, firstRow: UInt64) throws -> LossSums {
         let b = target.batch
         precondition(condition.batch == b, "target and condition batches differ")
         let prior = try priorForward()
-        try latent.draw(from: prior, seed: Noise.Stream.priorPath.seed(seed), counter: counter)
+        try latent.draw(from: prior, seed: Noise.Stream.priorPath.seed(seed), counter: latentCounter(firstRow))
         try reconstructionLoss(try decode(), gradientScale: 1 / Float(b))
         let dz = try decoderBackward()
         try priorBackward(try latent.backward(prior, sampleGradient: dz, into: latent.priorGradient!))
         for p in posteriorParameters { try p.grad.fill(0) }
         return LossSums(reconstruction: try lastLoss.sum(), kl: 0, images: b)
     }
+
+    /// The latent noise's stream position for rows `firstRow...`.
+    func latentCounter(_ firstRow: UInt64) -> UInt64 { Noise.counter(row: firstRow, valuesPerRow: config.latent) }
 
     /// Backward through the decoder from the likelihood's output gradient: returns the gradient
     /// of z; the gradient each prior stage's feature map receives through its skip stays in that
@@ -102,23 +103,23 @@ extension ConditionalVAE {
         }
     }
 
-    /// The loss terms of the loaded batch without gradients (one posterior sample from
-    /// (seed, counter)): reconstruction and KL(q || p), whose sum bounds -log p(x | c).
-    public func evaluateBatch(seed: UInt64, counter: UInt64) throws -> LossSums {
+    /// The loss terms of the loaded batch without gradients (one posterior sample, with the
+    /// noise of rows `firstRow...`): reconstruction and KL(q || p), whose sum bounds -log p(x | c).
+    public func evaluateBatch(seed: UInt64, firstRow: UInt64) throws -> LossSums {
         let b = target.batch
         let posterior = try posteriorEncoder.forward(try posteriorInput.forward(target, condition))
         let prior = try priorForward()
-        try latent.draw(from: posterior, seed: Noise.Stream.conditionalLatent.seed(seed), counter: counter)
+        try latent.draw(from: posterior, seed: Noise.Stream.conditionalLatent.seed(seed), counter: latentCounter(firstRow))
         try reconstructionLoss(try decode())
         try latent.klToPrior(posterior: posterior, prior: prior)
         return LossSums(reconstruction: try lastLoss.sum(), kl: try latent.kl.sum(), images: b)
     }
 
-    /// The reconstruction term of the loaded batch with z drawn from the prior (seed, counter),
-    /// without gradients: what the generation path is trained on.
-    public func evaluatePriorPath(seed: UInt64, counter: UInt64) throws -> Double {
+    /// The reconstruction term of the loaded batch with z drawn from the prior (the noise of
+    /// rows `firstRow...`), without gradients: what the generation path is trained on.
+    public func evaluatePriorPath(seed: UInt64, firstRow: UInt64) throws -> Double {
         let prior = try priorForward()
-        try latent.draw(from: prior, seed: Noise.Stream.priorPath.seed(seed), counter: counter)
+        try latent.draw(from: prior, seed: Noise.Stream.priorPath.seed(seed), counter: latentCounter(firstRow))
         try reconstructionLoss(try decode())
         return try lastLoss.sum()
     }

@@ -58,7 +58,7 @@ public struct Evaluator {
         for start in stride(from: 0, to: n, by: B) {
             let idx = Array(start..<min(start + B, n))[...]
             try loadBinarized(data, idx, staging: staging)
-            sums += try model.evaluateBatch(seed: seed, counter: UInt64(start) &* UInt64(L))
+            sums += try model.evaluateBatch(seed: seed, firstRow: UInt64(start))
             let stats = try model.lastStats.read()
             for r in 0..<idx.count {
                 for j in 0..<L {

@@ -24,34 +24,33 @@ extension ConvVAE {
         try target.write(from: images, count: batch * config.dimensions)
     }
 
-    /// The noise counter of optimizer step `step`: each step's draws start where the previous
-    /// step's could end.
-    func noiseCounter(step: Int64) -> UInt64 {
-        UInt64(step) &* UInt64(maxBatch * max(config.dimensions, config.latent))
-    }
-
     /// One optimization step on the loaded batch: forward, loss, backward, Adam.
     /// - Parameters:
     ///   - settings: beta, free bits, binarization for this step
     ///   - seed: the run's seed; the step's noise comes from (seed, optimizer step)
-    ///   - optimizer: updates the parameters (its `step` numbers the noise)
+    ///   - optimizer: updates the parameters (its `step` numbers the batch's rows)
     /// - Returns: the batch's summed reconstruction and KL terms.
     @discardableResult
     public func trainStep(_ settings: StepSettings, seed: UInt64, optimizer: Adam) throws -> LossSums {
-        let sums = try lossAndGradients(settings, seed: seed, counter: noiseCounter(step: optimizer.step))
+        let sums = try lossAndGradients(settings, seed: seed, firstRow: UInt64(optimizer.step) &* UInt64(maxBatch))
         try optimizer.update()
         return sums
     }
 
     /// The loaded batch's loss terms and, into every parameter's `grad`, the gradient of
-    /// mean(reconstruction + beta * KL) over the batch, with noise from (seed, counter)
-    /// (binarizing the batch first when the settings ask).
+    /// mean(reconstruction + beta * KL) over the batch (binarizing the batch first when the
+    /// settings ask). Row i's noise is that of row number `firstRow + i` of the run's stream of
+    /// rows (see `Noise.counter(row:valuesPerRow:)`), whichever batch or rank it falls in.
     @discardableResult
-    public func lossAndGradients(_ settings: StepSettings, seed: UInt64, counter: UInt64) throws -> LossSums {
-        if settings.binarize { try target.sampleBernoulli(seed: Noise.Stream.binarize.seed(seed), counter: counter) }
+    public func lossAndGradients(_ settings: StepSettings, seed: UInt64, firstRow: UInt64) throws -> LossSums {
+        if settings.binarize {
+            try target.sampleBernoulli(seed: Noise.Stream.binarize.seed(seed),
+                                       counter: Noise.counter(row: firstRow, valuesPerRow: config.dimensions))
+        }
         let b = target.batch
         let stats = try encode(batch: b)
-        let z = try latent.draw(from: stats, seed: Noise.Stream.latent.seed(seed), counter: counter)
+        let z = try latent.draw(from: stats, seed: Noise.Stream.latent.seed(seed),
+                                counter: Noise.counter(row: firstRow, valuesPerRow: config.latent))
         let scale = 1 / Float(b)
         try likelihood.loss(try decoder.forward(z), target: target, gradientScale: scale)
         guard let dz = try decoder.backward(likelihood.outputGradient, inputGradient: true) else {
@@ -63,12 +62,13 @@ extension ConvVAE {
         return LossSums(reconstruction: try likelihood.nll.sum(), kl: try latent.kl.sum(), images: b)
     }
 
-    /// The loss terms of the loaded batch without gradients, with latent noise from
-    /// (seed, counter) (the mean for an autoencoder).
-    public func evaluateBatch(seed: UInt64, counter: UInt64) throws -> LossSums {
+    /// The loss terms of the loaded batch without gradients, with the latent noise of rows
+    /// `firstRow...` (the mean for an autoencoder).
+    public func evaluateBatch(seed: UInt64, firstRow: UInt64) throws -> LossSums {
         let b = target.batch
         let stats = try encode(batch: b)
-        let z = try latent.draw(from: stats, seed: Noise.Stream.latent.seed(seed), counter: counter)
+        let z = try latent.draw(from: stats, seed: Noise.Stream.latent.seed(seed),
+                                counter: Noise.counter(row: firstRow, valuesPerRow: config.latent))
         try likelihood.loss(try decoder.forward(z), target: target)
         try latent.klToStandardNormal(stats)
         return LossSums(reconstruction: try likelihood.nll.sum(), kl: try latent.kl.sum(), images: b)

@@ -4,8 +4,8 @@ import NN
 
 /// A conditional VAE's part of training (inpainting or colorization, see `TrainingFamily`): it
 /// interleaves the ELBO and prior-path halves of the hybrid objective (see
-/// `ConditionalVAE.trainStep` and `ConditionalOptions.priorPathEvery`); the masks of a step come
-/// from (seed, step) too, so resuming stays exact.
+/// `ConditionalVAE.trainStep` and `ConditionalOptions.priorPathEvery`); an image's training mask
+/// comes from (seed, its row number in the run) too, so resuming stays exact on any number of ranks.
 final class ConditionalTraining: TrainingFamily {
     let config: RunConfig
     let task: ConditionalTask
@@ -18,7 +18,8 @@ final class ConditionalTraining: TrainingFamily {
     ///   - config: model and training options; `config.task` names the task and `config.conditional`
     ///     the inpainting mask mix and the share of prior-path steps
     ///   - train, validation: the images (RGB for colorization)
-    init(config: RunConfig, device: Device, train: TrainingImages, validation: TrainingImages) throws {
+    ///   - ranks: the processes that share each step's batch
+    init(config: RunConfig, device: Device, train: TrainingImages, validation: TrainingImages, ranks: Int = 1) throws {
         guard let task = config.task.conditional else {
             throw VAEError("task '\(config.task.rawValue)' is not a conditional task (inpaint, colorize)")
         }
@@ -32,8 +33,9 @@ final class ConditionalTraining: TrainingFamily {
         options = config.conditional ?? ConditionalOptions()
         let masks = task == .inpaint ? options.masks ?? MaskGenerator(kinds: MaskKind.allCases) : nil
         let t = config.training
-        model = try ConditionalVAE(config.model, task: task, device: device, maxBatch: min(t.batch, self.train.count),
-                                   seed: t.seed, chroma: options.chroma)
+        model = try ConditionalVAE(config.model, task: task, device: device,
+                                   maxBatch: try t.batch(perRankOf: ranks, images: self.train.count), seed: t.seed,
+                                   chroma: options.chroma)
         batch = ConditionalBatch(task: task, channels: config.model.channels, height: config.model.height,
                                  width: config.model.width, capacity: model.maxBatch, masks: masks, chroma: options.chroma)
     }
@@ -48,19 +50,18 @@ final class ConditionalTraining: TrainingFamily {
 
     /// One step of the hybrid objective; the prior-path steps train the same networks on the
     /// generation path, so only the ELBO steps report a loss.
-    func computeGradients(indices: ArraySlice<Int>, step: Int64, beta: Float) throws -> LossSums? {
-        let maskSeed = Noise.trainingMaskSeed(run: config.training.seed, step: step)
+    func computeGradients(indices: ArraySlice<Int>, firstRow: UInt64, step: Int64, beta: Float) throws -> LossSums? {
+        let seed = config.training.seed, maskSeed = Noise.Stream.trainingMasks.seed(seed)
         batch.fill(from: train, indices: indices, mirror: options.mirror ?? false) { position, _ in
-            MaskGenerator.generator(seed: maskSeed, index: position)
+            MaskGenerator.generator(seed: maskSeed, index: Int(truncatingIfNeeded: firstRow &+ UInt64(position)))
         }
         try model.load(batch)
-        let seed = config.training.seed, counter = model.noiseCounter(step: step)
         if options.isPriorPathStep(step) {
-            try model.priorPathLossAndGradients(seed: seed, counter: counter)
+            try model.priorPathLossAndGradients(seed: seed, firstRow: firstRow)
             return nil
         }
         return try model.lossAndGradients(StepSettings(beta: beta, freeBits: config.training.freeBits), seed: seed,
-                                          counter: counter)
+                                          firstRow: firstRow)
     }
 
     /// The chroma bins' rebalancing weights from the colors of up to `limit` training pictures
@@ -114,7 +115,7 @@ final class ConditionalTraining: TrainingFamily {
             let idx = start..<min(start + model.maxBatch, n)
             batch.fill(from: validation, indices: idx, mirror: false) { _, index in MaskGenerator.generator(seed: seed, index: index) }
             try model.load(batch)
-            sums += try model.evaluateBatch(seed: seed, counter: UInt64(start * model.config.latent))
+            sums += try model.evaluateBatch(seed: seed, firstRow: UInt64(start))
             values += batch.countedValues
         }
         return (sums, values)

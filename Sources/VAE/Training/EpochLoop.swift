@@ -6,8 +6,18 @@ import NN
 /// warm-up, cosine learning rate, epoch and time limits, interruption, NaN stop, metrics.csv,
 /// checkpoints) and drives a family's `computeGradients` with Adam.
 ///
-/// The batch order of epoch e comes from (seed, e) and each step's noise from (seed, step), so a
-/// resumed run ends with the same weights as an uninterrupted one (same seed and thread count).
+/// The batch order of epoch e comes from (seed, e) and each image's noise from (seed, its row
+/// number in the run), so a resumed run ends with the same weights as an uninterrupted one
+/// (same seed and thread count).
+///
+/// Data parallelism: on N ranks (`Communicator`) each step's global batch of `--batch` images
+/// is split into N disjoint shares, one per rank, in the order's sequence; each rank computes
+/// its share's mean gradient into one contiguous buffer (`GradientBuffer`), one all-reduce
+/// sums the buffers, and Adam takes 1/N of the sum, so every rank applies the same update
+/// (a hash check compares the weights at every epoch's end, and every 10 steps in debug
+/// builds). A second, small all-reduce sums the step's loss terms, whether a rank was asked to
+/// stop, and rank 0's clock, so that every rank logs, stops and ends at the same step. Rank 0
+/// alone reads and writes the run directory; the others receive the state and weights.
 public final class EpochLoop {
     public let config: RunConfig
     public let directory: String
@@ -16,35 +26,59 @@ public final class EpochLoop {
     public internal(set) var history: [EpochMetrics] = []
     public var events: TrainingEvents
     let family: any TrainingFamily
+    /// The ranks that train together (alone: this process).
+    let ranks: Communicator
+    /// Every gradient in one buffer, which the ranks sum.
+    let gradients: GradientBuffer
 
     /// The model being trained.
     public var model: any CheckpointableModel { family.checkpointable }
 
     /// Prepares the run directory: a new run saves its configuration; a resumed one loads the
-    /// weights, optimizer moments, state and metrics of the same model and task.
-    init(config: RunConfig, directory: String, family: any TrainingFamily, resume: Bool, events: TrainingEvents) throws {
+    /// weights, optimizer moments, state and metrics of the same model and task (rank 0; the
+    /// other ranks receive the state, weights and moments from it).
+    init(config: RunConfig, directory: String, family: any TrainingFamily, resume: Bool, events: TrainingEvents,
+         ranks: Communicator = .alone) throws {
         self.config = config
         self.directory = directory
         self.family = family
         self.events = events
-        optimizer = Adam(family.checkpointable.parameters, learningRate: config.training.learningRate,
-                         clipNorm: config.training.clipNorm)
+        self.ranks = ranks
+        let parameters = family.checkpointable.parameters
+        gradients = try GradientBuffer(parameters)
+        optimizer = Adam(parameters, learningRate: config.training.learningRate, clipNorm: config.training.clipNorm)
+        optimizer.gradientScale = 1 / Float(ranks.size)
         state = RunState()
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        if resume {
+        var history: [EpochMetrics] = []
+        // Rank 0 reads the directory; its state (or its error) goes to every rank.
+        try ranks.barrier()  // after loading data, which takes each rank its own time
+        state = try ranks.shared { [directory, family, optimizer] in
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            guard resume else {
+                try Checkpoint.saveConfig(config, to: directory)
+                return RunState()
+            }
             let saved = try Checkpoint.loadConfig(directory)
             guard saved.model == config.model, saved.task == config.task else {
                 throw VAEError("\(directory): the checkpoint is of another model or task (\(saved.model.arch), \(saved.task.rawValue)); cannot resume with these options")
             }
             try Checkpoint.load(into: family.checkpointable, optimizer: optimizer, from: directory)
-            state = try Checkpoint.loadState(directory)
             history = EpochMetrics.read(directory)
-        } else {
-            try Checkpoint.saveConfig(config, to: directory)
+            return try Checkpoint.loadState(directory)
+        }
+        self.history = history
+        optimizer.step = state.step
+        for p in parameters {
+            try ranks.broadcast(p.value)
+            try ranks.broadcast(p.m)
+            try ranks.broadcast(p.v)
         }
     }
 
-    var batchesPerEpoch: Int { max(1, family.trainingCount / family.batchSize) }
+    /// Images per step over all ranks (the run's batch).
+    var globalBatch: Int { family.batchSize * ranks.size }
+
+    var batchesPerEpoch: Int { max(1, family.trainingCount / globalBatch) }
 
     /// The epoch's batch order: a permutation seeded by (seed, epoch).
     func order(epoch: Int) -> [Int] {
@@ -60,12 +94,20 @@ public final class EpochLoop {
         return t.beta * Float(min(1, Double(step + 1) / warm))
     }
 
-    /// Trains until the epochs or minutes run out, or `shouldStop` says so; saves a checkpoint
-    /// after every epoch and at the end.
+    /// What the ranks sum after each step, beside the gradients: the loss terms, whether a
+    /// rank was asked to stop, and rank 0's training seconds (the others add 0).
+    enum Figure: Int, CaseIterable { case reconstruction, kl, images, stop, seconds }
+
+    /// Steps between two weight comparisons across ranks in debug builds (release builds
+    /// compare at every epoch's end).
+    static let debugCheckEvery: Int64 = 10
+
+    /// Trains until the epochs or minutes run out, or `shouldStop` says so (on any rank); saves
+    /// a checkpoint after every epoch and at the end.
     @discardableResult
     public func run() throws -> RunState {
         let t = config.training
-        let bpe = batchesPerEpoch, B = family.batchSize
+        let bpe = batchesPerEpoch, B = family.batchSize, G = globalBatch, rank = ranks.rank
         let totalSteps: Int64? = t.epochs.map { Int64($0 * bpe) } ?? (t.minutes == nil ? Int64(10 * bpe) : nil)
         var epochSums = LossSums()
         var epochImages = 0
@@ -73,8 +115,11 @@ public final class EpochLoop {
         var order: [Int] = []
         var orderEpoch = -1
         var sessionStart = Date()
+        var stop = false
         let baseSeconds = state.seconds
         state.finished = false  // a resumed run that goes on is not finished until it ends
+        let figures = UnsafeMutableBufferPointer<Double>.allocate(capacity: Figure.allCases.count)
+        defer { figures.deallocate() }
 
         func finished() -> Bool {
             if let totalSteps, state.step >= totalSteps { return true }
@@ -83,9 +128,9 @@ public final class EpochLoop {
         }
 
         while !finished() {
-            if events.shouldStop() {
+            if stop {
                 events.log("interrupted at step \(state.step): saving a checkpoint")
-                try saveCheckpoint()
+                if ranks.isRoot { try saveCheckpoint() }
                 return state
             }
             let epoch = Int(state.step / Int64(bpe)), inEpoch = Int(state.step % Int64(bpe))
@@ -97,32 +142,54 @@ public final class EpochLoop {
                 let progress = totalSteps.map { Double(state.step) / Double($0) } ?? state.seconds / (t.minutes! * 60)
                 optimizer.learningRate = t.learningRate * Float(0.5 * (1 + cos(Double.pi * min(progress, 1))))
             }
-            let sums = try family.computeGradients(indices: order[(inEpoch * B)..<((inEpoch + 1) * B)], step: state.step,
-                                                   beta: beta(at: state.step))
+            // This rank's share of the step's rows: rows step * G + rank * B ..< + B.
+            let first = inEpoch * G + rank * B
+            let sums = try family.computeGradients(indices: order[first..<(first + B)],
+                                                   firstRow: UInt64(state.step) &* UInt64(G) &+ UInt64(rank * B),
+                                                   step: state.step, beta: beta(at: state.step))
+            try ranks.sum(gradients.all)
+            figures[Figure.reconstruction.rawValue] = sums?.reconstruction ?? 0
+            figures[Figure.kl.rawValue] = sums?.kl ?? 0
+            figures[Figure.images.rawValue] = Double(sums?.images ?? 0)
+            figures[Figure.stop.rawValue] = events.shouldStop() ? 1 : 0
+            figures[Figure.seconds.rawValue] = ranks.isRoot ? baseSeconds + Date().timeIntervalSince(sessionStart) : 0
+            try ranks.sum(figures)
             try optimizer.update()
             state.step = optimizer.step
-            if let sums {
-                guard sums.reconstruction.isFinite, sums.kl.isFinite else {
-                    throw VAEError("the loss became \(sums.reconstruction + sums.kl) at step \(state.step) (epoch \(epoch + 1)); stopped, keeping the last good checkpoint in \(directory). Try a lower --lr or gradient clipping.")
+            state.seconds = figures[Figure.seconds.rawValue]
+            stop = figures[Figure.stop.rawValue] > 0
+            if sums != nil {
+                let all = LossSums(reconstruction: figures[Figure.reconstruction.rawValue], kl: figures[Figure.kl.rawValue],
+                                   images: Int(figures[Figure.images.rawValue]))
+                guard all.reconstruction.isFinite, all.kl.isFinite else {
+                    throw VAEError("the loss became \(all.reconstruction + all.kl) at step \(state.step) (epoch \(epoch + 1)); stopped, keeping the last good checkpoint in \(directory). Try a lower --lr or gradient clipping.")
                 }
-                epochSums += sums
+                epochSums += all
             }
-            epochImages += B
-            state.seconds = baseSeconds + Date().timeIntervalSince(sessionStart)
+            #if DEBUG
+            if state.step % Self.debugCheckEvery == 0 { try checkSameWeights() }
+            #endif
+            epochImages += G
             let rate = Double(epochImages) / max(Date().timeIntervalSince(epochStart), 1e-9)
             var left: Double?
-            if let totalSteps { left = Double(totalSteps - state.step) * Double(B) / rate }
+            if let totalSteps { left = Double(totalSteps - state.step) * Double(G) / rate }
             if let m = t.minutes { left = min(left ?? .infinity, m * 60 - state.seconds) }
             events.progress(TrainingProgress(epoch: epoch, step: inEpoch + 1, stepsPerEpoch: bpe,
                                              loss: epochSums.negativeELBO, kl: epochSums.kl / Double(max(epochSums.images, 1)),
                                              imagesPerSecond: rate, secondsLeft: left))
 
-            if inEpoch + 1 == bpe || finished() || events.shouldStop() {
+            // A stop saves at the top of the loop, at once: mpirun kills the ranks a second or
+            // two after it asked them to end, too soon for a validation pass.
+            if inEpoch + 1 == bpe || finished() {
                 let paused = Date()
-                let m = try endEpoch(epoch: epoch, sums: epochSums, rate: rate)
-                events.log(String(format: "epoch %d  step %lld  loss %.3f (rec %.3f, kl %.3f)  val %.3f  %.4f bits/dim  %.0f img/s",
-                                  epoch + 1, state.step, m.trainLoss, m.trainReconstruction, m.trainKL, m.valLoss,
-                                  m.bitsPerDim, m.imagesPerSecond))
+                try checkSameWeights()
+                if ranks.isRoot {
+                    let m = try endEpoch(epoch: epoch, sums: epochSums, rate: rate)
+                    events.log(String(format: "epoch %d  step %lld  loss %.3f (rec %.3f, kl %.3f)  val %.3f  %.4f bits/dim  %.0f img/s",
+                                      epoch + 1, state.step, m.trainLoss, m.trainReconstruction, m.trainKL, m.valLoss,
+                                      m.bitsPerDim, m.imagesPerSecond))
+                }
+                try ranks.barrier()  // the others wait, without a time limit, while rank 0 validates and saves
                 epochSums = LossSums()
                 epochImages = 0
                 // Time spent validating and saving is not training time.
@@ -131,8 +198,18 @@ public final class EpochLoop {
             }
         }
         state.finished = true
-        try saveCheckpoint()
+        if ranks.isRoot { try saveCheckpoint() }
         return state
+    }
+
+    /// Throws unless every rank holds the same weights (a hash of all parameters compared
+    /// across ranks); alone, there is nothing to compare.
+    func checkSameWeights() throws {
+        guard ranks.size > 1 else { return }
+        let values = try model.parameters.flatMap { try $0.value.read() }
+        guard try ranks.agree(values) else {
+            throw VAEError("rank \(ranks.rank) of \(ranks.size): the ranks' weights differ after step \(state.step); the gradient sum is not the same on every rank")
+        }
     }
 
     /// Validation, metrics.csv and a checkpoint at the end of an epoch (or of the run).

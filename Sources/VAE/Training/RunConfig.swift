@@ -22,6 +22,14 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// Images per step on each of `ranks` processes: the batch (at most the training set,
+    /// rounded down to a multiple of `ranks`) divided among them.
+    func batch(perRankOf ranks: Int, images: Int) throws -> Int {
+        let global = min(batch, images) / ranks * ranks
+        guard global >= ranks else { throw VAEError("\(images) training images are too few for \(ranks) processes") }
+        return global / ranks
+    }
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = TrainingOptions()

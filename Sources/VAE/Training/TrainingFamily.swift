@@ -7,15 +7,18 @@ import NN
 protocol TrainingFamily: AnyObject {
     /// The model whose parameters the optimizer updates and the checkpoint saves.
     var checkpointable: any CheckpointableModel { get }
-    /// Images in the training set, and per step.
+    /// Images in the training set, and per step on this process (the run's batch divided
+    /// among the ranks: the model's capacity).
     var trainingCount: Int { get }
     var batchSize: Int { get }
     /// One line naming the model for the log.
     var summary: String { get }
     /// Loads the images `indices` and writes into every parameter's `grad` the gradient of
-    /// optimizer step `step` (whose noise it numbers), with KL weight `beta`.
+    /// their mean loss at optimizer step `step`, with KL weight `beta`. The images are rows
+    /// `firstRow...` of the run's stream of rows, which numbers their noise (and masks), so
+    /// an image draws the same noise on any number of ranks.
     /// - Returns: the batch's ELBO terms, or nil for a step whose loss is not the ELBO.
-    func computeGradients(indices: ArraySlice<Int>, step: Int64, beta: Float) throws -> LossSums?
+    func computeGradients(indices: ArraySlice<Int>, firstRow: UInt64, step: Int64, beta: Float) throws -> LossSums?
     /// The validation loss, or nil without validation images.
     func validate() throws -> ValidationSummary?
     /// Writes what a finished run adds (a fitted prior, pictures, the report).

@@ -8,21 +8,27 @@ public struct TrainingJob {
     public let config: RunConfig
     public let directory: String
     public let resume: Bool
+    /// The processes that train together (see `EpochLoop`); rank 0 reads and writes `directory`.
+    public let ranks: Communicator
     /// A resumed inpainting run that continues with another training mask mix.
     let changedMasks: Bool
 
     /// A new run of a resolved configuration into `directory`, which must not hold one already.
-    public init(config: RunConfig, directory: String) throws {
-        if FileIO.exists((directory as NSString).appendingPathComponent(Checkpoint.modelFile)) {
-            throw VAEError("\(directory) already holds a trained run; use --resume or another --out")
+    public init(config: RunConfig, directory: String, ranks: Communicator = .alone) throws {
+        _ = try ranks.shared { () -> Bool in
+            if FileIO.exists((directory as NSString).appendingPathComponent(Checkpoint.modelFile)) {
+                throw VAEError("\(directory) already holds a trained run; use --resume or another --out")
+            }
+            return true
         }
-        self.init(config: config, directory: directory, resume: false, changedMasks: false)
+        self.init(config: config, directory: directory, resume: false, ranks: ranks, changedMasks: false)
     }
 
-    init(config: RunConfig, directory: String, resume: Bool, changedMasks: Bool) {
+    init(config: RunConfig, directory: String, resume: Bool, ranks: Communicator, changedMasks: Bool) {
         self.config = config
         self.directory = directory
         self.resume = resume
+        self.ranks = ranks
         self.changedMasks = changedMasks
     }
 
@@ -31,9 +37,10 @@ public struct TrainingJob {
     ///   - epochs, minutes: a new length for the run (one of them), or nil to keep its own
     ///   - masks: inpainting: continue with this training mask mix (fine-tuning), recorded in
     ///     config.json so that a later resume keeps it
+    ///   - ranks: the processes; rank 0 reads the configuration and sends it to the others
     public static func resuming(_ directory: String, epochs: Int? = nil, minutes: Double? = nil,
-                                masks: MaskGenerator? = nil) throws -> TrainingJob {
-        var config = try Checkpoint.loadConfig(directory)
+                                masks: MaskGenerator? = nil, ranks: Communicator = .alone) throws -> TrainingJob {
+        var config = try ranks.shared { try Checkpoint.loadConfig(directory) }
         if let epochs { config.training.epochs = epochs; config.training.minutes = nil }
         if let minutes { config.training.minutes = minutes; config.training.epochs = nil }
         var changed = false
@@ -43,14 +50,21 @@ public struct TrainingJob {
             config.conditional = options
             changed = true
         }
-        return TrainingJob(config: config, directory: directory, resume: true, changedMasks: changed)
+        return TrainingJob(config: config, directory: directory, resume: true, ranks: ranks, changedMasks: changed)
     }
 
     /// Trains on `device` until the run's end or an interruption (then the checkpoint is saved
     /// and the run can be resumed).
     /// - Returns: where the run stands (`finished` when it reached its end).
+    /// On several ranks, rank 0 alone logs and writes; every rank returns the same state.
     @discardableResult
     public func run(on device: Device, events: TrainingEvents = TrainingEvents()) throws -> RunState {
+        let n = ranks.size
+        guard config.training.batch % n == 0 else {
+            throw VAEError("--batch \(config.training.batch) does not divide among \(n) processes; give a multiple of \(n)")
+        }
+        var events = events
+        if !ranks.isRoot { events.log = { _ in }; events.progress = { _ in } }
         var config = self.config
         let spec = try DataSpec(parsing: config.training.data)
         let m = config.model, seed = config.training.seed
@@ -74,24 +88,27 @@ public struct TrainingJob {
                                                                    width: m.width, seed: seed)
                 config.conditional?.chroma = chroma
             }
-            family = try ConditionalTraining(config: config, device: device, train: train, validation: validation)
+            family = try ConditionalTraining(config: config, device: device, train: train, validation: validation, ranks: n)
         } else {
             let (train, validation) = try spec.loadSplits(channels: m.channels, height: m.height, width: m.width, seed: seed)
             events.log("data: \(spec), \(train.count) training and \(validation.count) validation images of \(m.channels)x\(m.height)x\(m.width)")
             events.log("device: \(device.description)")
-            family = try VAETraining(config: config, device: device, train: train, validation: validation)
+            family = try VAETraining(config: config, device: device, train: train, validation: validation, ranks: n)
         }
-        if changedMasks, let masks = config.conditional?.masks {
+        if n > 1 { events.log("processes: \(n) ranks of \(family.batchSize) images per step (\(ranks.description))") }
+        if changedMasks, ranks.isRoot, let masks = config.conditional?.masks {
             try Checkpoint.saveConfig(config, to: directory)
             events.log("continuing with training masks \(masks)")
         }
-        let loop = try EpochLoop(config: config, directory: directory, family: family, resume: resume, events: events)
+        let loop = try EpochLoop(config: config, directory: directory, family: family, resume: resume, events: events,
+                                 ranks: ranks)
         events.log("model: \(family.summary)\(resume ? ", resuming at step \(loop.state.step)" : "")")
         let state = try loop.run()
         guard state.finished else {
             events.log("stopped; resume with: vae train --out \(directory) --resume")
             return state
         }
+        guard ranks.isRoot else { return state }
         let files = try family.finish(loop)
         events.log("wrote \(directory)/" + files.joined(separator: ", "))
         return state

@@ -11,12 +11,13 @@ final class VAETraining: TrainingFamily {
     /// Host memory a batch passes through on its way to a device without host-visible tensors.
     let staging: UnsafeMutablePointer<Float>
 
-    init(config: RunConfig, device: Device, train: ImageSet, validation: ImageSet) throws {
+    /// - Parameter ranks: the processes that share each step's batch
+    init(config: RunConfig, device: Device, train: ImageSet, validation: ImageSet, ranks: Int = 1) throws {
         guard train.count >= 1 else { throw VAEError("the training set is empty") }
         self.config = config
         self.train = train
         self.validation = validation
-        model = try ConvVAE(config.model, device: device, maxBatch: min(config.training.batch, train.count),
+        model = try ConvVAE(config.model, device: device, maxBatch: try config.training.batch(perRankOf: ranks, images: train.count),
                             seed: config.training.seed)
         staging = .allocate(capacity: model.maxBatch * config.model.dimensions)
     }
@@ -31,7 +32,7 @@ final class VAETraining: TrainingFamily {
         return "\(m.arch), latent \(m.latent), \(m.likelihood.rawValue), \(model.parameterCount) parameters"
     }
 
-    func computeGradients(indices: ArraySlice<Int>, step: Int64, beta: Float) throws -> LossSums? {
+    func computeGradients(indices: ArraySlice<Int>, firstRow: UInt64, step: Int64, beta: Float) throws -> LossSums? {
         if let host = model.target.host {
             train.copyBatch(indices: indices, into: host)
             model.target.setBatch(indices.count)
@@ -41,7 +42,7 @@ final class VAETraining: TrainingFamily {
         }
         let t = config.training
         return try model.lossAndGradients(StepSettings(beta: beta, freeBits: t.freeBits, binarize: t.binarize),
-                                          seed: t.seed, counter: model.noiseCounter(step: step))
+                                          seed: t.seed, firstRow: firstRow)
     }
 
     func validate() throws -> ValidationSummary? {
