@@ -85,7 +85,7 @@ public struct ConditionalEvaluator {
     public func evaluate(_ data: ImageSet, limit: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws
         -> ConditionalEvaluationResult {
         let considered = min(limit ?? data.count, data.count)
-        precondition(considered > 0, "nothing to evaluate")
+        guard considered > 0 else { throw VAEError("no images to evaluate: the data set is empty") }
         // Colorization is scored on pictures that have color.
         let chosen = completer.task == .colorize ? Colorization.colorImages(in: data.subset(0..<considered)) : Array(0..<considered)
         let n = chosen.count

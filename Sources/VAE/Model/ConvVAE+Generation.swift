@@ -20,6 +20,9 @@ extension ConvVAE {
     /// Images of the first `count` decoded items of `out`, as pixel means clamped to [0, 1].
     func images(_ out: Tensor, count: Int) throws -> [Image] {
         let means = try likelihood.means(out).read()
+        guard means[0..<(count * config.dimensions)].allSatisfy(\.isFinite) else {
+            throw VAEError("the model produced NaN or infinite pixel values; its weights are unusable")
+        }
         let d = config.dimensions
         return (0..<count).map { i in
             Image(width: config.width, height: config.height, channels: config.channels,

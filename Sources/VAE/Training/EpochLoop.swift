@@ -20,9 +20,15 @@ public final class EpochLoop {
     /// The model being trained.
     public var model: any CheckpointableModel { family.checkpointable }
 
-    /// Prepares the run directory: a new run saves its configuration; a resumed one loads the
-    /// weights, optimizer moments, state and metrics of the same model and task.
-    init(config: RunConfig, directory: String, family: any TrainingFamily, resume: Bool, events: TrainingEvents) throws {
+    /// Holds the run directory for this process while the loop lives.
+    let lock: RunLock
+
+    /// Prepares the run directory: takes its lock (or keeps `lock`, taken by the caller),
+    /// recovers a checkpoint a crash interrupted; then a new run saves its configuration, and a
+    /// resumed one loads the weights, optimizer moments, state and metrics of the same model
+    /// and task.
+    init(config: RunConfig, directory: String, family: any TrainingFamily, resume: Bool, events: TrainingEvents,
+         lock: RunLock? = nil) throws {
         self.config = config
         self.directory = directory
         self.family = family
@@ -30,16 +36,25 @@ public final class EpochLoop {
         optimizer = Adam(family.checkpointable.parameters, learningRate: config.training.learningRate,
                          clipNorm: config.training.clipNorm)
         state = RunState()
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do { try FileIO.makeDirectory(directory) } catch { throw VAEError("\(error)") }
+        self.lock = try lock ?? RunLock(directory)
+        for line in try Checkpoint.recover(directory) { events.log("\(directory): \(line)") }
+        let weights = Checkpoint.path(directory, Checkpoint.modelFile)
         if resume {
             let saved = try Checkpoint.loadConfig(directory)
             guard saved.model == config.model, saved.task == config.task else {
                 throw VAEError("\(directory): the checkpoint is of another model or task (\(saved.model.arch), \(saved.task.rawValue)); cannot resume with these options")
             }
+            guard FileIO.exists(weights) else {
+                throw VAEError("\(directory): has no checkpoint yet (the run stopped before its first one); start it again without --resume")
+            }
             try Checkpoint.load(into: family.checkpointable, optimizer: optimizer, from: directory)
             state = try Checkpoint.loadState(directory)
-            history = EpochMetrics.read(directory)
+            history = EpochMetrics.read(directory, upTo: state.step)
         } else {
+            guard !FileIO.exists(weights) else {
+                throw VAEError("\(directory) already holds a trained run; use --resume or another --out")
+            }
             try Checkpoint.saveConfig(config, to: directory)
         }
     }
@@ -120,9 +135,11 @@ public final class EpochLoop {
             if inEpoch + 1 == bpe || finished() || events.shouldStop() {
                 let paused = Date()
                 let m = try endEpoch(epoch: epoch, sums: epochSums, rate: rate)
-                events.log(String(format: "epoch %d  step %lld  loss %.3f (rec %.3f, kl %.3f)  val %.3f  %.4f bits/dim  %.0f img/s",
-                                  epoch + 1, state.step, m.trainLoss, m.trainReconstruction, m.trainKL, m.valLoss,
-                                  m.bitsPerDim, m.imagesPerSecond))
+                let val = m.valLoss.isNaN ? "no validation images"
+                    : String(format: "val %.3f  %.4f bits/dim", m.valLoss, m.bitsPerDim)
+                events.log(String(format: "epoch %d  step %lld  loss %.3f (rec %.3f, kl %.3f)  ", epoch + 1, state.step,
+                                  m.trainLoss, m.trainReconstruction, m.trainKL)
+                           + val + String(format: "  %.0f img/s", m.imagesPerSecond))
                 epochSums = LossSums()
                 epochImages = 0
                 // Time spent validating and saving is not training time.
@@ -145,14 +162,14 @@ public final class EpochLoop {
                              valKL: val?.kl ?? .nan, bitsPerDim: val?.bitsPerDim ?? .nan, imagesPerSecond: rate,
                              seconds: state.seconds)
         history.append(m)
-        try FileIO.writeAtomically(Array(([EpochMetrics.header] + history.map(\.csv)).joined(separator: "\n").utf8) + [0x0A],
-                                   to: (directory as NSString).appendingPathComponent("metrics.csv"))
         try saveCheckpoint()
         return m
     }
 
-    /// Writes weights, optimizer moments and state into the run directory.
+    /// Writes the checkpoint (configuration, weights, optimizer moments, state, metrics) into
+    /// the run directory as one set.
     func saveCheckpoint() throws {
-        try Checkpoint.save(model: family.checkpointable, optimizer: optimizer, state: state, to: directory)
+        try Checkpoint.save(config: config, model: family.checkpointable, optimizer: optimizer, state: state,
+                            metrics: history, to: directory)
     }
 }
