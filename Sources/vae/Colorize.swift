@@ -18,7 +18,7 @@ struct Colorize: ParsableCommand {
     var out: String
 
     func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
+        guard (1...1000).contains(samples) else { throw ValidationError("--samples must be in 1...1000") }
     }
 
     func run() throws {
