@@ -45,11 +45,11 @@ public enum FileIO {
         var done = 0
         while true {
             if done == bytes.count {
-                // The file may have grown since fstat: read on, within the limit.
-                guard bytes.count < limit else {
+                // The file may have grown since fstat: read on, one byte past the limit at most.
+                guard bytes.count <= limit else {
                     throw ImageIOError(path.description, "is more than the \(limit) bytes this reader accepts")
                 }
-                bytes.append(contentsOf: repeatElement(0, count: min(1 << 16, limit - bytes.count)))
+                bytes.append(contentsOf: repeatElement(0, count: min(1 << 16, limit + 1 - bytes.count)))
             }
             let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
@@ -83,6 +83,32 @@ public enum FileIO {
             done += n
         }
         return Array(bytes[0..<done])
+    }
+
+    /// Writes new files into `directory` and makes them durable together: all are written
+    /// first and synced after (the first sync's journal commit usually carries the others'
+    /// data, so this costs about one sync, not one per file), then the directory's entries.
+    public static func writeDurably(_ files: [(name: String, bytes: [UInt8])], into directory: String) throws {
+        var descriptors: [Int32] = []
+        defer { descriptors.forEach { close($0) } }
+        for (name, bytes) in files {
+            let path = (directory as NSString).appendingPathComponent(name)
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw ImageIOError(path, "cannot create: \(String(cString: strerror(errno)))") }
+            descriptors.append(fd)
+            var done = 0
+            while done < bytes.count {
+                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { throw ImageIOError(path, "write failed: \(String(cString: strerror(errno)))") }
+                done += n
+            }
+        }
+        for (fd, file) in zip(descriptors, files) where fsync(fd) != 0 {
+            throw ImageIOError((directory as NSString).appendingPathComponent(file.name),
+                               "cannot sync to disk: \(String(cString: strerror(errno)))")
+        }
+        try syncDirectory(directory)
     }
 
     /// Flushes a directory's entries (new names, renames) to disk, so that they survive a crash.
@@ -168,12 +194,24 @@ public enum FileIO {
     ///   read-only file system, no permission).
     public static func makeDirectory(_ path: String) throws {
         if isDirectory(path) { return }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = parentDirectory(path)
         if !parent.isEmpty, parent != path, !FileIO.exists(parent) { try makeDirectory(parent) }
         if mkdir(path, 0o777) != 0, errno != EEXIST || !isDirectory(path) {
             let reason = errno == EEXIST ? "exists and is not a directory" : String(cString: strerror(errno))
             throw ImageIOError(path, "cannot create directory: \(reason)")
         }
+    }
+
+    /// The directory part of `path` ("" for a bare name, "/" for a name at the root). NSString's
+    /// `deletingLastPathComponent` traps on one-character paths on Linux (Swift 6.3), so paths
+    /// from the command line go through this instead.
+    public static func parentDirectory(_ path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1, p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "" }
+        var parent = p[..<slash]
+        while parent.count > 1, parent.hasSuffix("/") { parent = parent.dropLast() }
+        return parent.isEmpty ? "/" : String(parent)
     }
 
     /// Whether `path` names an existing directory.
@@ -223,7 +261,8 @@ public enum FileIO {
             }
             // Sorted, so that which route into a directory is taken does not depend on readdir.
             subdirectories.sort { RawPath.byteOrder($0.0, $1.0) }
-            for (path, id) in subdirectories.reversed() where visited.insert(id).inserted { stack.append(path) }
+            let entered = subdirectories.filter { visited.insert($0.1).inserted }
+            stack += entered.reversed().map(\.0)
         }
         return result.sorted(by: RawPath.byteOrder)
     }

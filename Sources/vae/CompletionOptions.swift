@@ -54,7 +54,7 @@ func checkImageOutput(_ out: String) throws {
     guard Image.FileFormat(path: out) != nil else {
         throw VAEError("\(out): the output needs a .png, .jpg or .jpeg name")
     }
-    let dir = (out as NSString).deletingLastPathComponent
+    let dir = FileIO.parentDirectory(out)
     if !dir.isEmpty, !FileIO.isDirectory(dir) { throw VAEError("\(dir): no such directory for the output") }
     try checkReplaceable(out)
 }

@@ -121,7 +121,7 @@ public enum Checkpoint {
         try commit(files, to: dir)
     }
 
-    /// Writes `files` into `dir` as one set: all under `.checkpoint.partial/` (each synced),
+    /// Writes `files` into `dir` as one set: all under `.checkpoint.partial/` (synced),
     /// then that folder renamed to `.checkpoint.complete/` (the commit: from here the set
     /// exists whole), then each file renamed into `dir` and the folder removed. A crash before
     /// the commit leaves the old set, after it the new one (`recover` completes the move).
@@ -130,10 +130,7 @@ public enum Checkpoint {
         try recover(dir)
         let partial = path(dir, partialFolder), complete = path(dir, completeFolder)
         var steps: [() throws -> Void] = [{ try FileIO.makeDirectory(partial) }]
-        for (name, bytes) in files {
-            steps.append { try FileIO.writeAtomically(bytes, to: path(partial, name)) }
-        }
-        steps.append { try FileIO.syncDirectory(partial) }
+        steps.append { try FileIO.writeDurably(files.map { (name: $0.0, bytes: $0.1) }, into: partial) }
         steps.append {
             guard rename(partial, complete) == 0 else {
                 throw VAEError("\(dir): cannot commit the checkpoint: \(String(cString: strerror(errno)))")

@@ -55,6 +55,7 @@ public struct TrainingJob {
         guard FileIO.exists((directory as NSString).appendingPathComponent(Checkpoint.modelFile)) else {
             throw VAEError("\(directory): has no checkpoint yet (the run stopped before its first one); start it again without --resume")
         }
+        _ = try Checkpoint.loadState(directory)  // a whole checkpoint, before any data is read
         var changes: [String] = []
         let t = config.training
         if let epochs, epochs != t.epochs {
