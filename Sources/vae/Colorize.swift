@@ -28,6 +28,7 @@ struct Colorize: ParsableCommand {
         let (completer, _, _) = try CompletionMethod.auto.completer(checkpoint: model.checkpoint, task: .colorize,
                                                                     iterations: 1, device: try model.device.open())
         let images = try inputs.map { try Image.load($0) }
+        try checkResultMemory(images, samples: samples)
         let started = Date()
         let results = try images.enumerated().map { i, image in
             let began = Date()

@@ -73,6 +73,14 @@ func checkReplaceable(_ path: String) throws {
     }
 }
 
+/// Checks that `samples` completions of every input fit in memory before any is computed.
+func checkResultMemory(_ images: [Image], samples: Int) throws {
+    let values = images.reduce(0) { $0 + $1.pixels.count }
+    do { try MemoryLimit.check(values, samples + 2, 4, what: "\(samples) sample(s) of \(images.count) image(s)", path: "--samples") } catch {
+        throw VAEError("\(error)")
+    }
+}
+
 /// Checks that generated images hold finite values before they are written.
 func checkFinite(_ images: [Image]) throws {
     guard images.allSatisfy({ $0.pixels.allSatisfy(\.isFinite) }) else {

@@ -50,6 +50,7 @@ struct Inpaint: ParsableCommand {
             let image = try Image.load(path)
             jobs.append((image, try maskFor(input: path, index: i, image: image, tile: min(completer.tileWidth, completer.tileHeight))))
         }
+        try checkResultMemory(jobs.map(\.0), samples: samples)
         let started = Date()
         var results: [[Image]] = []
         for (i, (image, mask)) in jobs.enumerated() {

@@ -7,7 +7,7 @@ import TestSupport
 extension Tool {
     /// Starts the tool without waiting; its standard error goes to `errors`.
     static func start(_ arguments: [String], errors: String) throws -> Process {
-        FileManager.default.createFile(atPath: errors, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments

@@ -12,7 +12,10 @@ extension ConvVAE {
         if let task = config.task.conditional {
             throw VAEError("\(directory): a conditional model trained for \(task.rawValue); use vae \(task.rawValue) or vae evaluate --task \(task.rawValue)")
         }
-        let model = try ConvVAE(config.model, device: device, maxBatch: maxBatch, seed: 0)
+        let model: ConvVAE
+        do { model = try ConvVAE(config.model, device: device, maxBatch: maxBatch, seed: 0) } catch {
+            throw VAEError("\(Checkpoint.path(directory, Checkpoint.configFile)): cannot build the model it describes: \(error)")
+        }
         try Checkpoint.load(into: model, optimizer: nil, from: directory)
         return (model, config)
     }
