@@ -16,6 +16,20 @@ struct Tool {
         var stderr: String
     }
 
+    /// Starts the tool on the CPU without waiting.
+    static func start(_ arguments: [String], stdout: FileHandle, stderr: FileHandle) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["VAE_DEVICE"] = "cpu"
+        p.environment = env
+        p.standardOutput = stdout
+        p.standardError = stderr
+        try p.run()
+        return p
+    }
+
     /// Runs the tool; with `interruptWhenExists`, sends SIGINT once that file appears (or after 60 s).
     /// Its output goes to files rather than pipes, so no amount of it can block the tool.
     static func run(_ arguments: [String], interruptWhenExists file: String? = nil) throws -> Result {
@@ -24,15 +38,7 @@ struct Tool {
         FileManager.default.createFile(atPath: capture.file("err"), contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: capture.file("out")))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: capture.file("err")))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["VAE_DEVICE"] = "cpu"
-        p.environment = env
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
+        let p = try start(arguments, stdout: out, stderr: err)
         if let file {
             let deadline = Date().addingTimeInterval(60)
             while !FileManager.default.fileExists(atPath: file), p.isRunning, Date() < deadline {

@@ -8,16 +8,7 @@ extension Tool {
     /// Starts the tool without waiting; its standard error goes to `errors`.
     static func start(_ arguments: [String], errors: String) throws -> Process {
         _ = FileManager.default.createFile(atPath: errors, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["VAE_DEVICE"] = "cpu"
-        p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
-        try p.run()
-        return p
+        return try start(arguments, stdout: FileHandle.nullDevice, stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: errors)))
     }
 }
 
