@@ -104,6 +104,9 @@ struct Train: ParsableCommand {
         differs("--widths", try conditional.parsedWidths(), m.widths)
         differs("--prior-path-every", conditional.priorPathEvery, saved.conditional?.priorPathPeriod ?? 2)
         differs("--mirror", conditional.mirror ? true : nil, saved.conditional?.mirror ?? false)
+        differs("--patch", conditional.patch, saved.conditional?.patch ?? 0)
+        differs("--zoom", conditional.zoom, saved.conditional?.zoom ?? 1)
+        differs("--color", conditional.color?.rawValue, saved.task == .colorize ? (saved.conditional?.chroma == nil ? "gaussian" : "bins") : "none")
         return out
     }
 

@@ -142,6 +142,7 @@ struct HardeningCLITests {
         ["--clip-norm", "0"], ["--clip-norm", "-1"], ["--clip-norm", "nan"], ["--lr", "inf"], ["--lr", "0"],
         ["--batch", "1000000000"], ["--latent", "1000000000"], ["--epochs", "9223372036854775807"],
         ["--beta", "nan"], ["--warmup-epochs", "inf"], ["--threads", "1000000"], ["--minutes", "1e300"],
+        ["--zoom", "nan"], ["--patch", "1000000000", "--task", "inpaint"], ["--prior-path-every", "-1"],
     ])
     func flags(flag: [String]) throws {
         let tmp = TemporaryDirectory("convvae-flags")

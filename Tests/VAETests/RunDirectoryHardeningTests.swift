@@ -78,6 +78,31 @@ struct RunDirectoryHardeningTests {
         #expect(message?.hasPrefix("R/config.json: ") == true && message?.contains(problem) == true, "\(message ?? "accepted")")
     }
 
+    @Test("a conditional run's options in config.json: widths, chroma bins, patch and zoom within limits")
+    func conditionalLimits() throws {
+        var model = Fixtures.tinyConfig()
+        model.channels = 3
+        func problem(_ task: RunTask, widths: [Int]? = nil, _ change: (inout ConditionalOptions) -> Void) -> String? {
+            var m = model
+            if let widths { m.widths = widths }
+            var config = RunConfig(model: m, training: Fixtures.options(epochs: 1), task: task)
+            var options = ConditionalOptions(chroma: task == .colorize ? ChromaBins(stride: 2) : nil)
+            change(&options)
+            config.conditional = options
+            return errorText { try config.check() }
+        }
+        #expect(problem(.colorize) { _ in } == nil)
+        #expect(problem(.inpaint, widths: []) { _ in }?.contains("at least one width") == true)
+        #expect(problem(.colorize) { $0.chroma?.perAxis = 100_000 }?.contains("perAxis 100000") == true)
+        #expect(problem(.colorize) { $0.chroma?.stride = 3 }?.contains("stride 3") == true)
+        #expect(problem(.colorize) { $0.chroma?.stride = 4 }?.contains("below the model's reduction") == true)
+        #expect(problem(.colorize) { $0.chroma?.weights = [1, 2, 3] }?.contains("3 values for 256 bins") == true)
+        #expect(problem(.colorize) { $0.chroma?.temperature = -1 }?.contains("temperature") == true)
+        #expect(problem(.inpaint) { $0.chroma = ChromaBins(stride: 2) }?.contains("for colorization") == true)
+        #expect(problem(.inpaint) { $0.patch = 16 }?.contains("patch 16") == true)
+        #expect(problem(.inpaint) { $0.zoom = .nan }?.contains("zoom") == true)
+    }
+
     @Test("a geometry whose parameters and activations exceed the memory limit is refused before anything is built")
     func geometryMemory() throws {
         var model = Fixtures.tinyConfig()

@@ -34,7 +34,41 @@ extension RunConfig {
     public func check() throws {
         try training.check()
         try model.check(batch: training.batch)
-        if let every = conditional?.priorPathEvery, every < 0 { throw VAEError("priorPathEvery \(every) is negative") }
+        guard let task = self.task.conditional else { return }
+        guard !model.widths.isEmpty else { throw VAEError("a conditional model (\(task.rawValue)) needs at least one width") }
+        if task == .colorize, model.channels != 3 { throw VAEError("a colorization model needs 3 channels, not \(model.channels)") }
+        guard let c = conditional else { return }
+        if let every = c.priorPathEvery, every < 0 { throw VAEError("priorPathEvery \(every) is negative") }
+        if let patch = c.patch, !(patch == model.height && patch == model.width) {
+            throw VAEError("patch \(patch) is not the model's size \(model.height)x\(model.width)")
+        }
+        if let zoom = c.zoom, !(zoom >= 1 && zoom <= 8) { throw VAEError("zoom \(zoom) is outside 1...8") }
+        if let chroma = c.chroma {
+            guard task == .colorize else { throw VAEError("chroma bins are for colorization, not \(task.rawValue)") }
+            try chroma.check(height: model.height, width: model.width)
+            guard chroma.stride < 1 << model.widths.count else {
+                throw VAEError("chroma stride \(chroma.stride) is not below the model's reduction \(1 << model.widths.count)")
+            }
+        }
+    }
+}
+
+extension ChromaBins {
+    /// The most bins per chroma axis (4096 classes).
+    public static let maxPerAxis = 64
+
+    /// Checks the bins against a model of `height` x `width`: 2...64 bins per axis, a
+    /// power-of-two stride that divides the picture, a positive finite temperature, and either
+    /// no weights yet or one finite non-negative weight per bin.
+    public func check(height: Int, width: Int) throws {
+        guard (2...Self.maxPerAxis).contains(perAxis) else { throw VAEError("chroma perAxis \(perAxis) is outside 2...\(Self.maxPerAxis)") }
+        guard stride >= 1, stride & (stride - 1) == 0, height % stride == 0, width % stride == 0 else {
+            throw VAEError("chroma stride \(stride) is not a power of two dividing \(height)x\(width)")
+        }
+        guard temperature.isFinite, temperature > 0 else { throw VAEError("chroma temperature \(temperature) is not positive and finite") }
+        guard weights.isEmpty || (weights.count == classes && weights.allSatisfy { $0.isFinite && $0 >= 0 }) else {
+            throw VAEError("chroma weights: \(weights.count) values for \(classes) bins, or some not finite and >= 0")
+        }
     }
 }
 
