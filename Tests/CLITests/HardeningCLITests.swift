@@ -31,33 +31,48 @@ struct HardeningCLITests {
         let tmp = TemporaryDirectory("convvae-kill"), straight = tmp.file("straight"), killed = tmp.file("killed")
         let args = ["train", "--data", "shapes:160", "--arch", "mnist", "--epochs", "6", "--batch", "16", "--seed", "3",
                     "--threads", "2"]
-        let started = Date()
         let r = try Tool.run(args + ["--out", straight])
         #expect(r.status == 0, "\(r.stderr)")
-        let duration = Date().timeIntervalSince(started)
 
+        /// The step of the run's checkpoint, -1 before the first.
+        func step() -> Int {
+            guard let data = bytes(killed + "/state.json"),
+                  let json = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any] else { return -1 }
+            return json["step"] as? Int ?? -1
+        }
+        func wait(until done: () -> Bool, _ p: Process) {
+            let deadline = Date().addingTimeInterval(60)
+            while !done(), p.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.002) }
+        }
+        // Kills that land by the run's progress, not by a clock, so any load gives the same story:
+        // every other one while a checkpoint is being committed, the others at a random moment
+        // of the epoch after a new checkpoint.
         var rng = TestRandom(seed: 16)
-        var kills = 0, attempts = 0
-        while kills < 5, attempts < 20 {
-            attempts += 1
+        var kills = 0
+        for attempt in 0..<6 {
+            let before = step()
             // Resume once a checkpoint exists (whole, or committed and not yet in place).
             let resumable = FileManager.default.fileExists(atPath: killed + "/model.safetensors")
                 || FileManager.default.fileExists(atPath: killed + "/.checkpoint.complete")
             let p = try Tool.start(resumable ? ["train", "--out", killed, "--resume", "--threads", "2"] : args + ["--out", killed],
                                    errors: tmp.file("err"))
-            // Anywhere in the first half of a whole run: start-up, steps, validation, checkpoints.
-            Thread.sleep(forTimeInterval: 0.05 + Double(rng.next() % 1000) / 1000 * duration / 2)
-            if p.isRunning {
-                kill(p.processIdentifier, SIGKILL)
-                p.waitUntilExit()
-                kills += 1
+            if attempt % 2 == 0 {
+                wait(until: { FileManager.default.fileExists(atPath: killed + "/.checkpoint.partial") }, p)
+                Thread.sleep(forTimeInterval: Double(rng.next() % 20) / 1000)
             } else {
+                wait(until: { step() > before }, p)
+                Thread.sleep(forTimeInterval: Double(rng.next() % 300) / 1000)
+            }
+            guard p.isRunning else {
                 p.waitUntilExit()
                 #expect(p.terminationStatus == 0, "\(String(decoding: bytes(tmp.file("err")) ?? [], as: UTF8.self))")
                 break
             }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            kills += 1
         }
-        #expect(kills >= 3, "only \(kills) kills landed")
+        #expect(kills >= 4, "only \(kills) kills landed")
         let last = try Tool.run(["train", "--out", killed, "--resume", "--threads", "2"])
         #expect(last.status == 0, "\(last.stderr)")
         for file in ["model.safetensors", "optimizer.safetensors", "prior.safetensors"] {
