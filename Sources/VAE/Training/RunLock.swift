@@ -18,20 +18,24 @@ final class RunLock {
     /// - Throws: `VAEError` naming the directory when another process holds it.
     init(_ directory: String) throws {
         let path = (directory as NSString).appendingPathComponent(Self.file)
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
+        // The descriptor is stored only once the lock is held: a throwing init of a fully
+        // initialized object runs deinit, which would close it a second time (and with it
+        // whatever file has reused the number meanwhile).
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
             throw VAEError("\(directory): cannot create the run's lock file: \(String(cString: strerror(errno)))")
         }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             var buffer = [UInt8](repeating: 0, count: 32)
-            let n = pread(descriptor, &buffer, buffer.count, 0)
+            let n = pread(fd, &buffer, buffer.count, 0)
             let owner = String(decoding: buffer.prefix(max(0, n)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            close(descriptor)
+            close(fd)
             throw VAEError("\(directory): another vae train\(owner.isEmpty ? "" : " (process \(owner))") is writing this run; wait for it to end or choose another --out")
         }
         let pid = Array("\(getpid())\n".utf8)
-        _ = ftruncate(descriptor, 0)
-        _ = pwrite(descriptor, pid, pid.count, 0)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, pid, pid.count, 0)
+        descriptor = fd
     }
 
     deinit { close(descriptor) }
