@@ -56,5 +56,17 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),
         .testTarget(name: "VAETests", dependencies: ["VAE", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["vae", "VAE", "TestSupport"]),
+
+        // The readers' entry points for fuzzing (Fuzz/, scripts/fuzz); the tests replay the seed
+        // corpus and every input found to crash through them.
+        .target(name: "FuzzTargets", dependencies: ["ImageIO", "NN", "VAE"], path: "Fuzz/Targets"),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "TestSupport"]),
     ]
 )
+
+// scripts/fuzz sets CONVVAE_FUZZ and builds with -sanitize=fuzzer,address: then a libFuzzer
+// driver joins the package (libFuzzer brings its own main).
+if Context.environment["CONVVAE_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/Driver",
+                                             swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}

@@ -6,19 +6,48 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jpeglib.h>
+#include <jerror.h>
 
 typedef struct {
     struct jpeg_error_mgr base;
     jmp_buf jump;
+    const char *fatal; /* set when a warning or a limit ends decoding: the message to report */
 } ck_error_mgr;
+
+/* Progressive JPEGs may hold any number of scans, each a pass over the whole image: a few
+ * hundred bytes can ask for minutes of work. Real files have at most a few dozen. */
+enum { CK_JPEG_MAX_SCANS = 1000 };
 
 static void ck_error_exit(j_common_ptr cinfo) {
     ck_error_mgr *err = (ck_error_mgr *)cinfo->err;
     longjmp(err->jump, 1);
 }
 
-/* Warnings (e.g. "premature end of data") are not printed; decoding continues. */
+/* Warnings that mean pixels are missing (the file ends early, a data segment is cut short)
+ * end decoding: libjpeg would fill the rest with gray and report success. Other warnings
+ * (e.g. extraneous bytes before a marker) lose nothing and are ignored, as is all output. */
+static void ck_emit_message(j_common_ptr cinfo, int msg_level) {
+    ck_error_mgr *err = (ck_error_mgr *)cinfo->err;
+    if (msg_level >= 0) return;
+    if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
+        err->fatal = "the file ends before its image data (truncated)";
+        longjmp(err->jump, 1);
+    }
+    if (cinfo->err->msg_code == JWRN_HIT_MARKER) {
+        err->fatal = "a data segment ends early (corrupt), so pixels are missing";
+        longjmp(err->jump, 1);
+    }
+}
+
 static void ck_output_message(j_common_ptr cinfo) { (void)cinfo; }
+
+static void ck_progress(j_common_ptr cinfo) {
+    ck_error_mgr *err = (ck_error_mgr *)cinfo->err;
+    if (cinfo->is_decompressor && ((j_decompress_ptr)cinfo)->input_scan_number > CK_JPEG_MAX_SCANS) {
+        err->fatal = "more than 1000 progressive scans";
+        longjmp(err->jump, 1);
+    }
+}
 
 static void ck_set_message(char *message, size_t message_size, const char *text) {
     if (message && message_size > 0) {
@@ -32,10 +61,11 @@ static void ck_set_libjpeg_message(j_common_ptr cinfo, char *message, size_t mes
     ck_set_message(message, message_size, buffer);
 }
 
-int ck_jpeg_decode(const unsigned char *data, size_t size, unsigned char **out_pixels,
+int ck_jpeg_decode(const unsigned char *data, size_t size, size_t max_pixels, unsigned char **out_pixels,
                    int *out_width, int *out_height, int *out_channels,
                    char *message, size_t message_size) {
     struct jpeg_decompress_struct cinfo;
+    struct jpeg_progress_mgr progress;
     ck_error_mgr err;
     unsigned char *volatile pixels = NULL;
     volatile int status = CK_IMAGE_OK;
@@ -49,10 +79,16 @@ int ck_jpeg_decode(const unsigned char *data, size_t size, unsigned char **out_p
     memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = jpeg_std_error(&err.base);
     err.base.error_exit = ck_error_exit;
+    err.base.emit_message = ck_emit_message;
     err.base.output_message = ck_output_message;
+    err.fatal = NULL;
     if (setjmp(err.jump)) {
         if (status == CK_IMAGE_OK) {
-            ck_set_libjpeg_message((j_common_ptr)&cinfo, message, message_size);
+            if (err.fatal) {
+                ck_set_message(message, message_size, err.fatal);
+            } else {
+                ck_set_libjpeg_message((j_common_ptr)&cinfo, message, message_size);
+            }
             status = CK_IMAGE_ERROR;
         }
         jpeg_destroy_decompress(&cinfo);
@@ -60,6 +96,8 @@ int ck_jpeg_decode(const unsigned char *data, size_t size, unsigned char **out_p
         return status;
     }
     jpeg_create_decompress(&cinfo);
+    progress.progress_monitor = ck_progress;
+    cinfo.progress = &progress;
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
 
@@ -68,13 +106,21 @@ int ck_jpeg_decode(const unsigned char *data, size_t size, unsigned char **out_p
         jpeg_destroy_decompress(&cinfo);
         return CK_IMAGE_UNSUPPORTED;
     }
+    /* The header's size, checked before libjpeg allocates its buffers for it. */
+    if ((size_t)cinfo.image_width * (size_t)cinfo.image_height > max_pixels) {
+        char text[128];
+        snprintf(text, sizeof text, "%ux%u pixels, more than the %zu accepted",
+                 (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, max_pixels);
+        ck_set_message(message, message_size, text);
+        jpeg_destroy_decompress(&cinfo);
+        return CK_IMAGE_ERROR;
+    }
     int channels = cinfo.jpeg_color_space == JCS_GRAYSCALE ? 1 : 3;
     cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&cinfo);
 
     size_t width = cinfo.output_width, height = cinfo.output_height;
-    if ((int)cinfo.output_components != channels || width == 0 || height == 0 ||
-        width * height > ((size_t)1 << 28)) {
+    if ((int)cinfo.output_components != channels || width == 0 || height == 0 || width * height > max_pixels) {
         ck_set_message(message, message_size, "unsupported JPEG size or component count");
         jpeg_destroy_decompress(&cinfo);
         return CK_IMAGE_ERROR;
@@ -118,6 +164,7 @@ int ck_jpeg_encode(const unsigned char *pixels, int width, int height, int chann
     cinfo.err = jpeg_std_error(&err.base);
     err.base.error_exit = ck_error_exit;
     err.base.output_message = ck_output_message;
+    err.fatal = NULL;
     if (setjmp(err.jump)) {
         ck_set_libjpeg_message((j_common_ptr)&cinfo, message, message_size);
         jpeg_destroy_compress(&cinfo);

@@ -6,7 +6,8 @@ public enum DataSplit: String, Sendable, CaseIterable {
     case train
     /// The held-out validation part: the last `validationFraction` of a seeded permutation.
     case validation = "val"
-    /// The official test set where one exists (MNIST `t10k`); otherwise the validation part.
+    /// The official test set where one exists (MNIST `t10k`, CIFAR-10 `test_batch.bin`, which
+    /// training never reads); otherwise the validation part.
     case test
 }
 
@@ -88,6 +89,17 @@ public enum DataSpec: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The geometry the data has on disk when it has one (MNIST's IDX header, CIFAR-10's
+    /// 3x32x32), or nil for data made at whatever size is asked (a folder's pictures are
+    /// center-cropped and resized, the shapes are drawn at any size). Likelihoods are only
+    /// comparable on data of the model's own geometry.
+    public func nativeGeometry() throws -> (channels: Int, height: Int, width: Int)? {
+        switch self {
+        case .mnist, .cifar10: return try defaultGeometry()
+        case .folder, .shapes: return nil
+        }
+    }
+
     /// Loads the whole dataset (for MNIST the official training set; `split` chooses otherwise)
     /// converted to the requested shape.
     /// - Parameters:
@@ -100,9 +112,14 @@ public enum DataSpec: Equatable, Sendable, CustomStringConvertible {
     ///     fixed across runs that should see the same data.
     public func load(split: DataSplit = .all, channels: Int? = nil, height: Int? = nil, width: Int? = nil,
                      validationFraction: Double = 0.1, seed: UInt64 = 0) throws -> ImageSet {
-        if case .mnist(let dir) = self, split == .test {
-            return try ImageSet.loadMNIST(directory: dir, split: .test)
-                .converted(channels: channels, height: height, width: width)
+        if split == .test {
+            switch self {
+            case .mnist(let dir):
+                return try convert(ImageSet.loadMNIST(directory: dir, split: .test), channels, height, width)
+            case .cifar10(let path) where !(try ImageSet.cifar10Files(path, test: true)).isEmpty:
+                return try convert(ImageSet.loadCIFAR10(path, test: true), channels, height, width)
+            default: break
+            }
         }
         let whole = try loadAll(channels: channels, height: height, width: width, seed: seed)
         switch split {
@@ -139,16 +156,23 @@ public enum DataSpec: Equatable, Sendable, CustomStringConvertible {
     func loadAll(channels: Int?, height: Int?, width: Int?, seed: UInt64) throws -> ImageSet {
         switch self {
         case .mnist(let dir):
-            return try ImageSet.loadMNIST(directory: dir, split: .train)
-                .converted(channels: channels, height: height, width: width)
+            return try convert(ImageSet.loadMNIST(directory: dir, split: .train), channels, height, width)
         case .cifar10(let path):
-            return try ImageSet.loadCIFAR10(path).converted(channels: channels, height: height, width: width)
+            return try convert(ImageSet.loadCIFAR10(path), channels, height, width)
         case .folder(let dir):
             return try ImageSet.loadFolder(dir, channels: channels ?? 3, height: height ?? width,
                                            width: width ?? height)
         case .shapes(let count):
-            return ImageSet.shapes(count: count, channels: channels ?? 3, height: height ?? width ?? 32,
-                                   width: width ?? height ?? 32, seed: seed)
+            let c = channels ?? 3, h = height ?? width ?? 32, w = width ?? height ?? 32
+            try MemoryLimit.check(count, c, h, w, 4, what: "\(count) shapes of \(c)x\(h)x\(w)", path: description)
+            return ImageSet.shapes(count: count, channels: c, height: h, width: w, seed: seed)
         }
+    }
+
+    /// `set` converted to the geometry asked for, after checking the result fits `MemoryLimit`.
+    func convert(_ set: ImageSet, _ channels: Int?, _ height: Int?, _ width: Int?) throws -> ImageSet {
+        let c = channels ?? set.channels, h = height ?? set.height, w = width ?? set.width
+        try MemoryLimit.check(set.count, c, h, w, 4, what: "\(set.count) images of \(c)x\(h)x\(w)", path: description)
+        return set.converted(channels: c, height: h, width: w)
     }
 }

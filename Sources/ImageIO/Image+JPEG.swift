@@ -7,7 +7,8 @@ extension Image {
     }
 
     /// Decodes a JPEG with libjpeg (through a setjmp-guarded C shim, so corrupt files throw
-    /// instead of exiting). Grayscale JPEGs give 1 channel, YCbCr/RGB give 3; CMYK is rejected.
+    /// instead of exiting). Grayscale JPEGs give 1 channel, YCbCr/RGB give 3; CMYK is rejected,
+    /// and so are truncated files and images over `maxPixels`.
     /// - Parameters:
     ///   - bytes: The JPEG file content.
     ///   - path: Used only in error messages.
@@ -16,7 +17,7 @@ extension Image {
         var w: Int32 = 0, h: Int32 = 0, c: Int32 = 0
         var message = [CChar](repeating: 0, count: 256)
         let status = bytes.withUnsafeBufferPointer { src in
-            ck_jpeg_decode(src.baseAddress, src.count, &out, &w, &h, &c, &message, message.count)
+            ck_jpeg_decode(src.baseAddress, src.count, maxPixels, &out, &w, &h, &c, &message, message.count)
         }
         defer { ck_image_free(out) }
         guard status == Int32(CK_IMAGE_OK), let pixels = out else {

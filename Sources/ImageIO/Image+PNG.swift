@@ -23,8 +23,13 @@ extension Image {
         let begun = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
         guard begun != 0 else { throw ImageIOError(path, "invalid PNG: \(pngMessage(&image))") }
         let width = Int(image.width), height = Int(image.height)
-        guard width > 0, height > 0, width * height <= 1 << 28 else {
-            throw ImageIOError(path, "unsupported PNG size \(width)x\(height)")
+        guard width > 0, height > 0, width * height <= maxPixels else {
+            throw ImageIOError(path, "PNG of \(width)x\(height) pixels is larger than the \(maxPixels) pixels accepted")
+        }
+        // Deflate expands at most 1032-fold, and a row holds a filter byte and at least a bit
+        // per pixel: a header claiming more than the file can hold is refused before allocating.
+        guard height * (1 + (width + 7) / 8) <= 1032 * bytes.count else {
+            throw ImageIOError(path, "invalid PNG: \(width)x\(height) pixels cannot fit in \(bytes.count) bytes (truncated or corrupt)")
         }
         let color = (image.format & 0x02) != 0  // PNG_FORMAT_FLAG_COLOR
         let channels = color ? 3 : 1

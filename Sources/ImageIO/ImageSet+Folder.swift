@@ -9,6 +9,8 @@ extension ImageSet {
     /// order is deterministic), converting each to `channels` and to `width` x `height` by a
     /// center crop to that aspect ratio and an area/bilinear resize. Files with other extensions
     /// and hidden entries are skipped; the format is recognized from the content, not the name.
+    /// The walk is `FileIO.files(in:recursive:)`'s: special files are skipped, link loops end,
+    /// and names that are not UTF-8 are read as they are.
     ///
     /// When every image lies in a subdirectory of `directory`, labels are the index of its
     /// top-level subdirectory among the sorted subdirectory names (class folders); otherwise nil.
@@ -17,8 +19,8 @@ extension ImageSet {
     ///   - channels: 1 or 3 (default 3).
     ///   - height: Target height (nil: the first image's height).
     ///   - width: Target width (nil: the first image's width).
-    /// - Throws: `ImageIOError` for a missing or empty folder, or naming the first image that
-    ///   cannot be decoded.
+    /// - Throws: `ImageIOError` for a missing or empty folder, a set larger than `MemoryLimit`,
+    ///   or naming the first image that cannot be decoded.
     public static func loadFolder(_ directory: String, channels: Int = 3, height: Int? = nil,
                                   width: Int? = nil) throws -> ImageSet {
         precondition(channels == 1 || channels == 3, "channels must be 1 or 3")
@@ -27,6 +29,7 @@ extension ImageSet {
         let first = try Image.load(files[0])
         let h = height ?? first.height, w = width ?? first.width
         let n = channels * h * w
+        try MemoryLimit.check(files.count, n, 4, what: "\(files.count) images of \(channels)x\(h)x\(w)", path: directory)
         var pixels = [Float](repeating: 0, count: files.count * n)
         let failures = FailureList()
         pixels.withUnsafeMutableBufferPointer { buffer in
@@ -50,16 +53,16 @@ extension ImageSet {
         }
         if let error = failures.first() { throw error }
 
-        // Class-folder labels.
-        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-        let classNames = files.map { path -> String? in
-            let rest = path.dropFirst(prefix.count)
-            guard let slash = rest.firstIndex(of: "/") else { return nil }
-            return String(rest[..<slash])
+        // Class-folder labels: the first component below the root, compared as bytes.
+        let root = RawPath(directory).bytes.count + (directory.hasSuffix("/") ? 0 : 1)
+        let classNames = files.map { path -> [UInt8]? in
+            let rest = path.bytes.dropFirst(root)
+            guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else { return nil }
+            return Array(rest[..<slash])
         }
         var labels: [Int]? = nil
         if classNames.allSatisfy({ $0 != nil }) {
-            let sortedNames = Array(Set(classNames.map { $0! })).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            let sortedNames = Array(Set(classNames.map { $0! })).sorted { $0.lexicographicallyPrecedes($1) }
             let index = Dictionary(uniqueKeysWithValues: sortedNames.enumerated().map { ($1, $0) })
             labels = classNames.map { index[$0!]! }
         }
@@ -68,16 +71,12 @@ extension ImageSet {
 }
 
 extension ImageSet {
-    /// The PNG/JPEG files under `directory` (recursively, hidden entries skipped), sorted by byte
-    /// order so the order is deterministic.
+    /// The PNG/JPEG files under `directory` (recursively, hidden entries skipped; the walk of
+    /// `FileIO.files(in:recursive:)`), sorted by byte order so the order is deterministic.
     /// - Throws: `ImageIOError` for a missing folder or one without images.
-    public static func imageFiles(in directory: String) throws -> [String] {
+    public static func imageFiles(in directory: String) throws -> [RawPath] {
         guard FileIO.isDirectory(directory) else { throw ImageIOError(directory, "folder not found") }
-        let files = try FileIO.filesRecursively(in: directory).filter { path in
-            let name = path.split(separator: "/").last.map(String.init) ?? path
-            guard let dot = name.lastIndex(of: ".") else { return false }
-            return imageExtensions.contains(name[name.index(after: dot)...].lowercased())
-        }
+        let files = try FileIO.filesRecursively(in: directory).filter { imageExtensions.contains($0.pathExtension) }
         guard !files.isEmpty else { throw ImageIOError(directory, "no PNG or JPEG images found") }
         return files
     }

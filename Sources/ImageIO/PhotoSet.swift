@@ -16,10 +16,18 @@ public struct PhotoSet: Sendable {
 
     /// Every PNG/JPEG under `directory` at its own size, converted to `channels`, in the
     /// folder's sorted order.
-    /// - Throws: `ImageIOError` for a missing or empty folder, or naming a file that does not decode.
+    /// - Throws: `ImageIOError` for a missing or empty folder, photos that together exceed
+    ///   `MemoryLimit`, or naming a file that does not decode.
     public static func load(folder directory: String, channels: Int = 3) throws -> PhotoSet {
         let files = try ImageSet.imageFiles(in: directory)
-        return PhotoSet(photos: try files.map { try Image.load($0).converted(channels: channels) }, names: files)
+        var photos: [Image] = [], values = 0
+        for file in files {
+            let photo = try Image.load(file).converted(channels: channels)
+            values += photo.pixels.count
+            try MemoryLimit.check(values, 4, what: "the photos up to \(file)", path: directory)
+            photos.append(photo)
+        }
+        return PhotoSet(photos: photos, names: files.map(\.description))
     }
 
     /// The photos at `indices`, in that order.

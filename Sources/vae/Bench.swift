@@ -40,7 +40,9 @@ struct Bench: ParsableCommand {
     }
 
     func validate() throws {
-        guard batch > 0, steps > 0, warmup >= 0 else { throw ValidationError("--batch and --steps must be positive") }
+        guard (1...TrainingOptions.maxBatch).contains(batch), (1...100_000).contains(steps), (0...100_000).contains(warmup) else {
+            throw ValidationError("--batch must be in 1...\(TrainingOptions.maxBatch), --steps in 1...100000 and --warmup in 0...100000")
+        }
         for a in arch.split(separator: ",") where ModelConfig.presets[String(a)] == nil {
             throw ValidationError("unknown --arch '\(a)' (mnist, cifar, tiny64)")
         }

@@ -16,9 +16,15 @@ struct CheckpointOptions: ParsableArguments {
 }
 
 /// Loads a split of a data set (by default the run's own) at a model's geometry.
+/// - Throws: `VAEError` when the split holds no images (a tiny data set has no held-out part).
 func loadImages(_ data: DataSpec?, split: DataSplit, model: ModelConfig, run: RunConfig) throws -> ImageSet {
-    try (data ?? DataSpec(parsing: run.training.data)).load(split: split, channels: model.channels, height: model.height,
-                                                            width: model.width, seed: run.training.seed)
+    let spec = try data ?? DataSpec(parsing: run.training.data)
+    let set = try spec.load(split: split, channels: model.channels, height: model.height, width: model.width,
+                            seed: run.training.seed)
+    guard set.count > 0 else {
+        throw VAEError("\(spec): the \(split.rawValue) split holds no images (too few images to hold any out)")
+    }
+    return set
 }
 
 /// Loads one image file converted to the model's geometry (center crop and resize).
@@ -26,7 +32,11 @@ func loadImage(_ path: String, model: ModelConfig) throws -> Image {
     try Image.load(path).converted(channels: model.channels).fitted(width: model.width, height: model.height)
 }
 
-/// Writes a grid of images to a PNG file (atomically).
+/// Writes a grid of images to an image file (atomically; PNG or JPEG by the name, which
+/// `checkImageOutput` has checked).
 func writeGrid(_ images: [Image], columns: Int, to path: String) throws {
-    try ImageGrid.compose(images, columns: columns).writePNG(to: path)
+    guard !images.isEmpty else { throw VAEError("\(path): no images to write (the data holds none)") }
+    try checkFinite(images)
+    try checkImageOutput(path)
+    try ImageGrid.compose(images, columns: max(1, columns)).write(to: path)
 }

@@ -18,7 +18,7 @@ struct Colorize: ParsableCommand {
     var out: String
 
     func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
+        guard (1...1000).contains(samples) else { throw ValidationError("--samples must be in 1...1000") }
     }
 
     func run() throws {
@@ -28,6 +28,7 @@ struct Colorize: ParsableCommand {
         let (completer, _, _) = try CompletionMethod.auto.completer(checkpoint: model.checkpoint, task: .colorize,
                                                                     iterations: 1, device: try model.device.open())
         let images = try inputs.map { try Image.load($0) }
+        try checkResultMemory(images, samples: samples)
         let started = Date()
         let results = try images.enumerated().map { i, image in
             let began = Date()

@@ -17,7 +17,9 @@ struct ConditionalEvaluateOptions: ParsableArguments {
     var fullSize: Bool?
 
     func validate() throws {
-        guard samples >= 1, iterations >= 1 else { throw ValidationError("--samples and --iterations must be >= 1") }
+        guard (1...1000).contains(samples), (1...1_000_000).contains(iterations) else {
+            throw ValidationError("--samples must be in 1...1000 and --iterations in 1...1000000")
+        }
     }
 
     /// Runs the evaluation and prints a table or one JSON object.

@@ -10,33 +10,37 @@ struct ConditionalTrainOptions: ParsableArguments {
     var maskKind: MaskGenerator?
     @Option(help: "Conditional models: convolution widths, e.g. 16,32,64,128 (one stride-2 stage each; default: the preset's).")
     var widths: String?
-    @Option(help: "Conditional models: one step in N trains the prior (sampling) path, the others the ELBO; 0 never.")
-    var priorPathEvery: Int = 2
+    @Option(help: "Conditional models: one step in N trains the prior (sampling) path, the others the ELBO; 0 never (default 2).")
+    var priorPathEvery: Int?
     @Flag(help: "Conditional models: also train on left-right mirror images (each flipped with probability 1/2); for photos, not digits or text.")
     var mirror = false
     @Option(help: "Conditional models on a folder of photos: train on random NxN patches of the photos at their own size (N is the model's window).")
     var patch: Int?
-    @Option(help: "With --patch: each patch is a square of up to Z times N pixels of the photo, averaged down to N (wider context).")
-    var zoom: Float = 2
-    @Option(help: "Colorization: bins (a distribution over quantized colors, rebalanced toward rare colors: vivid) or gaussian (the chroma's mean: muted).")
-    var color: ColorModel = .bins
+    @Option(help: "With --patch: each patch is a square of up to Z times N pixels of the photo, averaged down to N (wider context; default 2).")
+    var zoom: Float?
+    @Option(help: "Colorization: bins (a distribution over quantized colors, rebalanced toward rare colors: vivid; the default) or gaussian (the chroma's mean: muted).")
+    var color: ColorModel?
 
     func validate() throws {
         if widths != nil, task.conditional == nil { throw ValidationError("--widths applies to --task inpaint or colorize") }
         if mirror, task.conditional == nil { throw ValidationError("--mirror applies to --task inpaint or colorize") }
         if maskKind != nil, task == .colorize { throw ValidationError("--mask-kind applies to --task inpaint") }
         _ = try parsedWidths()
-        guard priorPathEvery >= 0 else { throw ValidationError("--prior-path-every must be >= 0") }
+        if let priorPathEvery, priorPathEvery < 0 { throw ValidationError("--prior-path-every must be >= 0") }
         if patch != nil, task.conditional == nil { throw ValidationError("--patch applies to --task inpaint or colorize") }
-        guard zoom >= 1, zoom <= 8 else { throw ValidationError("--zoom must be between 1 and 8") }
+        if let patch, !(8...ModelConfig.maxSide).contains(patch) {
+            throw ValidationError("--patch must be in 8...\(ModelConfig.maxSide)")
+        }
+        if let zoom, !(zoom >= 1 && zoom <= 8) { throw ValidationError("--zoom must be between 1 and 8") }
     }
 
     /// The --widths list, validated.
     func parsedWidths() throws -> [Int]? {
         guard let widths else { return nil }
         let values = widths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw ValidationError("--widths must be positive integers separated by commas, e.g. 16,32,64")
+        guard !values.isEmpty, values.count <= ModelConfig.maxStages,
+              values.allSatisfy({ (1...ModelConfig.maxWidth).contains($0 ?? 0) }) else {
+            throw ValidationError("--widths must be at most \(ModelConfig.maxStages) integers in 1...\(ModelConfig.maxWidth) separated by commas, e.g. 16,32,64")
         }
         return values.map { $0! }
     }
@@ -46,11 +50,11 @@ struct ConditionalTrainOptions: ParsableArguments {
         request.task = task
         request.masks = maskKind
         request.widths = try? parsedWidths()
-        request.priorPathEvery = priorPathEvery
+        request.priorPathEvery = priorPathEvery ?? request.priorPathEvery
         request.mirror = mirror
         request.patch = patch
-        request.zoom = zoom
-        request.quantizedColor = color == .bins
+        request.zoom = zoom ?? 2
+        request.quantizedColor = (color ?? .bins) == .bins
     }
 }
 

@@ -11,7 +11,7 @@ struct DeviceOptions: ParsableArguments {
     var threads: Int = 0
 
     func validate() throws {
-        guard threads >= 0 else { throw ValidationError("--threads must be >= 0") }
+        guard (0...4096).contains(threads) else { throw ValidationError("--threads must be in 0...4096") }
     }
 
     /// Opens the device asked for.

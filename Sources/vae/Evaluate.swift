@@ -16,10 +16,14 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Grid points per axis for log p(x) by numerical integration (2-D latents).") var grid: Int = 200
     @Option(help: "Evaluate only the first N images.") var limit: Int?
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Convert --data of another geometry (size, gray or color) to the model's; its likelihood is then that of the converted images, not of the data.")
+    var convert = false
     @OptionGroup var conditional: ConditionalEvaluateOptions
 
     func validate() throws {
-        guard iwSamples >= 0, grid >= 0 else { throw ValidationError("--iw-samples and --grid must be >= 0") }
+        guard (0...1_000_000).contains(iwSamples), (0...2000).contains(grid) else {
+            throw ValidationError("--iw-samples must be in 0...1000000 and --grid in 0...2000")
+        }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
     }
 
@@ -28,6 +32,7 @@ struct Evaluate: ParsableCommand {
             return try conditional.run(task: task, checkpoint: model, data: data, split: split, limit: limit, json: json)
         }
         let (vae, config) = try model.load()
+        try checkGeometry(config)
         let images = try loadImages(data, split: split == .all ? .test : split, model: config.model, run: config)
         var evaluator = Evaluator(model: vae, binarize: config.training.binarize)
         evaluator.fittedPrior = try Checkpoint.loadPrior(from: model.checkpoint, latent: config.model.latent)
@@ -60,5 +65,17 @@ struct Evaluate: ParsableCommand {
         }
         print(String(format: "bits/dim         %.4f", result.bitsPerDim))
         print("active units     \(result.activeUnits) of \(result.latent)")
+    }
+
+    /// Likelihoods are of the images the model sees: data whose own geometry is not the model's
+    /// is refused unless --convert asks for the conversion (or it is the run's own data, which
+    /// training converted the same way).
+    func checkGeometry(_ config: RunConfig) throws {
+        guard let data, !convert, data != (try? DataSpec(parsing: config.training.data)),
+              let g = try data.nativeGeometry() else { return }
+        let m = config.model
+        guard g.channels == m.channels, g.height == m.height, g.width == m.width else {
+            throw VAEError("\(data): images of \(g.channels)x\(g.height)x\(g.width), but the model is of \(m.channels)x\(m.height)x\(m.width); their likelihood would be that of converted images (add --convert to evaluate those)")
+        }
     }
 }

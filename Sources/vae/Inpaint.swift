@@ -31,8 +31,8 @@ struct Inpaint: ParsableCommand {
 
     func validate() throws {
         guard (mask == nil) != (maskKind == nil) else { throw ValidationError("give either --mask or --mask-kind") }
-        guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
-        guard iterations >= 1 else { throw ValidationError("--iterations must be >= 1") }
+        guard (1...1000).contains(samples) else { throw ValidationError("--samples must be in 1...1000") }
+        guard (1...1_000_000).contains(iterations) else { throw ValidationError("--iterations must be in 1...1000000") }
     }
 
     func run() throws {
@@ -50,6 +50,7 @@ struct Inpaint: ParsableCommand {
             let image = try Image.load(path)
             jobs.append((image, try maskFor(input: path, index: i, image: image, tile: min(completer.tileWidth, completer.tileHeight))))
         }
+        try checkResultMemory(jobs.map(\.0), samples: samples)
         let started = Date()
         var results: [[Image]] = []
         for (i, (image, mask)) in jobs.enumerated() {
@@ -58,14 +59,14 @@ struct Inpaint: ParsableCommand {
                                                    seed: Noise.derive(seed, i)))
             progress(i, of: jobs.count, inputs[i], image, seconds: Date().timeIntervalSince(began))
         }
-        let paths = outputPaths(inputs: inputs, out: out, directoryRun: directoryRun, samples: samples)
-        try writeAll(results, to: paths, directory: directoryRun ? out : nil)
+        var paths = outputPaths(inputs: inputs, out: out, directoryRun: directoryRun, samples: samples)
         if saveMask {
-            for ((_, mask), names) in zip(jobs, paths) {
-                let p = ((names[0] as NSString).deletingPathExtension) + "_mask.png"
-                try mask.image.writePNG(to: p)
+            for k in paths.indices {
+                results[k].append(jobs[k].1.image)
+                paths[k].append(((paths[k][0] as NSString).deletingPathExtension) + "_mask.png")
             }
         }
+        try writeAll(results, to: paths, directory: directoryRun ? out : nil)
         let coverage = jobs.map { $0.1.coverage }.reduce(0, +) / Double(jobs.count)
         log(String(format: "inpainted %d image(s) x %d sample(s) by %@ in %.2f s (%.1f%% of pixels missing); wrote %@",
                    jobs.count, samples, methodName, Date().timeIntervalSince(started), 100 * coverage,

@@ -15,10 +15,11 @@ struct Interpolate: ParsableCommand {
     @Option(help: "test, val or train.") var split: DataSplit = .test
     @Option(help: "Images along the path, ends included.") var steps: Int = 10
     @Flag(help: "Spherical interpolation (slerp) instead of linear.") var spherical = false
-    @Option(help: "Output PNG.") var out: String
+    @Option(help: "Output image (.png, or .jpg / .jpeg).") var out: String
 
     func validate() throws {
-        guard steps >= 2 else { throw ValidationError("--steps must be at least 2") }
+        guard (2...1000).contains(steps) else { throw ValidationError("--steps must be in 2...1000") }
+        try checkImageOutput(out)
         guard (from == nil) == (to == nil) else { throw ValidationError("give both --from and --to") }
     }
 

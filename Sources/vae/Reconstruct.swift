@@ -12,7 +12,12 @@ struct Reconstruct: ParsableCommand {
     @Option(help: "test, val or train.") var split: DataSplit = .test
     @Option(parsing: .upToNextOption, help: "Image files instead of --data.") var input: [String] = []
     @Option(help: "Number of images from --data.") var count: Int = 16
-    @Option(help: "Output PNG.") var out: String
+    @Option(help: "Output image (.png, or .jpg / .jpeg).") var out: String
+
+    func validate() throws {
+        guard (1...10_000).contains(count) else { throw ValidationError("--count must be in 1...10000") }
+        try checkImageOutput(out)
+    }
 
     func run() throws {
         let (vae, config) = try model.load()

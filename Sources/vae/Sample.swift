@@ -11,10 +11,13 @@ struct Sample: ParsableCommand {
     @Option(help: "Images per row.") var columns: Int = 8
     @Option(help: "Seed of the latent draws.") var seed: UInt64 = 1
     @Flag(help: "Draw from N(0, I) even when the run has a fitted prior (prior.safetensors).") var normalPrior = false
-    @Option(help: "Output PNG.") var out: String
+    @Option(help: "Output image (.png, or .jpg / .jpeg).") var out: String
 
     func validate() throws {
-        guard count > 0, columns > 0 else { throw ValidationError("--count and --columns must be positive") }
+        guard (1...10_000).contains(count), (1...10_000).contains(columns) else {
+            throw ValidationError("--count and --columns must be in 1...10000")
+        }
+        try checkImageOutput(out)
     }
 
     func run() throws {

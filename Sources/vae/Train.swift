@@ -14,35 +14,50 @@ struct Train: ParsableCommand {
     @Option(help: "Training data: mnist:DIR, cifar10:FILE_OR_DIR, folder:DIR or shapes[:N] (default: the built-in shapes).")
     var data: DataSpec?
     @Option(help: "The run directory to write.") var out: String
-    @Option(help: "Architecture: auto, mnist, cifar or tiny64.") var arch: Architecture = .auto
+    @Option(help: "Architecture: auto, mnist, cifar or tiny64 (default: auto).") var arch: Architecture?
     @Option(help: "Latent dimensions (default: the preset's).") var latent: Int?
     @Option(help: "Epochs to train (default 10 unless --minutes).") var epochs: Int?
     @Option(help: "Minutes of training instead of epochs.") var minutes: Double?
-    @Option(help: "Batch size.") var batch: Int = 128
-    @Option(help: "Adam learning rate.") var lr: Float = 1e-3
+    @Option(help: "Batch size (default 128).") var batch: Int?
+    @Option(help: "Adam learning rate (default 0.001).") var lr: Float?
     @Flag(help: "Decay the learning rate to zero along a half cosine over the run.") var cosine = false
     @Option(help: "bernoulli, gaussian or logistic (default: bernoulli for gray, gaussian with learned variance for color).")
     var likelihood: Likelihood?
-    @Option(help: "Weight of the KL term.") var beta: Float = 1
-    @Option(help: "Epochs of linear KL warm-up from 0 to beta.") var warmupEpochs: Double = 0
-    @Option(help: "Free bits: nats per latent dimension below which the posterior gets no KL gradient.") var freeBits: Float = 0
+    @Option(help: "Weight of the KL term (default 1).") var beta: Float?
+    @Option(help: "Epochs of linear KL warm-up from 0 to beta (default 0).") var warmupEpochs: Double?
+    @Option(help: "Free bits: nats per latent dimension below which the posterior gets no KL gradient (default 0).") var freeBits: Float?
     @Option(help: "Clip the global gradient norm to this value.") var clipNorm: Float?
     @Flag(inversion: .prefixedNo, help: "Dynamic binarization (default: on for Bernoulli on MNIST).") var binarize: Bool?
     @Flag(help: "Train a plain deterministic autoencoder instead of a VAE.") var autoencoder = false
-    @Option(help: "Seed of initialization, data order and noise.") var seed: UInt64 = 1
-    @Flag(help: "Continue the run in --out.") var resume = false
+    @Option(help: "Seed of initialization, data order and noise (default 1).") var seed: UInt64?
+    @Flag(help: "Continue the run in --out (only --epochs, --minutes, --mask-kind, --threads and --device may change).")
+    var resume = false
     @OptionGroup var conditional: ConditionalTrainOptions
     @OptionGroup var device: DeviceOptions
 
     func validate() throws {
-        guard batch > 0 else { throw ValidationError("--batch must be positive") }
-        guard lr > 0 else { throw ValidationError("--lr must be positive") }
-        if let epochs, epochs <= 0 { throw ValidationError("--epochs must be positive") }
-        if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive") }
+        // Ranges here, before anything is read; TrainingOptions.check and ModelConfig.check
+        // apply the same limits to config.json.
+        if let batch, !(1...TrainingOptions.maxBatch).contains(batch) {
+            throw ValidationError("--batch must be in 1...\(TrainingOptions.maxBatch)")
+        }
+        if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be positive and finite") }
+        if let epochs, !(1...TrainingOptions.maxEpochs).contains(epochs) {
+            throw ValidationError("--epochs must be in 1...\(TrainingOptions.maxEpochs)")
+        }
+        if let minutes, !(minutes.isFinite && minutes > 0 && minutes <= TrainingOptions.maxMinutes) {
+            throw ValidationError("--minutes must be positive and at most \(Int(TrainingOptions.maxMinutes))")
+        }
         if epochs != nil, minutes != nil { throw ValidationError("give --epochs or --minutes, not both") }
-        if let latent, latent <= 0 { throw ValidationError("--latent must be positive") }
-        guard beta >= 0, freeBits >= 0, warmupEpochs >= 0 else {
-            throw ValidationError("--beta, --free-bits and --warmup-epochs must be >= 0")
+        if let latent, !(1...ModelConfig.maxLatent).contains(latent) {
+            throw ValidationError("--latent must be in 1...\(ModelConfig.maxLatent)")
+        }
+        for (name, value) in [("--beta", beta.map(Double.init)), ("--free-bits", freeBits.map(Double.init)),
+                              ("--warmup-epochs", warmupEpochs)] {
+            if let value, !(value.isFinite && value >= 0) { throw ValidationError("\(name) must be finite and >= 0") }
+        }
+        if let clipNorm, !(clipNorm.isFinite && clipNorm > 0) {
+            throw ValidationError("--clip-norm must be positive and finite")
         }
     }
 
@@ -50,9 +65,16 @@ struct Train: ParsableCommand {
         Interrupt.install()
         // Under mpirun: this process's rank (rank 0 reads and writes the run directory).
         let ranks = try Communicator()
-        let job = resume
-            ? try TrainingJob.resuming(out, epochs: epochs, minutes: minutes, masks: conditional.maskKind, ranks: ranks)
-            : try TrainingJob(config: try request().resolve(), directory: out, ranks: ranks)
+        let job: TrainingJob
+        if resume {
+            job = try TrainingJob.resuming(out, epochs: epochs, minutes: minutes, masks: conditional.maskKind, ranks: ranks)
+            let conflicts = try resumeConflicts(with: job.config)
+            guard conflicts.isEmpty else {
+                throw VAEError("\(out): a resumed run keeps its settings, and these differ: \(conflicts.joined(separator: ", ")); only --epochs, --minutes, --mask-kind, --threads and --device may change")
+            }
+        } else {
+            job = try TrainingJob(config: try request().resolve(), directory: out, ranks: ranks)
+        }
         let events = TrainingEvents(log: { line in Progress.clear(); log(line) }, progress: Progress.show,
                                     shouldStop: { Interrupt.requested })
         try job.run(on: try device.open(), events: events)
@@ -60,25 +82,56 @@ struct Train: ParsableCommand {
         ranks.close()  // only after success: a rank that fails exits without it, and mpirun ends the others
     }
 
+    /// The options given on the command line that differ from a resumed run's configuration.
+    func resumeConflicts(with saved: RunConfig) throws -> [String] {
+        var out: [String] = []
+        func differs<T: Equatable>(_ flag: String, _ given: T?, _ kept: T) {
+            if let given, given != kept { out.append("\(flag) \(given) (the run's: \(kept))") }
+        }
+        let m = saved.model, t = saved.training
+        differs("--data", data?.description, try DataSpec(parsing: t.data).description)
+        differs("--arch", arch.flatMap { $0 == .auto ? nil : $0.rawValue }, m.arch)
+        differs("--latent", latent, m.latent)
+        differs("--likelihood", likelihood, m.likelihood)
+        differs("--autoencoder", autoencoder ? true : nil, m.autoencoder)
+        differs("--batch", batch, t.batch)
+        differs("--lr", lr, t.learningRate)
+        differs("--cosine", cosine ? true : nil, t.cosineDecay)
+        differs("--beta", beta, t.beta)
+        differs("--warmup-epochs", warmupEpochs, t.warmupEpochs)
+        differs("--free-bits", freeBits, t.freeBits)
+        if let clipNorm, clipNorm != t.clipNorm { out.append("--clip-norm \(clipNorm) (the run's: \(t.clipNorm.map { "\($0)" } ?? "none"))") }
+        differs("--binarize", binarize, t.binarize)
+        differs("--seed", seed, t.seed)
+        differs("--task", conditional.task == .vae ? nil : conditional.task, saved.task)
+        differs("--widths", try conditional.parsedWidths(), m.widths)
+        differs("--prior-path-every", conditional.priorPathEvery, saved.conditional?.priorPathPeriod ?? 2)
+        differs("--mirror", conditional.mirror ? true : nil, saved.conditional?.mirror ?? false)
+        differs("--patch", conditional.patch, saved.conditional?.patch ?? 0)
+        differs("--zoom", conditional.zoom, saved.conditional?.zoom ?? 1)
+        differs("--color", conditional.color?.rawValue, saved.task == .colorize ? (saved.conditional?.chroma == nil ? "gaussian" : "bins") : "none")
+        return out
+    }
+
     /// The run the flags ask for.
     func request() -> TrainingRequest {
         var r = TrainingRequest()
         if let data { r.data = data }
-        r.architecture = arch
+        r.architecture = arch ?? .auto
         r.latent = latent
         r.likelihood = likelihood
         r.autoencoder = autoencoder
         r.binarize = binarize
         conditional.apply(to: &r)
         var t = TrainingOptions()
-        t.batch = batch
-        t.learningRate = lr
+        t.batch = batch ?? t.batch
+        t.learningRate = lr ?? t.learningRate
         t.cosineDecay = cosine
-        t.beta = beta
-        t.warmupEpochs = warmupEpochs
-        t.freeBits = freeBits
+        t.beta = beta ?? t.beta
+        t.warmupEpochs = warmupEpochs ?? t.warmupEpochs
+        t.freeBits = freeBits ?? t.freeBits
         t.clipNorm = clipNorm
-        t.seed = seed
+        t.seed = seed ?? t.seed
         t.threads = device.threads
         t.epochs = epochs
         t.minutes = minutes

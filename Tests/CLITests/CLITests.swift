@@ -18,6 +18,29 @@ struct Tool {
         var secondsAfterAction: Double? = nil
     }
 
+    /// Starts the tool on the CPU without waiting, after `launcher` (e.g. mpirun and its flags)
+    /// when given, with `environment` added.
+    static func start(_ arguments: [String], launcher: [String] = [], environment: [String: String] = [:],
+                      stdout: FileHandle, stderr: FileHandle) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: launcher.first ?? path)
+        p.arguments = launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [path] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env["VAE_DEVICE"] = "cpu"
+        env.merge(environment) { $1 }
+        p.environment = env
+        p.standardOutput = stdout
+        p.standardError = stderr
+        // Children inherit the spawning thread's signal mask, and a test runs on a worker thread
+        // that blocks SIGINT and SIGTERM; a launcher such as mpirun keeps them blocked.
+        var all = sigset_t(), saved = sigset_t()
+        sigemptyset(&all)
+        pthread_sigmask(SIG_SETMASK, &all, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+        try p.run()
+        return p
+    }
+
     /// Runs the tool; with `interruptWhenExists`, sends SIGINT once that file appears (or after 60 s).
     static func run(_ arguments: [String], interruptWhenExists file: String? = nil) throws -> Result {
         try run(arguments, when: file) { kill($0.processIdentifier, SIGINT) }
@@ -33,22 +56,7 @@ struct Tool {
         FileManager.default.createFile(atPath: capture.file("err"), contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: capture.file("out")))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: capture.file("err")))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: launcher.first ?? path)
-        p.arguments = launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [path] + arguments
-        var env = ProcessInfo.processInfo.environment
-        env["VAE_DEVICE"] = "cpu"
-        env.merge(environment) { $1 }
-        p.environment = env
-        p.standardOutput = out
-        p.standardError = err
-        // Children inherit the spawning thread's signal mask, and a test runs on a worker thread
-        // that blocks SIGINT and SIGTERM; a launcher such as mpirun keeps them blocked.
-        var all = sigset_t(), saved = sigset_t()
-        sigemptyset(&all)
-        pthread_sigmask(SIG_SETMASK, &all, &saved)
-        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
-        try p.run()
+        let p = try start(arguments, launcher: launcher, environment: environment, stdout: out, stderr: err)
         var acted: Date?
         if let file {
             let deadline = Date().addingTimeInterval(60)

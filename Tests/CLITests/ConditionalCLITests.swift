@@ -89,11 +89,12 @@ struct ConditionalCLITests {
         let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.path
         try picture(32, 32).writePNG(to: dir + "/in.png")
         try Mask(width: 30, height: 10).image.writePNG(to: dir + "/mask.png")
-        write(Array("keep".utf8), to: dir + "/out.png")
+        try picture(8, 8).writePNG(to: dir + "/out.png")  // an earlier output, which a good run may replace
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/out.png"))
         let r = try Tool.run(["inpaint", "--checkpoint", ConditionalRuns.inpaint, "--input", dir + "/in.png", "--mask", dir + "/mask.png",
                               "--out", dir + "/out.png"])
         expectOneLineError(r, naming: "mask.png")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/out.png")) == Data("keep".utf8))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/out.png")) == before)
     }
 
     @Test("an empty or non-image input: one line naming it, nothing written", arguments: [[UInt8](), Array("not an image".utf8)])

@@ -41,7 +41,7 @@ struct IDXTests {
         dir.write(Array(gz.prefix(gz.count / 2)), to: "cut.gz")
         #expect(throws: ImageIOError.self) { _ = try IDX.readImages(dir.file("cut.gz")) }
         #expect(errorDescription { _ = try IDX.readImages(dir.file("nope.gz")) }
-                == "\(dir.file("nope.gz")): no such file")
+                == "\(dir.file("nope.gz")): cannot open: No such file or directory")
     }
 
     @Test func mnistDirectoryLayout() throws {

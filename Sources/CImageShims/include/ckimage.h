@@ -24,13 +24,17 @@ enum {
 /**
  * Decode a JPEG held in memory into interleaved 8-bit pixels.
  * data, size:     the JPEG file bytes.
+ * max_pixels:     the most pixels (width * height) accepted, checked against the header
+ *                 before anything is allocated.
  * out_pixels:     receives a malloc'ed buffer of width*height*channels bytes (free with ck_image_free).
  * out_width, out_height: receive the image size.
  * out_channels:   receives 1 (grayscale JPEG) or 3 (anything else, converted to RGB).
  * message, message_size: receives a NUL-terminated one-line reason on failure (may be NULL).
+ * A file that ends early or has a data segment cut short is an error (libjpeg alone would
+ * fill the missing pixels with gray), and so are more than 1000 progressive scans.
  * Returns a CK_IMAGE_* status.
  */
-int ck_jpeg_decode(const unsigned char *data, size_t size, unsigned char **out_pixels,
+int ck_jpeg_decode(const unsigned char *data, size_t size, size_t max_pixels, unsigned char **out_pixels,
                    int *out_width, int *out_height, int *out_channels,
                    char *message, size_t message_size);
 

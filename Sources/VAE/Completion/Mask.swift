@@ -45,7 +45,13 @@ public struct Mask: Equatable, Sendable {
     /// width x height. A mask of another size is resized when its aspect ratio matches the
     /// input's within 2%; otherwise there is no sensible way to match it, and loading fails.
     public static func load(_ path: String, width: Int, height: Int) throws -> Mask {
-        let image = try Image.load(path)
+        try decode(try FileIO.readBytes(path, limit: Image.maxFileBytes), path: path, width: width, height: height)
+    }
+
+    /// A mask from the content of a mask image file (see `load`).
+    /// - Parameter path: Used only in error messages.
+    public static func decode(_ bytes: [UInt8], path: String = "<memory>", width: Int, height: Int) throws -> Mask {
+        let image = try Image.decode(bytes, path: path)
         let aspect = Double(image.width) / Double(image.height), wanted = Double(width) / Double(height)
         guard abs(aspect / wanted - 1) <= 0.02 else {
             throw ImageIOError(path, "mask is \(image.width)x\(image.height) but the input is \(width)x\(height); the sizes cannot be matched (the aspect ratios differ)")

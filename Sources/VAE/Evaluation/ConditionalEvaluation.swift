@@ -85,7 +85,7 @@ public struct ConditionalEvaluator {
     public func evaluate(_ data: ImageSet, limit: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws
         -> ConditionalEvaluationResult {
         let considered = min(limit ?? data.count, data.count)
-        precondition(considered > 0, "nothing to evaluate")
+        guard considered > 0 else { throw VAEError("no images to evaluate: the data set is empty") }
         // Colorization is scored on pictures that have color.
         let chosen = completer.task == .colorize ? Colorization.colorImages(in: data.subset(0..<considered)) : Array(0..<considered)
         let n = chosen.count
@@ -145,11 +145,16 @@ public struct ConditionalEvaluator {
     public func evaluate(_ photos: PhotoSet, limit: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws
         -> ConditionalEvaluationResult {
         let considered = min(limit ?? photos.count, photos.count)
-        precondition(considered > 0, "nothing to evaluate")
+        guard considered > 0 else { throw VAEError("no pictures to evaluate: the data set is empty") }
         let task = completer.task
         let candidates = (0..<considered).map { photos.photos[$0].converted(channels: task == .colorize ? 3 : completer.imageChannels) }
         let truths = task == .colorize ? candidates.filter { !Colorization.isGray($0) } : candidates
         guard !truths.isEmpty else { throw VAEError("none of the \(considered) pictures has color to score a colorization against") }
+        // Every sample of every picture is kept for the scores: checked before any is made.
+        do {
+            try MemoryLimit.check(truths.reduce(0) { $0 + $1.pixels.count }, samples + 2, 4,
+                                  what: "\(samples) sample(s) of \(truths.count) picture(s)", path: "--samples")
+        } catch { throw VAEError("\(error)") }
         var outputs: [[Image]] = [], masksUsed: [Mask] = [], lumas: [Image] = []
         var seconds = 0.0
         for (i, truth) in truths.enumerated() {

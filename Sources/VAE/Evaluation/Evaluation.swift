@@ -47,7 +47,7 @@ public struct Evaluator {
     public func evaluate(_ data: ImageSet, limit: Int? = nil, iwSamples: Int = 0, grid: Int = 0,
                          progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
         let n = min(limit ?? data.count, data.count)
-        precondition(n > 0, "nothing to evaluate")
+        guard n > 0 else { throw VAEError("no images to evaluate: the data set is empty") }
         let B = model.maxBatch, L = model.config.latent, D = model.config.dimensions
         let staging = UnsafeMutablePointer<Float>.allocate(capacity: B * D)
         defer { staging.deallocate() }
@@ -92,6 +92,9 @@ public struct Evaluator {
             best = g
         }
         result.bitsPerDim = bitsPerDim(nats: best)
+        guard result.negativeELBO.isFinite, best.isFinite else {
+            throw VAEError("the model's bound on these images is not finite (\(best) nats); its weights are unusable on them")
+        }
         return result
     }
 

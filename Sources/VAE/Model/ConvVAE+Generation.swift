@@ -12,7 +12,10 @@ extension ConvVAE {
         if let task = config.task.conditional {
             throw VAEError("\(directory): a conditional model trained for \(task.rawValue); use vae \(task.rawValue) or vae evaluate --task \(task.rawValue)")
         }
-        let model = try ConvVAE(config.model, device: device, maxBatch: maxBatch, seed: 0)
+        let model: ConvVAE
+        do { model = try ConvVAE(config.model, device: device, maxBatch: maxBatch, seed: 0) } catch {
+            throw VAEError("\(Checkpoint.path(directory, Checkpoint.configFile)): cannot build the model it describes: \(error)")
+        }
         try Checkpoint.load(into: model, optimizer: nil, from: directory)
         return (model, config)
     }
@@ -20,6 +23,9 @@ extension ConvVAE {
     /// Images of the first `count` decoded items of `out`, as pixel means clamped to [0, 1].
     func images(_ out: Tensor, count: Int) throws -> [Image] {
         let means = try likelihood.means(out).read()
+        guard means[0..<(count * config.dimensions)].allSatisfy(\.isFinite) else {
+            throw VAEError("the model produced NaN or infinite pixel values; its weights are unusable")
+        }
         let d = config.dimensions
         return (0..<count).map { i in
             Image(width: config.width, height: config.height, channels: config.channels,

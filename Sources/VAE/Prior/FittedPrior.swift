@@ -60,7 +60,7 @@ extension Checkpoint {
     public static func loadPrior(from dir: String, latent: Int) throws -> GaussianMixture? {
         let file = path(dir, priorFile)
         guard FileIO.exists(file) else { return nil }
-        let t = try read(file)
+        let t = try read(file).tensors
         guard let w = t["prior.weights"], let m = t["prior.means"], let s = t["prior.scales"], w.shape.count == 1,
               m.shape == [w.shape[0], latent], s.shape == [w.shape[0], latent, latent], w.shape[0] > 0
         else { throw VAEError("\(file): not a mixture prior for latent \(latent)") }

@@ -35,10 +35,16 @@ extension Report {
 
     /// Writes completions.png and report.html of a conditional run: loss curves and a panel of
     /// held-out images with K samples each.
+    /// - Returns: the names of the files written (no completions without held-out images).
+    @discardableResult
     public static func writeConditionalRun(model: ConditionalVAE, config: RunConfig, history: [EpochMetrics],
                                            state: RunState, heldOut: [Image], directory: String,
-                                           samples: Int = 5) throws {
-        func path(_ f: String) -> String { (directory as NSString).appendingPathComponent(f) }
+                                           samples: Int = 5) throws -> [String] {
+        var written: [String] = []
+        func path(_ f: String) -> String {
+            written.append(f)
+            return (directory as NSString).appendingPathComponent(f)
+        }
         var report = Report(title: "ConvVAE run: \(config.task.rawValue) with a conditional VAE on \(config.training.data)")
         if !heldOut.isEmpty {
             let images = heldOut
@@ -65,5 +71,6 @@ extension Report {
         }
         report.history = history
         try report.write(to: path("report.html"))
+        return written
     }
 }

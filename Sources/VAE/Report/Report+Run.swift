@@ -5,9 +5,15 @@ extension Report {
     /// Writes a run's pictures (samples.png, reconstructions.png, interpolation.png) and its
     /// report.html from a trained model and some held-out images. With a fitted prior,
     /// samples.png draws from it and samples-normal.png from N(0, I).
+    /// - Returns: the names of the files written (no reconstructions without held-out images).
+    @discardableResult
     public static func writeRun(model: ConvVAE, config: RunConfig, history: [EpochMetrics], state: RunState,
-                                heldOut: ImageSet, prior: GaussianMixture? = nil, directory: String) throws {
-        func path(_ f: String) -> String { (directory as NSString).appendingPathComponent(f) }
+                                heldOut: ImageSet, prior: GaussianMixture? = nil, directory: String) throws -> [String] {
+        var written: [String] = []
+        func path(_ f: String) -> String {
+            written.append(f)
+            return (directory as NSString).appendingPathComponent(f)
+        }
         let seed = config.training.seed ^ 0x5A
         var sampleGrids: [(String, Image)] = []
         if let prior {
@@ -56,5 +62,6 @@ extension Report {
         }
         report.history = history
         try report.write(to: path("report.html"))
+        return written
     }
 }

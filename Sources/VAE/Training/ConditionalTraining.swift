@@ -134,8 +134,8 @@ final class ConditionalTraining: TrainingFamily {
     }
 
     func finish(_ run: EpochLoop) throws -> [String] {
-        try Report.writeConditionalRun(model: model, config: config, history: run.history, state: run.state,
-                                       heldOut: heldOutPictures(), directory: run.directory)
-        return ["model.safetensors", "metrics.csv", "completions.png", "report.html"]
+        ["model.safetensors", "metrics.csv"]
+            + (try Report.writeConditionalRun(model: model, config: config, history: run.history, state: run.state,
+                                              heldOut: heldOutPictures(), directory: run.directory))
     }
 }

@@ -34,11 +34,15 @@ public final class EpochLoop {
     /// The model being trained.
     public var model: any CheckpointableModel { family.checkpointable }
 
-    /// Prepares the run directory: a new run saves its configuration; a resumed one loads the
-    /// weights, optimizer moments, state and metrics of the same model and task (rank 0; the
-    /// other ranks receive the state, weights and moments from it).
+    /// Holds the run directory while the loop lives (rank 0 alone; nil on the other ranks).
+    let lock: RunLock?
+
+    /// Prepares the run directory (rank 0; the other ranks receive the state, weights and
+    /// moments from it): takes its lock (or keeps `lock`, taken by the caller), recovers a
+    /// checkpoint a crash interrupted; then a new run saves its configuration, and a resumed
+    /// one loads the weights, optimizer moments, state and metrics of the same model and task.
     init(config: RunConfig, directory: String, family: any TrainingFamily, resume: Bool, events: TrainingEvents,
-         ranks: Communicator = .alone) throws {
+         ranks: Communicator = .alone, lock: RunLock? = nil) throws {
         self.config = config
         self.directory = directory
         self.family = family
@@ -50,11 +54,18 @@ public final class EpochLoop {
         optimizer.gradientScale = 1 / Float(ranks.size)
         state = RunState()
         var history: [EpochMetrics] = []
+        var held: RunLock?
         // Rank 0 reads the directory; its state (or its error) goes to every rank.
         try ranks.barrier()  // after loading data, which takes each rank its own time
-        state = try ranks.shared { [directory, family, optimizer] in
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        state = try ranks.shared { [directory, family, optimizer, events] in
+            do { try FileIO.makeDirectory(directory) } catch { throw VAEError("\(error)") }
+            held = try lock ?? RunLock(directory)
+            for line in try Checkpoint.recover(directory) { events.log("\(directory): \(line)") }
+            let weights = Checkpoint.path(directory, Checkpoint.modelFile)
             guard resume else {
+                guard !FileIO.exists(weights) else {
+                    throw VAEError("\(directory) already holds a trained run; use --resume or another --out")
+                }
                 try Checkpoint.saveConfig(config, to: directory)
                 return RunState()
             }
@@ -62,10 +73,15 @@ public final class EpochLoop {
             guard saved.model == config.model, saved.task == config.task else {
                 throw VAEError("\(directory): the checkpoint is of another model or task (\(saved.model.arch), \(saved.task.rawValue)); cannot resume with these options")
             }
+            guard FileIO.exists(weights) else {
+                throw VAEError("\(directory): has no checkpoint yet (the run stopped before its first one); start it again without --resume")
+            }
             try Checkpoint.load(into: family.checkpointable, optimizer: optimizer, from: directory)
-            history = EpochMetrics.read(directory)
-            return try Checkpoint.loadState(directory)
+            let state = try Checkpoint.loadState(directory)
+            history = EpochMetrics.read(directory, upTo: state.step)
+            return state
         }
+        self.lock = held
         self.history = history
         optimizer.step = state.step
         for p in parameters {
@@ -185,9 +201,11 @@ public final class EpochLoop {
                 try checkSameWeights()
                 if ranks.isRoot {
                     let m = try endEpoch(epoch: epoch, sums: epochSums, rate: rate)
-                    events.log(String(format: "epoch %d  step %lld  loss %.3f (rec %.3f, kl %.3f)  val %.3f  %.4f bits/dim  %.0f img/s",
-                                      epoch + 1, state.step, m.trainLoss, m.trainReconstruction, m.trainKL, m.valLoss,
-                                      m.bitsPerDim, m.imagesPerSecond))
+                    let val = m.valLoss.isNaN ? "no validation images"
+                        : String(format: "val %.3f  %.4f bits/dim", m.valLoss, m.bitsPerDim)
+                    events.log(String(format: "epoch %d  step %lld  loss %.3f (rec %.3f, kl %.3f)  ", epoch + 1, state.step,
+                                      m.trainLoss, m.trainReconstruction, m.trainKL)
+                               + val + String(format: "  %.0f img/s", m.imagesPerSecond))
                 }
                 try ranks.barrier()  // the others wait, without a time limit, while rank 0 validates and saves
                 epochSums = LossSums()
@@ -222,14 +240,14 @@ public final class EpochLoop {
                              valKL: val?.kl ?? .nan, bitsPerDim: val?.bitsPerDim ?? .nan, imagesPerSecond: rate,
                              seconds: state.seconds)
         history.append(m)
-        try FileIO.writeAtomically(Array(([EpochMetrics.header] + history.map(\.csv)).joined(separator: "\n").utf8) + [0x0A],
-                                   to: (directory as NSString).appendingPathComponent("metrics.csv"))
         try saveCheckpoint()
         return m
     }
 
-    /// Writes weights, optimizer moments and state into the run directory.
+    /// Writes the checkpoint (configuration, weights, optimizer moments, state, metrics) into
+    /// the run directory as one set.
     func saveCheckpoint() throws {
-        try Checkpoint.save(model: family.checkpointable, optimizer: optimizer, state: state, to: directory)
+        try Checkpoint.save(config: config, model: family.checkpointable, optimizer: optimizer, state: state,
+                            metrics: history, to: directory)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ImageIO
 
 /// One line of metrics.csv.
 public struct EpochMetrics: Sendable {
@@ -17,13 +18,19 @@ public struct EpochMetrics: Sendable {
         return ([String(epoch), String(step)] + values.map { String(format: "%.4f", $0) }).joined(separator: ",")
     }
 
-    /// Reads the metrics.csv of a run directory (empty when there is none).
-    static func read(_ directory: String) -> [EpochMetrics] {
-        guard let text = try? String(contentsOfFile: (directory as NSString).appendingPathComponent("metrics.csv"), encoding: .utf8)
-        else { return [] }
-        return text.split(separator: "\n").dropFirst().compactMap { line in
+    /// metrics.csv's content: the header and one line per epoch.
+    static func csv(_ history: [EpochMetrics]) -> [UInt8] {
+        Array(([header] + history.map(\.csv)).joined(separator: "\n").utf8) + [0x0A]
+    }
+
+    /// Reads the metrics.csv of a run directory (empty when there is none), keeping the epochs
+    /// up to `step` (a checkpoint's own).
+    static func read(_ directory: String, upTo step: Int64) -> [EpochMetrics] {
+        let file = (directory as NSString).appendingPathComponent(Checkpoint.metricsFile)
+        guard let bytes = try? FileIO.readBytes(file, limit: 1 << 26) else { return [] }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst().compactMap { line in
             let f = line.split(separator: ",").map(String.init)
-            guard f.count == 11, let e = Int(f[0]), let s = Int64(f[1]) else { return nil }
+            guard f.count == 11, let e = Int(f[0]), let s = Int64(f[1]), s <= step else { return nil }
             let v = f[2...].map { Double($0) ?? .nan }
             return EpochMetrics(epoch: e, step: s, trainLoss: v[0], trainReconstruction: v[1], trainKL: v[2], valLoss: v[3],
                                 valReconstruction: v[4], valKL: v[5], bitsPerDim: v[6], imagesPerSecond: v[7], seconds: v[8])

@@ -10,47 +10,82 @@ public struct TrainingJob {
     public let resume: Bool
     /// The processes that train together (see `EpochLoop`); rank 0 reads and writes `directory`.
     public let ranks: Communicator
-    /// A resumed inpainting run that continues with another training mask mix.
-    let changedMasks: Bool
+    /// What a resumed run applies that differs from its saved configuration, one line each.
+    public let changes: [String]
+    /// A resumed run's lock, taken before its configuration is read (a new run's is taken by
+    /// the loop once the data and model are ready, so a failure before leaves no folder).
+    let lock: RunLock?
 
     /// A new run of a resolved configuration into `directory`, which must not hold one already.
+    /// - Throws: `VAEError` for options out of range, an `--out` that is a file, or a directory
+    ///   that holds a trained run.
     public init(config: RunConfig, directory: String, ranks: Communicator = .alone) throws {
+        do { try config.check() } catch { throw VAEError("the options: \(error)") }
         _ = try ranks.shared { () -> Bool in
+            if FileIO.exists(directory), !FileIO.isDirectory(directory) {
+                throw VAEError("\(directory): exists and is not a directory")
+            }
             if FileIO.exists((directory as NSString).appendingPathComponent(Checkpoint.modelFile)) {
                 throw VAEError("\(directory) already holds a trained run; use --resume or another --out")
             }
             return true
         }
-        self.init(config: config, directory: directory, resume: false, ranks: ranks, changedMasks: false)
+        self.init(config: config, directory: directory, resume: false, ranks: ranks, changes: [], lock: nil)
     }
 
-    init(config: RunConfig, directory: String, resume: Bool, ranks: Communicator, changedMasks: Bool) {
+    init(config: RunConfig, directory: String, resume: Bool, ranks: Communicator, changes: [String], lock: RunLock?) {
         self.config = config
         self.directory = directory
         self.resume = resume
         self.ranks = ranks
-        self.changedMasks = changedMasks
+        self.changes = changes
+        self.lock = lock
     }
 
-    /// Continues the run in `directory`.
+    /// Continues the run in `directory`: takes its lock, recovers a checkpoint a crash
+    /// interrupted, and reads its configuration (rank 0, which sends it to the others).
     /// - Parameters:
     ///   - epochs, minutes: a new length for the run (one of them), or nil to keep its own
     ///   - masks: inpainting: continue with this training mask mix (fine-tuning), recorded in
-    ///     config.json so that a later resume keeps it
-    ///   - ranks: the processes; rank 0 reads the configuration and sends it to the others
+    ///     config.json with the next checkpoint so that a later resume keeps it
+    ///   - ranks: the processes
+    /// - Throws: `VAEError` when the directory holds no run or no checkpoint yet, or another
+    ///   training holds it.
     public static func resuming(_ directory: String, epochs: Int? = nil, minutes: Double? = nil,
                                 masks: MaskGenerator? = nil, ranks: Communicator = .alone) throws -> TrainingJob {
-        var config = try ranks.shared { try Checkpoint.loadConfig(directory) }
-        if let epochs { config.training.epochs = epochs; config.training.minutes = nil }
-        if let minutes { config.training.minutes = minutes; config.training.epochs = nil }
-        var changed = false
+        var lock: RunLock?
+        var config = try ranks.shared { () -> RunConfig in
+            guard FileIO.exists((directory as NSString).appendingPathComponent(Checkpoint.configFile)) else {
+                throw VAEError("\(directory): holds no run to resume (no config.json)")
+            }
+            lock = try RunLock(directory)
+            try Checkpoint.recover(directory)
+            let config = try Checkpoint.loadConfig(directory)
+            guard FileIO.exists((directory as NSString).appendingPathComponent(Checkpoint.modelFile)) else {
+                throw VAEError("\(directory): has no checkpoint yet (the run stopped before its first one); start it again without --resume")
+            }
+            _ = try Checkpoint.loadState(directory)  // a whole checkpoint, before any data is read
+            return config
+        }
+        var changes: [String] = []
+        let t = config.training
+        if let epochs, epochs != t.epochs {
+            changes.append("\(epochs) epochs (was \(t.epochs.map { "\($0) epochs" } ?? t.minutes.map { "\($0) minutes" } ?? "10 epochs"))")
+            config.training.epochs = epochs
+            config.training.minutes = nil
+        }
+        if let minutes, minutes != t.minutes {
+            changes.append("\(minutes) minutes (was \(t.minutes.map { "\($0) minutes" } ?? t.epochs.map { "\($0) epochs" } ?? "10 epochs"))")
+            config.training.minutes = minutes
+            config.training.epochs = nil
+        }
         if config.task == .inpaint, let masks, masks != config.conditional?.masks {
+            changes.append("training masks \(masks) (was \(config.conditional?.masks?.description ?? "every kind"))")
             var options = config.conditional ?? ConditionalOptions()
             options.masks = masks
             config.conditional = options
-            changed = true
         }
-        return TrainingJob(config: config, directory: directory, resume: true, ranks: ranks, changedMasks: changed)
+        return TrainingJob(config: config, directory: directory, resume: true, ranks: ranks, changes: changes, lock: lock)
     }
 
     /// Trains on `device` until the run's end or an interruption (then the checkpoint is saved
@@ -96,12 +131,9 @@ public struct TrainingJob {
             family = try VAETraining(config: config, device: device, train: train, validation: validation, ranks: n)
         }
         if n > 1 { events.log("processes: \(n) ranks of \(family.batchSize) images per step (\(ranks.description))") }
-        if changedMasks, ranks.isRoot, let masks = config.conditional?.masks {
-            try Checkpoint.saveConfig(config, to: directory)
-            events.log("continuing with training masks \(masks)")
-        }
+        for change in changes { events.log("continuing with \(change)") }
         let loop = try EpochLoop(config: config, directory: directory, family: family, resume: resume, events: events,
-                                 ranks: ranks)
+                                 ranks: ranks, lock: lock)
         events.log("model: \(family.summary)\(resume ? ", resuming at step \(loop.state.step)" : "")")
         let state = try loop.run()
         guard state.finished else {

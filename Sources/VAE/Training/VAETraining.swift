@@ -60,8 +60,8 @@ final class VAETraining: TrainingFamily {
         try Checkpoint.savePrior(prior, to: run.directory)
         run.events.log(String(format: "prior: a %d-component Gaussian mixture fitted to the codes of %d training images in %.1f s",
                               prior.components, min(train.count, ConvVAE.priorFitImages), Date().timeIntervalSince(fitStart)))
-        try Report.writeRun(model: model, config: config, history: run.history, state: run.state,
-                            heldOut: validation, prior: prior, directory: run.directory)
-        return ["model.safetensors", "prior.safetensors", "metrics.csv", "samples.png", "reconstructions.png", "report.html"]
+        return ["model.safetensors", "prior.safetensors", "metrics.csv"]
+            + (try Report.writeRun(model: model, config: config, history: run.history, state: run.state,
+                                   heldOut: validation, prior: prior, directory: run.directory))
     }
 }

@@ -1,0 +1,60 @@
+import ImageIO
+
+extension ModelConfig {
+    /// The largest image side, latent size, layer width and number of stride-2 stages a model
+    /// may have: far beyond what trains on a CPU, small enough that no product overflows.
+    public static let maxSide = 4096, maxLatent = 16384, maxWidth = 8192, maxStages = 12
+
+    /// Floats of the plain VAE's parameters (convolutions, the encoder head and the decoder's
+    /// projection), nil on overflow. Other families are of the same order.
+    var approximateParameters: Int? {
+        var total = 0
+        var cin = channels
+        for w in widths {
+            guard let conv = MemoryLimit.product([2, 16, cin, w]) else { return nil }
+            total += conv
+            cin = w
+        }
+        guard let dense = MemoryLimit.product([3, bottleneck.reduce(1, *), latent]) else { return nil }
+        return total.addingReportingOverflow(dense).overflow ? nil : total + dense
+    }
+
+    /// Floats of activations, their gradients and convolution workspace per image, roughly.
+    var approximateActivationsPerImage: Int? {
+        var total = 4 * dimensions, workspace = 0
+        var cin = channels
+        for (i, w) in widths.enumerated() {
+            guard let map = MemoryLimit.product([w, height >> (i + 1), width >> (i + 1)]),
+                  let unfolded = MemoryLimit.product([16, cin, height >> (i + 1), width >> (i + 1)]) else { return nil }
+            total += 8 * map
+            workspace = max(workspace, unfolded)
+            cin = w
+        }
+        return total.addingReportingOverflow(workspace).overflow ? nil : total + workspace
+    }
+
+    /// Checks the geometry before anything is built: 1 or 3 channels, sides, widths and latent
+    /// within the limits, stride-2 stages that divide the image, and parameters plus `batch`
+    /// images of activations within `MemoryLimit`.
+    /// - Throws: `VAEError` naming the field; callers add the file or flag it came from.
+    public func check(batch: Int) throws {
+        guard channels == 1 || channels == 3 else { throw VAEError("channels \(channels) is not 1 or 3") }
+        guard (1...Self.maxSide).contains(height), (1...Self.maxSide).contains(width) else {
+            throw VAEError("image size \(height)x\(width) is outside 1...\(Self.maxSide)")
+        }
+        guard (1...Self.maxLatent).contains(latent) else { throw VAEError("latent \(latent) is outside 1...\(Self.maxLatent)") }
+        guard widths.count <= Self.maxStages, widths.allSatisfy({ (1...Self.maxWidth).contains($0) }) else {
+            throw VAEError("widths \(widths): at most \(Self.maxStages) stages of 1...\(Self.maxWidth) channels")
+        }
+        let stride = 1 << widths.count
+        guard height % stride == 0, width % stride == 0 else {
+            throw VAEError("\(widths.count) stride-2 stages do not divide \(height)x\(width) images")
+        }
+        guard let p = approximateParameters, let a = approximateActivationsPerImage,
+              let total = MemoryLimit.product([a, batch]).flatMap({ $0.addingReportingOverflow(4 * p).overflow ? nil : $0 + 4 * p }),
+              total <= MemoryLimit.bytes / 4 else {
+            let gb = (Double(approximateParameters ?? Int.max) * 16 + Double(approximateActivationsPerImage ?? Int.max) * Double(batch) * 4) / 1e9
+            throw VAEError("a \(arch) model of \(channels)x\(height)x\(width), widths \(widths), latent \(latent) at batch \(batch) needs about \(String(format: "%.1f", gb)) GB, more than the \(String(format: "%.1f", Double(MemoryLimit.bytes) / 1e9)) GB allowed (half of this machine's memory)")
+        }
+    }
+}
