@@ -27,6 +27,7 @@ struct Evaluate: ParsableCommand {
         if let task = conditional.task {
             return try conditional.run(task: task, checkpoint: model, data: data, split: split, limit: limit, json: json)
         }
+        if try Checkpoint.loadConfig(model.checkpoint).model.modelFamily == .vqvae { return try evaluateVQ() }
         let (vae, config) = try model.load()
         let images = try loadImages(data, split: split == .all ? .test : split, model: config.model, run: config)
         var evaluator = Evaluator(model: vae, binarize: config.training.binarize)
@@ -60,5 +61,39 @@ struct Evaluate: ParsableCommand {
         }
         print(String(format: "bits/dim         %.4f", result.bitsPerDim))
         print("active units     \(result.activeUnits) of \(result.latent)")
+    }
+
+    /// A VQ-VAE: reconstruction, PSNR, codebook use and the bounds with the uniform prior and,
+    /// when RUN_DIR/prior holds one, the PixelCNN prior.
+    func evaluateVQ() throws {
+        let device = try model.device.open()
+        let (vq, config) = try VQVAE.load(from: model.checkpoint, device: device)
+        let priorDirectory = PriorTrainingJob.directory(of: model.checkpoint)
+        let prior = FileIO.exists(priorDirectory) ? try PixelCNN.load(from: priorDirectory, device: device).0 : nil
+        let images = try loadImages(data, split: split == .all ? .test : split, model: config.model, run: config)
+        let r = try vq.evaluate(images, limit: limit, binarize: config.training.binarize, seed: 0xE7A1, prior: prior)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(r), as: UTF8.self))
+            return
+        }
+        let lk = config.model.likelihood
+        let dims = Double(config.model.dimensions)
+        print("images           \(r.images) (\(data?.description ?? config.training.data), \(split.rawValue)\(config.training.binarize ? ", binarized" : ""))")
+        print(String(format: "reconstruction   %.3f nats  (%.4f bits/dim), PSNR %.2f dB", r.reconstruction,
+                     lk.bitsPerDimension(nats: r.reconstruction, dimensions: dims), r.psnr))
+        print(String(format: "commitment       %.4f  (sum over positions of |z - c|^2)", r.commitment))
+        print(String(format: "codes            %d of %d used, perplexity %.1f, %d per image", r.codesUsed, r.codes, r.perplexity, r.positions))
+        print(String(format: "-ELBO uniform    %.3f nats  (%.4f bits/dim; codes cost log K = %.2f bits each)", r.negativeELBOUniform,
+                     lk.bitsPerDimension(nats: r.negativeELBOUniform, dimensions: dims), log2(Double(r.codes))))
+        if let bits = r.priorBitsPerCode, let total = r.negativeELBOPrior {
+            print(String(format: "prior            %.4f bits per code (PixelCNN)", bits))
+            print(String(format: "-ELBO two-stage  %.3f nats  (%.4f bits/dim: the codes' cost under the prior + the reconstruction)",
+                         total, r.bitsPerDim))
+        } else {
+            print("prior            none (train one with vae train-prior --checkpoint \(model.checkpoint))")
+        }
+        print(String(format: "bits/dim         %.4f", r.bitsPerDim))
     }
 }

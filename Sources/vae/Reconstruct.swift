@@ -15,7 +15,7 @@ struct Reconstruct: ParsableCommand {
     @Option(help: "Output PNG.") var out: String
 
     func run() throws {
-        let (vae, config) = try model.load()
+        let (trained, config) = try model.loadAny()
         let originals: [Image]
         if input.isEmpty {
             let set = try loadImages(data, split: split, model: config.model, run: config)
@@ -23,7 +23,7 @@ struct Reconstruct: ParsableCommand {
         } else {
             originals = try input.map { try loadImage($0, model: config.model) }
         }
-        let recon = try vae.reconstruct(originals)
+        let recon = try trained.reconstruct(originals)
         let columns = min(8, originals.count)
         var cells: [Image] = []
         for row in stride(from: 0, to: originals.count, by: columns) {

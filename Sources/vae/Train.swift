@@ -8,7 +8,7 @@ import VAE
 /// writes a run directory.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a convolutional VAE.",
+        abstract: "Train a convolutional VAE (or a VQ-VAE, or a conditional VAE for a task).",
         discussion: "Data: mnist:DIR | cifar10:FILE_OR_DIR | folder:DIR | shapes[:N] (the default).")
 
     @Option(help: "Training data: mnist:DIR, cifar10:FILE_OR_DIR, folder:DIR or shapes[:N] (default: the built-in shapes).")
@@ -19,7 +19,7 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs to train (default 10 unless --minutes).") var epochs: Int?
     @Option(help: "Minutes of training instead of epochs.") var minutes: Double?
     @Option(help: "Batch size.") var batch: Int = 128
-    @Option(help: "Adam learning rate.") var lr: Float = 1e-3
+    @Option(help: "Adam learning rate (default 1e-3; 2e-4 for --model vqvae).") var lr: Float?
     @Flag(help: "Decay the learning rate to zero along a half cosine over the run.") var cosine = false
     @Option(help: "bernoulli, gaussian or logistic (default: bernoulli for gray, gaussian with learned variance for color).")
     var likelihood: Likelihood?
@@ -32,11 +32,12 @@ struct Train: ParsableCommand {
     @Option(help: "Seed of initialization, data order and noise.") var seed: UInt64 = 1
     @Flag(help: "Continue the run in --out.") var resume = false
     @OptionGroup var conditional: ConditionalTrainOptions
+    @OptionGroup var vq: VQTrainOptions
     @OptionGroup var device: DeviceOptions
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
-        guard lr > 0 else { throw ValidationError("--lr must be positive") }
+        if let lr, lr <= 0 { throw ValidationError("--lr must be positive") }
         if let epochs, epochs <= 0 { throw ValidationError("--epochs must be positive") }
         if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive") }
         if epochs != nil, minutes != nil { throw ValidationError("give --epochs or --minutes, not both") }
@@ -67,9 +68,10 @@ struct Train: ParsableCommand {
         r.autoencoder = autoencoder
         r.binarize = binarize
         conditional.apply(to: &r)
+        vq.apply(to: &r)
+        r.learningRate = lr
         var t = TrainingOptions()
         t.batch = batch
-        t.learningRate = lr
         t.cosineDecay = cosine
         t.beta = beta
         t.warmupEpochs = warmupEpochs

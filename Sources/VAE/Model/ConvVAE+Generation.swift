@@ -9,6 +9,7 @@ extension ConvVAE {
     ///   - maxBatch: the largest batch the model will process
     public static func load(from directory: String, device: Device, maxBatch: Int = 128) throws -> (ConvVAE, RunConfig) {
         let config = try Checkpoint.loadConfig(directory)
+        try config.expect(.vae, in: directory)
         if let task = config.task.conditional {
             throw VAEError("\(directory): a conditional model trained for \(task.rawValue); use vae \(task.rawValue) or vae evaluate --task \(task.rawValue)")
         }

@@ -45,6 +45,7 @@ public enum Checkpoint {
     public static func save(model: some CheckpointableModel, optimizer: Adam?, state: RunState, to dir: String) throws {
         let params = model.parameters
         let weights = try params.map { SafeTensors.Entry(name: $0.name, shape: $0.value.shape, values: try $0.value.read()) }
+            + model.buffers.map { SafeTensors.Entry(name: $0.name, shape: $0.tensor.shape, values: try $0.tensor.read()) }
         try FileIO.writeAtomically(SafeTensors.encode(weights, metadata: ["format": "pt", "arch": model.config.arch]),
                                    to: path(dir, modelFile))
         if let optimizer {
@@ -71,6 +72,12 @@ public enum Checkpoint {
                 throw VAEError("\(file): tensor \(p.name) has shape \(e.shape), the model needs \(p.value.shape)")
             }
             try p.value.write(e.values)
+        }
+        for (name, tensor) in model.buffers {
+            guard let e = tensors[name], e.shape == tensor.shape else {
+                throw VAEError("\(file): has no tensor \(name) of shape \(tensor.shape); the checkpoint is of another architecture")
+            }
+            try tensor.write(e.values)
         }
         guard let optimizer else { return }
         let ofile = path(dir, optimizerFile)

@@ -122,7 +122,8 @@ public final class EpochLoop {
                 let m = try endEpoch(epoch: epoch, sums: epochSums, rate: rate)
                 events.log(String(format: "epoch %d  step %lld  loss %.3f (rec %.3f, kl %.3f)  val %.3f  %.4f bits/dim  %.0f img/s",
                                   epoch + 1, state.step, m.trainLoss, m.trainReconstruction, m.trainKL, m.valLoss,
-                                  m.bitsPerDim, m.imagesPerSecond))
+                                  m.bitsPerDim, m.imagesPerSecond)
+                           + m.extras.map { String(format: "  %@ %.4g", $0.name, $0.value) }.joined())
                 epochSums = LossSums()
                 epochImages = 0
                 // Time spent validating and saving is not training time.
@@ -143,9 +144,9 @@ public final class EpochLoop {
                              trainReconstruction: sums.reconstruction / n, trainKL: sums.kl / n,
                              valLoss: val?.negativeELBO ?? .nan, valReconstruction: val?.reconstruction ?? .nan,
                              valKL: val?.kl ?? .nan, bitsPerDim: val?.bitsPerDim ?? .nan, imagesPerSecond: rate,
-                             seconds: state.seconds)
+                             seconds: state.seconds, extras: val?.extras ?? [])
         history.append(m)
-        try FileIO.writeAtomically(Array(([EpochMetrics.header] + history.map(\.csv)).joined(separator: "\n").utf8) + [0x0A],
+        try FileIO.writeAtomically(Array(EpochMetrics.csvText(history).utf8),
                                    to: (directory as NSString).appendingPathComponent("metrics.csv"))
         try saveCheckpoint()
         return m

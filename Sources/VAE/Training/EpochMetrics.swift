@@ -9,24 +9,35 @@ public struct EpochMetrics: Sendable {
     public var bitsPerDim: Double
     public var imagesPerSecond: Double
     public var seconds: Double
+    /// A family's own validation figures, as extra columns after `seconds`.
+    public var extras: [(name: String, value: Double)] = []
 
     static let header = "epoch,step,train_loss,train_rec,train_kl,val_loss,val_rec,val_kl,val_bits_per_dim,images_per_s,seconds"
     var csv: String {
         let values = [trainLoss, trainReconstruction, trainKL, valLoss, valReconstruction, valKL, bitsPerDim,
-                      imagesPerSecond, seconds]
+                      imagesPerSecond, seconds] + extras.map(\.value)
         return ([String(epoch), String(step)] + values.map { String(format: "%.4f", $0) }).joined(separator: ",")
+    }
+
+    /// metrics.csv's text: the header (with the extras' names of the last epoch) and a line per epoch.
+    static func csvText(_ history: [EpochMetrics]) -> String {
+        let names = history.last?.extras.map(\.name) ?? []
+        return ([([header] + names).joined(separator: ",")] + history.map(\.csv)).joined(separator: "\n") + "\n"
     }
 
     /// Reads the metrics.csv of a run directory (empty when there is none).
     static func read(_ directory: String) -> [EpochMetrics] {
         guard let text = try? String(contentsOfFile: (directory as NSString).appendingPathComponent("metrics.csv"), encoding: .utf8)
         else { return [] }
-        return text.split(separator: "\n").dropFirst().compactMap { line in
+        let lines = text.split(separator: "\n")
+        let names = lines.first.map { $0.split(separator: ",").dropFirst(11).map(String.init) } ?? []
+        return lines.dropFirst().compactMap { line in
             let f = line.split(separator: ",").map(String.init)
-            guard f.count == 11, let e = Int(f[0]), let s = Int64(f[1]) else { return nil }
+            guard f.count == 11 + names.count, let e = Int(f[0]), let s = Int64(f[1]) else { return nil }
             let v = f[2...].map { Double($0) ?? .nan }
             return EpochMetrics(epoch: e, step: s, trainLoss: v[0], trainReconstruction: v[1], trainKL: v[2], valLoss: v[3],
-                                valReconstruction: v[4], valKL: v[5], bitsPerDim: v[6], imagesPerSecond: v[7], seconds: v[8])
+                                valReconstruction: v[4], valKL: v[5], bitsPerDim: v[6], imagesPerSecond: v[7], seconds: v[8],
+                                extras: Array(zip(names, v[9...])).map { (name: $0.0, value: $0.1) })
         }
     }
 }

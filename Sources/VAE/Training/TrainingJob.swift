@@ -57,9 +57,16 @@ public struct TrainingJob {
                                                       seed: config.training.seed)
         events.log("data: \(spec), \(train.count) training and \(validation.count) validation images of \(m.channels)x\(m.height)x\(m.width)")
         events.log("device: \(device.description)")
-        let family: any TrainingFamily = config.task.conditional == nil
-            ? try VAETraining(config: config, device: device, train: train, validation: validation)
-            : try ConditionalTraining(config: config, device: device, train: train, validation: validation)
+        let family: any TrainingFamily
+        if config.task.conditional != nil {
+            family = try ConditionalTraining(config: config, device: device, train: train, validation: validation)
+        } else if config.model.modelFamily == .pixelcnn {
+            throw VAEError("\(directory): holds a PixelCNN prior; continue it with vae train-prior --checkpoint RUN_DIR --resume")
+        } else if config.model.modelFamily == .vqvae {
+            family = try VQTraining(config: config, device: device, train: train, validation: validation)
+        } else {
+            family = try VAETraining(config: config, device: device, train: train, validation: validation)
+        }
         if changedMasks, let masks = config.conditional?.masks {
             try Checkpoint.saveConfig(config, to: directory)
             events.log("continuing with training masks \(masks)")

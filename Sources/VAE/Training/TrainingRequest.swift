@@ -12,6 +12,12 @@ public enum Architecture: String, CaseIterable, Sendable {
 public struct TrainingRequest: Sendable {
     public var data: DataSpec = .shapes(count: ImageSet.defaultShapesCount)
     public var task: RunTask = .vae
+    /// The model family: the VAE, or a VQ-VAE with `vq`'s options.
+    public var family: ModelFamily = .vae
+    /// A VQ-VAE's options (nil: the defaults).
+    public var vq: VQOptions?
+    /// Adam's learning rate (nil: `training`'s for a VAE, else the family's `defaultLearningRate`).
+    public var learningRate: Float?
     public var architecture: Architecture = .auto
     /// Latent dimensions (nil: the preset's).
     public var latent: Int?
@@ -49,8 +55,12 @@ public struct TrainingRequest: Sendable {
         model.autoencoder = autoencoder
         var t = training
         t.data = data.description
+        if let learningRate { t.learningRate = learningRate } else if family != .vae {
+            t.learningRate = TrainingRequest.defaultLearningRate(family)
+        }
         if case .mnist = data { t.binarize = binarize ?? (model.likelihood == .bernoulli) } else { t.binarize = binarize ?? false }
         var config = RunConfig(model: model, training: t, task: task)
+        if family == .vqvae { try resolveVQ(&config) }
         guard let conditional = task.conditional else { return config }
 
         config.conditional = ConditionalOptions(
@@ -74,5 +84,34 @@ public struct TrainingRequest: Sendable {
         // A Gaussian's mean is the least-squares completion that PSNR measures.
         if likelihood == nil { config.model.likelihood = .gaussian }
         return config
+    }
+
+    /// Adam's default learning rate for a family. A VQ-VAE's is the paper's 2e-4: at rates that
+    /// suit a VAE its encoder outruns the codebook, codes die and reconstructions go flat or
+    /// black (PyTorch-VAE issue 51).
+    public static func defaultLearningRate(_ family: ModelFamily) -> Float { family == .vqvae ? 2e-4 : 1e-3 }
+
+    /// Turns a VAE configuration into a VQ-VAE's: the options, one stride-2 stage per halving of
+    /// the side (widths 64, 128, 128 for color; 32, 64, 64 for gray).
+    func resolveVQ(_ config: inout RunConfig) throws {
+        guard task == .vae else { throw VAEError("--model vqvae cannot be combined with --task \(task.rawValue)") }
+        if autoencoder { throw VAEError("--model vqvae cannot be combined with --autoencoder") }
+        if latent != nil { throw VAEError("--latent is a VAE's option; a VQ-VAE takes --codes and --code-dim") }
+        let o = vq ?? VQOptions()
+        guard o.downsample == 4 || o.downsample == 8 else { throw VAEError("--downsample must be 4 or 8, not \(o.downsample)") }
+        guard o.codes >= 2, o.codeDimension >= 1 else { throw VAEError("--codes must be >= 2 and --code-dim >= 1") }
+        guard o.commitment >= 0, o.decay >= 0, o.decay < 1 else {
+            throw VAEError("--commitment must be >= 0 and --ema-decay in [0, 1)")
+        }
+        var m = config.model
+        guard m.height % o.downsample == 0, m.width % o.downsample == 0 else {
+            throw VAEError("--downsample \(o.downsample) does not divide \(m.height)x\(m.width) images")
+        }
+        m.family = .vqvae
+        m.vq = o
+        m.arch = "vqvae"
+        m.widths = Array((m.channels == 1 ? [32, 64, 64] : [64, 128, 128]).prefix(o.stages))
+        m.latent = o.codeDimension
+        config.model = m
     }
 }
