@@ -2,8 +2,9 @@
 /// PixelCNN's masked convolution, van den Oord et al. 2016): its weights are multiplied by a
 /// fixed spatial mask. Mask A also hides the current position (the first layer, so that no
 /// output sees its own input); mask B shows it (later layers, whose inputs at a position
-/// already depend only on earlier positions). The masked weights start at zero and their
-/// gradients are zeroed after every backward pass, so Adam never moves them.
+/// already depend only on earlier positions). Every forward pass multiplies the weights by the
+/// mask (so the masked ones are zero whatever a checkpoint held), and every backward pass
+/// zeroes their gradients, so Adam never moves them.
 public final class MaskedConv2D: Layer {
     public enum Mask: String, Sendable { case a = "A", b = "B" }
 
@@ -35,7 +36,10 @@ public final class MaskedConv2D: Layer {
     public var parameters: [Parameter] { conv.parameters }
     public var outputShape: [Int] { conv.outputShape }
 
-    public func forward(_ x: Tensor) throws -> Tensor { try conv.forward(x) }
+    public func forward(_ x: Tensor) throws -> Tensor {
+        try conv.weight.value.multiply(by: mask)
+        return try conv.forward(x)
+    }
 
     public func backward(_ dy: Tensor, inputGradient: Bool) throws -> Tensor? {
         let dx = try conv.backward(dy, inputGradient: inputGradient)
