@@ -34,13 +34,16 @@ struct Evaluate: ParsableCommand {
         evaluator.fittedPrior = try Checkpoint.loadPrior(from: model.checkpoint, latent: config.model.latent)
         evaluator.seed = 0xE7A1
         let showProgress = !json && isatty(STDERR_FILENO) == 1
-        let result = try evaluator.evaluate(images, limit: limit, iwSamples: iwSamples,
+        var result = try evaluator.evaluate(images, limit: limit, iwSamples: iwSamples,
                                             grid: config.model.latent == 2 ? grid : 0) { done, total in
             if showProgress, done % 10 == 0 || done == total {
                 FileHandle.standardError.write(Data("\rimportance sampling \(done)/\(total)".utf8))
             }
         }
         if showProgress, iwSamples > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+        let originals = (0..<result.images).map { images.image(at: $0) }
+        let psnr = zip(originals, try vae.reconstruct(originals)).map { ImageMetrics.psnr($0, $1) }
+        result.reconstructionPSNR = psnr.reduce(0, +) / Double(psnr.count)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -60,6 +63,7 @@ struct Evaluate: ParsableCommand {
             print(String(format: "-log p(x) ~=     %.3f nats  (midpoint rule, %dx%d grid on [-6, 6]^2)", g, grid, grid))
         }
         print(String(format: "bits/dim         %.4f", result.bitsPerDim))
+        print(String(format: "reconstruction   PSNR %.2f dB  (posterior means decoded)", result.reconstructionPSNR ?? Double.nan))
         print("active units     \(result.activeUnits) of \(result.latent)")
     }
 

@@ -4,7 +4,8 @@ import NN
 
 /// A VQ-VAE's part of training (see `TrainingFamily`): batches of images in, the gradients of
 /// the reconstruction and commitment terms out, the codebook updated, and at the end of every
-/// epoch the codes no position chose in it restarted from the batch's encoder vectors. It
+/// epoch the codes no position chose in it restarted from the batch's encoder vectors (also
+/// after the first step: the codes then start among the encoder's vectors, not near zero). It
 /// reports the reconstruction and, in the KL slot, the commitment term |z - c|^2 (unweighted).
 final class VQTraining: TrainingFamily {
     let config: RunConfig
@@ -45,7 +46,7 @@ final class VQTraining: TrainingFamily {
         }
         let t = config.training
         let sums = try model.lossAndGradients(binarize: t.binarize, seed: t.seed, counter: model.noiseCounter(step: step))
-        if (step + 1) % stepsPerEpoch == 0 { restarted = try model.restartDeadCodes(seed: t.seed, step: step) }
+        if step == 0 || (step + 1) % stepsPerEpoch == 0 { restarted = try model.restartDeadCodes(seed: t.seed, step: step) }
         return sums
     }
 
