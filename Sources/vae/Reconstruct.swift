@@ -24,12 +24,6 @@ struct Reconstruct: ParsableCommand {
             originals = try input.map { try loadImage($0, model: config.model) }
         }
         let recon = try trained.reconstruct(originals)
-        let columns = min(8, originals.count)
-        var cells: [Image] = []
-        for row in stride(from: 0, to: originals.count, by: columns) {
-            let r = row..<min(row + columns, originals.count)
-            cells += originals[r] + recon[r]
-        }
-        try writeGrid(cells, columns: columns, to: out)
+        try ImageGrid.pairedRows(originals, recon, columns: min(8, originals.count)).writePNG(to: out)
     }
 }

@@ -14,12 +14,7 @@ extension VQVAE {
 
     /// Images of the first `count` decoded items of `out`, as pixel means clamped to [0, 1].
     func images(_ out: Tensor, count: Int) throws -> [Image] {
-        let means = try likelihood.means(out).read()
-        let d = config.dimensions
-        return (0..<count).map { i in
-            Image(width: config.width, height: config.height, channels: config.channels,
-                  pixels: means[(i * d)..<((i + 1) * d)].map { min(max($0, 0), 1) })
-        }
+        try likelihood.images(out, count: count, config: config)
     }
 
     /// Loads images `indices` of a set as the batch; with `binarize`, each image is binarized

@@ -10,13 +10,7 @@ extension Report {
         var report = Report(title: "ConvVAE run: VQ-VAE on \(config.training.data)")
         if heldOut.count > 0 {
             let originals = (0..<min(16, heldOut.count)).map { heldOut.image(at: $0) }
-            let recon = try model.reconstruct(originals)
-            var cells: [Image] = []
-            for row in stride(from: 0, to: originals.count, by: 8) {
-                let r = row..<min(row + 8, originals.count)
-                cells += originals[r] + recon[r]
-            }
-            let grid = ImageGrid.compose(cells, columns: 8)
+            let grid = ImageGrid.pairedRows(originals, try model.reconstruct(originals), columns: 8)
             try grid.writePNG(to: path("reconstructions.png"))
             report.panels = [("Held-out images (upper rows) and their reconstructions from their codes (lower rows)", grid)]
         }

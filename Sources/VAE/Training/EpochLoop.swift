@@ -136,6 +136,21 @@ public final class EpochLoop {
         return state
     }
 
+    /// Trains (see `run`); when the run reaches its end, writes what the family adds to it.
+    /// - Parameter resume: the command that continues an interrupted run, for the log
+    @discardableResult
+    func runAndFinish(resume command: String) throws -> RunState {
+        events.log("model: \(family.summary)\(state.step > 0 ? ", resuming at step \(state.step)" : "")")
+        let state = try run()
+        guard state.finished else {
+            events.log("stopped; resume with: \(command)")
+            return state
+        }
+        let files = try family.finish(self)
+        events.log("wrote \(directory)/" + files.joined(separator: ", "))
+        return state
+    }
+
     /// Validation, metrics.csv and a checkpoint at the end of an epoch (or of the run).
     func endEpoch(epoch: Int, sums: LossSums, rate: Double) throws -> EpochMetrics {
         let val = try family.validate()

@@ -125,14 +125,6 @@ public struct PriorTrainingJob {
         events.log("data: codes of \(spec): \(train.count) training and \(min(validation.count, 2000)) validation images through \(run)")
         let family = try PriorTraining(config: config, vq: vq, train: train, validation: validation)
         let loop = try EpochLoop(config: config, directory: directory, family: family, resume: resume, events: events)
-        events.log("model: \(family.summary)\(resume ? ", resuming at step \(loop.state.step)" : "")")
-        let state = try loop.run()
-        guard state.finished else {
-            events.log("stopped; resume with: vae train-prior --checkpoint \(run) --resume")
-            return state
-        }
-        let files = try family.finish(loop)
-        events.log("wrote \(directory)/" + files.joined(separator: ", "))
-        return state
+        return try loop.runAndFinish(resume: "vae train-prior --checkpoint \(run) --resume")
     }
 }

@@ -72,14 +72,6 @@ public struct TrainingJob {
             events.log("continuing with training masks \(masks)")
         }
         let loop = try EpochLoop(config: config, directory: directory, family: family, resume: resume, events: events)
-        events.log("model: \(family.summary)\(resume ? ", resuming at step \(loop.state.step)" : "")")
-        let state = try loop.run()
-        guard state.finished else {
-            events.log("stopped; resume with: vae train --out \(directory) --resume")
-            return state
-        }
-        let files = try family.finish(loop)
-        events.log("wrote \(directory)/" + files.joined(separator: ", "))
-        return state
+        return try loop.runAndFinish(resume: "vae train --out \(directory) --resume")
     }
 }
