@@ -42,6 +42,9 @@ struct Train: ParsableCommand {
         if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive") }
         if epochs != nil, minutes != nil { throw ValidationError("give --epochs or --minutes, not both") }
         if let latent, latent <= 0 { throw ValidationError("--latent must be positive") }
+        if conditional.widths != nil, conditional.task.conditional == nil, vq.model != .vqvae {
+            throw ValidationError("--widths applies to --task inpaint or colorize, or --model vqvae")
+        }
         guard beta >= 0, freeBits >= 0, warmupEpochs >= 0 else {
             throw ValidationError("--beta, --free-bits and --warmup-epochs must be >= 0")
         }

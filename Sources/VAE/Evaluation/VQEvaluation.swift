@@ -24,7 +24,7 @@ public struct VQEvaluationResult: Codable, Sendable {
     /// -ELBO of the two-stage model: reconstruction + the prior's -log p(codes of x) (the
     /// posterior is a point mass, so this bounds -log p(x)); nil without a prior.
     public var negativeELBOPrior: Double?
-    /// Bits per dimension of the best bound available (the prior's, else the uniform one).
+    /// Bits per dimension of the two-stage bound with the prior, else of the uniform-prior bound.
     public var bitsPerDim: Double
 }
 
@@ -70,13 +70,13 @@ extension VQVAE {
             images: n, reconstruction: rec / N, psnr: psnr / N, commitment: commit / N,
             codesUsed: counts.filter { $0 > 0 }.count, codes: options.codes, perplexity: exp(entropy), positions: positions,
             negativeELBOUniform: uniform, priorBitsPerCode: nil, negativeELBOPrior: nil, bitsPerDim: 0)
-        var best = uniform
+        var bound = uniform
         if prior != nil {
             result.priorBitsPerCode = priorNats / N / P / log(2)
             result.negativeELBOPrior = rec / N + priorNats / N
-            best = rec / N + priorNats / N
+            bound = rec / N + priorNats / N
         }
-        result.bitsPerDim = config.likelihood.bitsPerDimension(nats: best, dimensions: Double(config.dimensions))
+        result.bitsPerDim = config.likelihood.bitsPerDimension(nats: bound, dimensions: Double(config.dimensions))
         return result
     }
 }

@@ -26,7 +26,7 @@ public struct TrainingRequest: Sendable {
     public var autoencoder = false
     /// Dynamic binarization (nil: on for MNIST with a Bernoulli likelihood).
     public var binarize: Bool?
-    /// Conditional models: convolution widths (nil: the preset's).
+    /// Conditional models and VQ-VAEs: convolution widths (nil: the preset's, or a VQ-VAE's default).
     public var widths: [Int]?
     /// Inpainting: the training mask mix (nil: every kind).
     public var masks: MaskGenerator?
@@ -92,7 +92,7 @@ public struct TrainingRequest: Sendable {
     public static func defaultLearningRate(_ family: ModelFamily) -> Float { family == .vqvae ? 2e-4 : 1e-3 }
 
     /// Turns a VAE configuration into a VQ-VAE's: the options, one stride-2 stage per halving of
-    /// the side (widths 64, 128, 128 for color; 32, 64, 64 for gray).
+    /// the side (`widths`, by default 64, 128, 128 for color and 32, 64, 64 for gray).
     func resolveVQ(_ config: inout RunConfig) throws {
         guard task == .vae else { throw VAEError("--model vqvae cannot be combined with --task \(task.rawValue)") }
         if autoencoder { throw VAEError("--model vqvae cannot be combined with --autoencoder") }
@@ -110,7 +110,10 @@ public struct TrainingRequest: Sendable {
         m.family = .vqvae
         m.vq = o
         m.arch = "vqvae"
-        m.widths = Array((m.channels == 1 ? [32, 64, 64] : [64, 128, 128]).prefix(o.stages))
+        m.widths = widths ?? Array((m.channels == 1 ? [32, 64, 64] : [64, 128, 128]).prefix(o.stages))
+        guard m.widths.count == o.stages else {
+            throw VAEError("--widths: --downsample \(o.downsample) needs \(o.stages) widths, one per stride-2 stage")
+        }
         m.latent = o.codeDimension
         config.model = m
     }
