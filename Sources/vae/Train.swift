@@ -19,7 +19,7 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs to train (default 10 unless --minutes).") var epochs: Int?
     @Option(help: "Minutes of training instead of epochs.") var minutes: Double?
     @Option(help: "Batch size.") var batch: Int = 128
-    @Option(help: "Adam learning rate (default 1e-3; 2e-4 for --model vqvae).") var lr: Float?
+    @Option(help: "Adam learning rate (default 1e-3).") var lr: Float?
     @Flag(help: "Decay the learning rate to zero along a half cosine over the run.") var cosine = false
     @Option(help: "bernoulli, gaussian or logistic (default: bernoulli for gray, gaussian with learned variance for color).")
     var likelihood: Likelihood?
