@@ -14,9 +14,9 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Minutes of training instead of epochs.") var minutes: Double?
     @Option(help: "Batch size.") var batch: Int = 128
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
-    @Option(help: "Channels of the gated layers.") var channels: Int = 64
-    @Option(help: "Gated residual layers after the first.") var layers: Int = 6
-    @Option(help: "Kernel of the mask-B layers (odd).") var kernel: Int = 5
+    @Option(help: "Channels of the gated layers.") var channels: Int = PixelCNNOptions().channels
+    @Option(help: "Gated residual layers after the first.") var layers: Int = PixelCNNOptions().layers
+    @Option(help: "Kernel of the mask-B layers (odd).") var kernel: Int = PixelCNNOptions().kernel
     @Flag(help: "Continue the prior in RUN_DIR/prior.") var resume = false
     @OptionGroup var device: DeviceOptions
 
