@@ -45,3 +45,28 @@ __kernel void axpby(ulong count, float alpha, __global const float *x, float bet
     float v = alpha * x[i];
     y[i] = beta == 0.0f ? v : v + beta * y[i];
 }
+
+/* y = x y */
+__kernel void multiply(ulong count, __global const float *x, __global float *y) {
+    ulong i = get_global_id(0);
+    if (i < count) y[i] *= x[i];
+}
+
+/* y = tanh(a) sigmoid(b) for each image's halves [a; b] of part values each. */
+__kernel void gate_forward(ulong count, ulong part, __global const float *x, __global float *y) {
+    ulong i = get_global_id(0);
+    if (i >= count) return;
+    ulong image = i / part, j = i - image * part, a = 2 * image * part + j;
+    y[i] = tanh(x[a]) * ck_sigmoid(x[a + part]);
+}
+
+/* da = dy s (1 - t^2), db = dy t s (1 - s). */
+__kernel void gate_backward(ulong count, ulong part, __global const float *x,
+                            __global const float *dy, __global float *dx) {
+    ulong i = get_global_id(0);
+    if (i >= count) return;
+    ulong image = i / part, j = i - image * part, a = 2 * image * part + j;
+    float t = tanh(x[a]), s = ck_sigmoid(x[a + part]), g = dy[i];
+    dx[a] = g * s * (1.0f - t * t);
+    dx[a + part] = g * t * s * (1.0f - s);
+}

@@ -748,6 +748,124 @@ ck_status ck_axpby(size_t count, float alpha, const ck_buffer *x, float beta, ck
              "%s", __func__);
 }
 
+ck_status ck_multiply(size_t count, const ck_buffer *x, ck_buffer *y) {
+    CHECK(count > 0, CK_ERR_ARGUMENT, "ck_multiply: count is 0");
+    ck_backend *be = NULL;
+    NEED("x", x, count); NEED("y", y, count);
+    PROFILED(be->ops->multiply(count, x, y), "%s", __func__);
+}
+
+ck_status ck_gate_forward(int batch, int channels, int plane, const ck_buffer *x, ck_buffer *y) {
+    CHECK(batch > 0 && channels > 0 && plane > 0, CK_ERR_ARGUMENT,
+          "ck_gate_forward: sizes must be positive");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, mul(channels, plane));
+    NEED("x", x, 2 * n); NEED("y", y, n);
+    PROFILED(be->ops->gate_forward(batch, channels, plane, x, y), "%s", __func__);
+}
+
+ck_status ck_gate_backward(int batch, int channels, int plane, const ck_buffer *x,
+                           const ck_buffer *dy, ck_buffer *dx) {
+    CHECK(batch > 0 && channels > 0 && plane > 0, CK_ERR_ARGUMENT,
+          "ck_gate_backward: sizes must be positive");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, mul(channels, plane));
+    NEED("x", x, 2 * n); NEED("dy", dy, n); NEED("dx", dx, 2 * n);
+    PROFILED(be->ops->gate_backward(batch, channels, plane, x, dy, dx), "%s", __func__);
+}
+
+/* ---------------------------------------------------------------- vector quantization */
+
+#define VQ_SIZES(fn)                                                                       \
+    CHECK(batch > 0 && dim > 0 && plane > 0 && codes > 0, CK_ERR_ARGUMENT,                \
+          fn ": sizes must be positive")
+
+ck_status ck_vq_workspace(int batch, int dim, int plane, int codes, size_t *count) {
+    VQ_SIZES("ck_vq_workspace");
+    CHECK(count != NULL, CK_ERR_ARGUMENT, "ck_vq_workspace: count is NULL");
+    /* the transposed map and the cross terms of every position, and the codes' norms */
+    *count = mul(mul(batch, plane), (size_t)dim + codes) + codes;
+    return CK_OK;
+}
+
+ck_status ck_vq_assign(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                       const ck_buffer *codebook, ck_buffer *indices, ck_buffer *zq,
+                       ck_buffer *sqdist, ck_buffer *workspace) {
+    VQ_SIZES("ck_vq_assign");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, mul(dim, plane)), ws = 0;
+    ck_vq_workspace(batch, dim, plane, codes, &ws);
+    NEED("z", z, n); NEED("codebook", codebook, mul(codes, dim));
+    NEED("indices", indices, mul(batch, plane)); MAYBE("zq", zq, n); MAYBE("sqdist", sqdist, batch);
+    NEED("workspace", workspace, ws);
+    PROFILED(be->ops->vq_assign(batch, dim, plane, codes, z, codebook, indices, zq, sqdist,
+                                workspace),
+             "%s b%d d%d p%d k%d", __func__, batch, dim, plane, codes);
+}
+
+ck_status ck_vq_embed(int batch, int dim, int plane, int codes, const ck_buffer *indices,
+                      const ck_buffer *codebook, ck_buffer *zq) {
+    VQ_SIZES("ck_vq_embed");
+    ck_backend *be = NULL;
+    NEED("indices", indices, mul(batch, plane)); NEED("codebook", codebook, mul(codes, dim));
+    NEED("zq", zq, mul(batch, mul(dim, plane)));
+    PROFILED(be->ops->vq_embed(batch, dim, plane, codes, indices, codebook, zq), "%s", __func__);
+}
+
+ck_status ck_vq_statistics(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                           const ck_buffer *indices, ck_buffer *counts, ck_buffer *sums) {
+    VQ_SIZES("ck_vq_statistics");
+    ck_backend *be = NULL;
+    NEED("z", z, mul(batch, mul(dim, plane))); NEED("indices", indices, mul(batch, plane));
+    NEED("counts", counts, codes); NEED("sums", sums, mul(codes, dim));
+    PROFILED(be->ops->vq_statistics(batch, dim, plane, codes, z, indices, counts, sums),
+             "%s", __func__);
+}
+
+ck_status ck_vq_ema_update(int codes, int dim, float decay, float epsilon,
+                           const ck_buffer *counts, const ck_buffer *sums, ck_buffer *ema_counts,
+                           ck_buffer *ema_sums, ck_buffer *codebook) {
+    CHECK(codes > 0 && dim > 0, CK_ERR_ARGUMENT, "ck_vq_ema_update: sizes must be positive");
+    CHECK(decay >= 0 && decay < 1, CK_ERR_ARGUMENT, "ck_vq_ema_update: decay must lie in [0, 1)");
+    CHECK(epsilon > 0 && isfinite(epsilon), CK_ERR_ARGUMENT,
+          "ck_vq_ema_update: epsilon must be positive");
+    ck_backend *be = NULL;
+    size_t n = mul(codes, dim);
+    NEED("counts", counts, codes); NEED("sums", sums, n); NEED("ema_counts", ema_counts, codes);
+    NEED("ema_sums", ema_sums, n); NEED("codebook", codebook, n);
+    PROFILED(be->ops->vq_ema_update(codes, dim, decay, epsilon, counts, sums, ema_counts,
+                                    ema_sums, codebook),
+             "%s", __func__);
+}
+
+ck_status ck_vq_codebook_grad(int codes, int dim, float scale, const ck_buffer *counts,
+                              const ck_buffer *sums, const ck_buffer *codebook,
+                              ck_buffer *dcodebook) {
+    CHECK(codes > 0 && dim > 0, CK_ERR_ARGUMENT, "ck_vq_codebook_grad: sizes must be positive");
+    CHECK(isfinite(scale), CK_ERR_ARGUMENT, "ck_vq_codebook_grad: scale must be finite");
+    ck_backend *be = NULL;
+    size_t n = mul(codes, dim);
+    NEED("counts", counts, codes); NEED("sums", sums, n); NEED("codebook", codebook, n);
+    NEED("dcodebook", dcodebook, n);
+    PROFILED(be->ops->vq_codebook_grad(codes, dim, scale, counts, sums, codebook, dcodebook),
+             "%s", __func__);
+}
+
+ck_status ck_vq_restart(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                        const ck_buffer *usage, uint64_t seed, uint64_t counter,
+                        ck_buffer *codebook, ck_buffer *ema_counts, ck_buffer *ema_sums) {
+    VQ_SIZES("ck_vq_restart");
+    CHECK((ema_counts == NULL) == (ema_sums == NULL), CK_ERR_ARGUMENT,
+          "ck_vq_restart: give both ema_counts and ema_sums, or neither");
+    ck_backend *be = NULL;
+    NEED("z", z, mul(batch, mul(dim, plane))); NEED("usage", usage, codes);
+    NEED("codebook", codebook, mul(codes, dim)); MAYBE("ema_counts", ema_counts, codes);
+    MAYBE("ema_sums", ema_sums, mul(codes, dim));
+    PROFILED(be->ops->vq_restart(batch, dim, plane, codes, z, usage, seed, counter, codebook,
+                                 ema_counts, ema_sums),
+             "%s", __func__);
+}
+
 /* ---------------------------------------------------------------- optimizer */
 
 ck_status ck_adam_update(size_t count, const ck_adam_params *params, ck_buffer *param,

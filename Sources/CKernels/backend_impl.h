@@ -104,6 +104,27 @@ struct ck_backend_ops {
     ck_status (*axpby)(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y);
     ck_status (*adam_update)(size_t count, const ck_adam_params *, ck_buffer *param,
                              const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
+    ck_status (*multiply)(size_t count, const ck_buffer *x, ck_buffer *y);
+    ck_status (*gate_forward)(int batch, int channels, int plane, const ck_buffer *x,
+                              ck_buffer *y);
+    ck_status (*gate_backward)(int batch, int channels, int plane, const ck_buffer *x,
+                               const ck_buffer *dy, ck_buffer *dx);
+    ck_status (*vq_assign)(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                           const ck_buffer *codebook, ck_buffer *indices, ck_buffer *zq,
+                           ck_buffer *sqdist, ck_buffer *ws);
+    ck_status (*vq_embed)(int batch, int dim, int plane, int codes, const ck_buffer *indices,
+                          const ck_buffer *codebook, ck_buffer *zq);
+    ck_status (*vq_statistics)(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                               const ck_buffer *indices, ck_buffer *counts, ck_buffer *sums);
+    ck_status (*vq_ema_update)(int codes, int dim, float decay, float epsilon,
+                               const ck_buffer *counts, const ck_buffer *sums,
+                               ck_buffer *ema_counts, ck_buffer *ema_sums, ck_buffer *codebook);
+    ck_status (*vq_codebook_grad)(int codes, int dim, float scale, const ck_buffer *counts,
+                                  const ck_buffer *sums, const ck_buffer *codebook,
+                                  ck_buffer *dcodebook);
+    ck_status (*vq_restart)(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                            const ck_buffer *usage, uint64_t seed, uint64_t counter,
+                            ck_buffer *codebook, ck_buffer *ema_counts, ck_buffer *ema_sums);
     /* Optional fused forms (NULL: the public wrapper runs the plain operation, then the
      * activation or its derivative from the gate, as two backend operations). */
     ck_status (*conv2d_forward_act)(const ck_conv_shape *, const ck_buffer *x, const ck_buffer *w,

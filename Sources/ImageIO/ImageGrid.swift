@@ -42,4 +42,15 @@ public enum ImageGrid {
                                 background: Float = 1) throws {
         try compose(images, columns: columns, padding: padding, background: background).writePNG(to: path)
     }
+
+    /// Originals above their counterparts (reconstructions), `columns` per row pair.
+    public static func pairedRows(_ originals: [Image], _ counterparts: [Image], columns: Int) -> Image {
+        precondition(originals.count == counterparts.count, "as many counterparts as originals")
+        var cells: [Image] = []
+        for row in stride(from: 0, to: originals.count, by: columns) {
+            let r = row..<min(row + columns, originals.count)
+            cells += originals[r] + counterparts[r]
+        }
+        return compose(cells, columns: columns)
+    }
 }

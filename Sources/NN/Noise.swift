@@ -22,6 +22,10 @@ public enum Noise {
         case imputationDraws = 0x5A_3B1E
         /// An imputation chain's Metropolis acceptance tests.
         case imputationAcceptance = 0xACCE
+        /// A VQ-VAE's dead-code restarts (which encoder vectors become codes).
+        case codeRestarts = 0x5245_5354_4152_54
+        /// Codes drawn from a prior over code maps (PixelCNN sampling).
+        case codeSamples = 0x434F_4445_5341_4D
 
         /// This stream's key for a run seeded with `runSeed`.
         public func seed(_ runSeed: UInt64) -> UInt64 { runSeed ^ rawValue }

@@ -22,3 +22,5 @@ extension Architecture: ExpressibleByArgument {}
 extension Likelihood: ExpressibleByArgument {}
 extension DataSplit: ExpressibleByArgument {}
 extension CompletionMethod: ExpressibleByArgument {}
+extension ModelFamily: ExpressibleByArgument {}
+extension VectorQuantizer.CodebookUpdate: ExpressibleByArgument {}

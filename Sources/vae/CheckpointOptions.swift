@@ -9,9 +9,16 @@ struct CheckpointOptions: ParsableArguments {
     @Option(help: "The run directory of a trained model.") var checkpoint: String
     @OptionGroup var device: DeviceOptions
 
-    /// The model (for batches up to maxBatch) and its run configuration.
-    func load(maxBatch: Int = 128) throws -> (ConvVAE, RunConfig) {
-        try ConvVAE.load(from: checkpoint, device: try device.open(), maxBatch: maxBatch)
+    /// The VAE (for batches up to maxBatch) and its run configuration.
+    /// - Parameter purpose: what the command needs a VAE for, said when the run holds another family
+    func load(maxBatch: Int = 128, purpose: String? = nil) throws -> (ConvVAE, RunConfig) {
+        try Checkpoint.loadConfig(checkpoint).expect(.vae, in: checkpoint, purpose: purpose)
+        return try ConvVAE.load(from: checkpoint, device: try device.open(), maxBatch: maxBatch)
+    }
+
+    /// The model of any family that encodes and decodes images, and its run configuration.
+    func loadAny(maxBatch: Int = 128) throws -> (TrainedModel, RunConfig) {
+        try TrainedModel.load(from: checkpoint, device: try device.open(), maxBatch: maxBatch)
     }
 }
 

@@ -31,6 +31,7 @@ struct Evaluate: ParsableCommand {
         if let task = conditional.task {
             return try conditional.run(task: task, checkpoint: model, data: data, split: split, limit: limit, json: json)
         }
+        if try Checkpoint.loadConfig(model.checkpoint).model.modelFamily == .vqvae { return try evaluateVQ() }
         let (vae, config) = try model.load()
         try checkGeometry(config)
         let images = try loadImages(data, split: split == .all ? .test : split, model: config.model, run: config)
@@ -38,13 +39,16 @@ struct Evaluate: ParsableCommand {
         evaluator.fittedPrior = try Checkpoint.loadPrior(from: model.checkpoint, latent: config.model.latent)
         evaluator.seed = 0xE7A1
         let showProgress = !json && isatty(STDERR_FILENO) == 1
-        let result = try evaluator.evaluate(images, limit: limit, iwSamples: iwSamples,
+        var result = try evaluator.evaluate(images, limit: limit, iwSamples: iwSamples,
                                             grid: config.model.latent == 2 ? grid : 0) { done, total in
             if showProgress, done % 10 == 0 || done == total {
                 FileHandle.standardError.write(Data("\rimportance sampling \(done)/\(total)".utf8))
             }
         }
         if showProgress, iwSamples > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+        let originals = (0..<result.images).map { images.image(at: $0) }
+        let psnr = zip(originals, try vae.reconstruct(originals)).map { ImageMetrics.psnr($0, $1) }
+        result.reconstructionPSNR = psnr.reduce(0, +) / Double(psnr.count)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -64,6 +68,7 @@ struct Evaluate: ParsableCommand {
             print(String(format: "-log p(x) ~=     %.3f nats  (midpoint rule, %dx%d grid on [-6, 6]^2)", g, grid, grid))
         }
         print(String(format: "bits/dim         %.4f", result.bitsPerDim))
+        print(String(format: "reconstruction   PSNR %.2f dB  (posterior means decoded)", result.reconstructionPSNR ?? Double.nan))
         print("active units     \(result.activeUnits) of \(result.latent)")
     }
 
@@ -77,5 +82,39 @@ struct Evaluate: ParsableCommand {
         guard g.channels == m.channels, g.height == m.height, g.width == m.width else {
             throw VAEError("\(data): images of \(g.channels)x\(g.height)x\(g.width), but the model is of \(m.channels)x\(m.height)x\(m.width); their likelihood would be that of converted images (add --convert to evaluate those)")
         }
+    }
+
+    /// A VQ-VAE: reconstruction, PSNR, codebook use and the bounds with the uniform prior and,
+    /// when RUN_DIR/prior holds one, the PixelCNN prior.
+    func evaluateVQ() throws {
+        let device = try model.device.open()
+        let (vq, config) = try VQVAE.load(from: model.checkpoint, device: device)
+        let priorDirectory = PriorTrainingJob.directory(of: model.checkpoint)
+        let prior = FileIO.exists(priorDirectory) ? try PixelCNN.load(from: priorDirectory, device: device).0 : nil
+        let images = try loadImages(data, split: split == .all ? .test : split, model: config.model, run: config)
+        let r = try vq.evaluate(images, limit: limit, binarize: config.training.binarize, seed: 0xE7A1, prior: prior)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(r), as: UTF8.self))
+            return
+        }
+        let lk = config.model.likelihood
+        let dims = Double(config.model.dimensions)
+        print("images           \(r.images) (\(data?.description ?? config.training.data), \(split.rawValue)\(config.training.binarize ? ", binarized" : ""))")
+        print(String(format: "reconstruction   %.3f nats  (%.4f bits/dim), PSNR %.2f dB", r.reconstruction,
+                     lk.bitsPerDimension(nats: r.reconstruction, dimensions: dims), r.psnr))
+        print(String(format: "commitment       %.4f  (sum over positions of |z - c|^2)", r.commitment))
+        print(String(format: "codes            %d of %d used, perplexity %.1f, %d per image", r.codesUsed, r.codes, r.perplexity, r.positions))
+        print(String(format: "-ELBO uniform    %.3f nats  (%.4f bits/dim; codes cost log K = %.2f bits each)", r.negativeELBOUniform,
+                     lk.bitsPerDimension(nats: r.negativeELBOUniform, dimensions: dims), log2(Double(r.codes))))
+        if let bits = r.priorBitsPerCode, let total = r.negativeELBOPrior {
+            print(String(format: "prior            %.4f bits per code (PixelCNN)", bits))
+            print(String(format: "-ELBO two-stage  %.3f nats  (%.4f bits/dim: the codes' cost under the prior + the reconstruction)",
+                         total, r.bitsPerDim))
+        } else {
+            print("prior            none (train one with vae train-prior --checkpoint \(model.checkpoint))")
+        }
+        print(String(format: "bits/dim         %.4f", r.bitsPerDim))
     }
 }

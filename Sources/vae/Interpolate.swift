@@ -24,7 +24,7 @@ struct Interpolate: ParsableCommand {
     }
 
     func run() throws {
-        let (vae, config) = try model.load()
+        let (vae, config) = try model.load(purpose: "vae interpolate needs a VAE, whose latent space has paths between images")
         let a: Image, b: Image
         if let from, let to {
             a = try loadImage(from, model: config.model)

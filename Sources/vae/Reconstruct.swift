@@ -20,7 +20,7 @@ struct Reconstruct: ParsableCommand {
     }
 
     func run() throws {
-        let (vae, config) = try model.load()
+        let (trained, config) = try model.loadAny()
         let originals: [Image]
         if input.isEmpty {
             let set = try loadImages(data, split: split, model: config.model, run: config)
@@ -28,13 +28,7 @@ struct Reconstruct: ParsableCommand {
         } else {
             originals = try input.map { try loadImage($0, model: config.model) }
         }
-        let recon = try vae.reconstruct(originals)
-        let columns = min(8, originals.count)
-        var cells: [Image] = []
-        for row in stride(from: 0, to: originals.count, by: columns) {
-            let r = row..<min(row + columns, originals.count)
-            cells += originals[r] + recon[r]
-        }
-        try writeGrid(cells, columns: columns, to: out)
+        let recon = try trained.reconstruct(originals)
+        try ImageGrid.pairedRows(originals, recon, columns: min(8, originals.count)).writePNG(to: out)
     }
 }

@@ -1,29 +1,49 @@
 import ArgumentParser
+import ImageIO
 import VAE
 
 /// `vae sample`: a grid of images decoded from the prior: the mixture fitted after training
-/// when the run has one, else N(0, I).
+/// when the run has one, else N(0, I); for a VQ-VAE, code maps from its PixelCNN prior.
 struct Sample: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Draw images from the prior into a PNG grid (the fitted prior when the run has one, else N(0, I)).")
+    static let configuration = CommandConfiguration(abstract: "Draw images from the prior into a PNG grid (the fitted prior when the run has one, else N(0, I); a VQ-VAE's PixelCNN prior).")
 
     @OptionGroup var model: CheckpointOptions
     @Option(help: "Number of samples.") var count: Int = 64
     @Option(help: "Images per row.") var columns: Int = 8
     @Option(help: "Seed of the latent draws.") var seed: UInt64 = 1
     @Flag(help: "Draw from N(0, I) even when the run has a fitted prior (prior.safetensors).") var normalPrior = false
+    @Option(help: "VQ-VAE: divide the PixelCNN's logits by this (below 1: sharper, fewer odd samples).")
+    var temperature: Float = 1
     @Option(help: "Output image (.png, or .jpg / .jpeg).") var out: String
 
     func validate() throws {
         guard (1...10_000).contains(count), (1...10_000).contains(columns) else {
             throw ValidationError("--count and --columns must be in 1...10000")
         }
+        guard temperature.isFinite, temperature > 0 else { throw ValidationError("--temperature must be positive") }
         try checkImageOutput(out)
     }
 
     func run() throws {
-        let (vae, config) = try model.load()
+        let config = try Checkpoint.loadConfig(model.checkpoint)
+        if config.model.modelFamily == .vqvae { return try sampleCodes() }
+        let (vae, _) = try model.load()
         let prior = normalPrior ? nil : try Checkpoint.loadPrior(from: model.checkpoint, latent: config.model.latent)
         let images = try prior.map { try vae.sample(count: count, seed: seed, prior: $0) } ?? vae.sample(count: count, seed: seed)
         try writeGrid(images, columns: columns, to: out)
+    }
+
+    /// A VQ-VAE: code maps drawn from its PixelCNN prior, position by position, then decoded.
+    func sampleCodes() throws {
+        if normalPrior { throw VAEError("\(model.checkpoint): holds a VQ-VAE, whose codes have no N(0, I) prior; drop --normal-prior") }
+        let priorDirectory = PriorTrainingJob.directory(of: model.checkpoint)
+        guard FileIO.exists(priorDirectory) else {
+            throw VAEError("\(model.checkpoint): holds a VQ-VAE without a prior over its codes; train one with vae train-prior --checkpoint \(model.checkpoint)")
+        }
+        let device = try model.device.open()
+        let (vq, _) = try VQVAE.load(from: model.checkpoint, device: device)
+        let (prior, _) = try PixelCNN.load(from: priorDirectory, device: device)
+        let maps = try prior.sample(count: count, temperature: temperature, seed: seed, quantizer: vq.quantizer)
+        try writeGrid(try vq.decode(codes: maps), columns: columns, to: out)
     }
 }

@@ -8,7 +8,7 @@ import VAE
 /// writes a run directory.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a convolutional VAE.",
+        abstract: "Train a convolutional VAE (or a VQ-VAE, or a conditional VAE for a task).",
         discussion: "Data: mnist:DIR | cifar10:FILE_OR_DIR | folder:DIR | shapes[:N] (the default).")
 
     @Option(help: "Training data: mnist:DIR, cifar10:FILE_OR_DIR, folder:DIR or shapes[:N] (default: the built-in shapes).")
@@ -33,6 +33,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue the run in --out (only --epochs, --minutes, --mask-kind, --threads and --device may change).")
     var resume = false
     @OptionGroup var conditional: ConditionalTrainOptions
+    @OptionGroup var vq: VQTrainOptions
     @OptionGroup var device: DeviceOptions
 
     func validate() throws {
@@ -58,6 +59,9 @@ struct Train: ParsableCommand {
         }
         if let clipNorm, !(clipNorm.isFinite && clipNorm > 0) {
             throw ValidationError("--clip-norm must be positive and finite")
+        }
+        if conditional.widths != nil, conditional.task.conditional == nil, vq.model != .vqvae {
+            throw ValidationError("--widths applies to --task inpaint or colorize, or --model vqvae")
         }
     }
 
@@ -123,6 +127,8 @@ struct Train: ParsableCommand {
         r.autoencoder = autoencoder
         r.binarize = binarize
         conditional.apply(to: &r)
+        vq.apply(to: &r)
+        r.learningRate = lr
         var t = TrainingOptions()
         t.batch = batch ?? t.batch
         t.learningRate = lr ?? t.learningRate

@@ -6,6 +6,6 @@ struct VAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vae",
         abstract: "Train convolutional VAEs on images; sample, reconstruct, interpolate and evaluate them.",
-        subcommands: [Train.self, Evaluate.self, Sample.self, Reconstruct.self, Interpolate.self, Inpaint.self,
+        subcommands: [Train.self, TrainPrior.self, Evaluate.self, Sample.self, Reconstruct.self, Interpolate.self, Inpaint.self,
                       Colorize.self, Bench.self, Devices.self])
 }

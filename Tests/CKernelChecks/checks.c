@@ -29,6 +29,7 @@ static const ckc_entry registry[] = {
     CKC_CHECK(kl)
     CKC_CHECK(kl_pair)
     CKC_CHECK(softmax)
+    CKC_CHECK(vq)
     CKC_CHECK(random)
     CKC_CHECK(elementwise)
     CKC_CHECK(adam)

@@ -264,6 +264,27 @@ ck_status cpu_axpby(size_t count, float alpha, const ck_buffer *x, float beta, c
 ck_status cpu_adam_update(size_t count, const ck_adam_params *, ck_buffer *param,
                           const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
 
+ck_status cpu_multiply(size_t count, const ck_buffer *x, ck_buffer *y);
+ck_status cpu_gate_forward(int batch, int channels, int plane, const ck_buffer *x, ck_buffer *y);
+ck_status cpu_gate_backward(int batch, int channels, int plane, const ck_buffer *x,
+                            const ck_buffer *dy, ck_buffer *dx);
+ck_status cpu_vq_assign(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                        const ck_buffer *codebook, ck_buffer *indices, ck_buffer *zq,
+                        ck_buffer *sqdist, ck_buffer *ws);
+ck_status cpu_vq_embed(int batch, int dim, int plane, int codes, const ck_buffer *indices,
+                       const ck_buffer *codebook, ck_buffer *zq);
+ck_status cpu_vq_statistics(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                            const ck_buffer *indices, ck_buffer *counts, ck_buffer *sums);
+ck_status cpu_vq_ema_update(int codes, int dim, float decay, float epsilon,
+                            const ck_buffer *counts, const ck_buffer *sums,
+                            ck_buffer *ema_counts, ck_buffer *ema_sums, ck_buffer *codebook);
+ck_status cpu_vq_codebook_grad(int codes, int dim, float scale, const ck_buffer *counts,
+                               const ck_buffer *sums, const ck_buffer *codebook,
+                               ck_buffer *dcodebook);
+ck_status cpu_vq_restart(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                         const ck_buffer *usage, uint64_t seed, uint64_t counter,
+                         ck_buffer *codebook, ck_buffer *ema_counts, ck_buffer *ema_sums);
+
 /* ---------------------------------------------------------------- numerics */
 
 /*

@@ -659,6 +659,142 @@ ck_status ck_sum_squares(const ck_buffer *buffer, size_t offset, size_t count, d
  */
 ck_status ck_axpby(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y);
 
+/**
+ * y = x * y, elementwise (e.g. a fixed 0/1 mask on the weights or gradients of a masked
+ * convolution).
+ * count: elements
+ * x:     the factor
+ * y:     input and output
+ */
+ck_status ck_multiply(size_t count, const ck_buffer *x, ck_buffer *y);
+
+/**
+ * Gated activation (van den Oord et al. 2016): the first half of the channels through tanh
+ * times the second half through a sigmoid, per image:
+ * y[i, c, p] = tanh(x[i, c, p]) * sigmoid(x[i, channels + c, p]).
+ * batch:    images
+ * channels: C, the output channels (the input has 2C)
+ * plane:    positions per channel (h * w)
+ * x:        [batch, 2 * channels, plane]
+ * y:        [batch, channels, plane], overwritten
+ */
+ck_status ck_gate_forward(int batch, int channels, int plane, const ck_buffer *x, ck_buffer *y);
+
+/**
+ * The gradient of ck_gate_forward: with t = tanh(a), s = sigmoid(b) of x = [a; b],
+ * da = dy s (1 - t^2), db = dy t s (1 - s).
+ * batch, channels, plane: as for ck_gate_forward
+ * x:  the forward input [batch, 2 * channels, plane]
+ * dy: output gradient [batch, channels, plane]
+ * dx: input gradient [batch, 2 * channels, plane], overwritten
+ */
+ck_status ck_gate_backward(int batch, int channels, int plane, const ck_buffer *x,
+                           const ck_buffer *dy, ck_buffer *dx);
+
+/* ---------------------------------------------------------------- vector quantization */
+
+/*
+ * A VQ-VAE's bottleneck (van den Oord et al. 2017): an encoder map z [batch, dim, plane]
+ * (NCHW, one dim-vector per position) is replaced by its nearest codes of a codebook
+ * [codes, dim]. Code indices are stored as floats [batch, plane] (the labels of
+ * ck_softmax_nll, so a prior over the code map trains on them directly).
+ */
+
+/**
+ * Floats of workspace ck_vq_assign needs for this size.
+ * batch, dim, plane, codes: as for ck_vq_assign
+ * count: receives the number of floats
+ */
+ck_status ck_vq_workspace(int batch, int dim, int plane, int codes, size_t *count);
+
+/**
+ * Nearest codes by squared Euclidean distance, |z|^2 - 2 z.c + |c|^2, the cross terms of the
+ * whole batch as one GEMM; ties go to the lower index. Writes the indices, the quantized map
+ * zq (each position's code vector, NCHW) and per image sum_p |z_p - c_idx(p)|^2.
+ * batch:     images, > 0
+ * dim:       D, values per vector (the map's channels)
+ * plane:     positions per image (h * w)
+ * codes:     K
+ * z:         [batch, dim, plane]
+ * codebook:  [codes, dim]
+ * indices:   [batch, plane], overwritten with code indices (as floats)
+ * zq:        [batch, dim, plane], overwritten, or NULL
+ * sqdist:    [batch], overwritten with each image's summed squared distance, or NULL
+ * workspace: scratch of at least ck_vq_workspace floats
+ */
+ck_status ck_vq_assign(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                       const ck_buffer *codebook, ck_buffer *indices, ck_buffer *zq,
+                       ck_buffer *sqdist, ck_buffer *workspace);
+
+/**
+ * The code vectors of a code map: zq[i, :, p] = codebook[indices[i, p], :].
+ * batch, dim, plane, codes: as for ck_vq_assign
+ * indices:  [batch, plane], integers in [0, codes) stored as floats (others give NaN vectors)
+ * codebook: [codes, dim]
+ * zq:       [batch, dim, plane], overwritten
+ */
+ck_status ck_vq_embed(int batch, int dim, int plane, int codes, const ck_buffer *indices,
+                      const ck_buffer *codebook, ck_buffer *zq);
+
+/**
+ * Per code, how many positions chose it and the sum of their vectors:
+ * counts[k] = #{(i, p): indices[i, p] = k}, sums[k, :] = sum of z[i, :, p] over them.
+ * batch, dim, plane, codes: as for ck_vq_assign
+ * z:       [batch, dim, plane]
+ * indices: [batch, plane]
+ * counts:  [codes], overwritten
+ * sums:    [codes, dim], overwritten
+ */
+ck_status ck_vq_statistics(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                           const ck_buffer *indices, ck_buffer *counts, ck_buffer *sums);
+
+/**
+ * The codebook by exponential moving averages of a batch's statistics, with Laplace-smoothed
+ * counts: N_k = decay N_k + (1 - decay) counts_k, m_k = decay m_k + (1 - decay) sums_k,
+ * n = sum_k N_k, codebook_k = m_k / ((N_k + epsilon) / (n + codes epsilon) n).
+ * codes, dim:  K and D
+ * decay:       in [0, 1)
+ * epsilon:     Laplace smoothing, > 0
+ * counts:      [codes] from ck_vq_statistics
+ * sums:        [codes, dim] from ck_vq_statistics
+ * ema_counts:  [codes] N, updated
+ * ema_sums:    [codes, dim] m, updated
+ * codebook:    [codes, dim], overwritten
+ */
+ck_status ck_vq_ema_update(int codes, int dim, float decay, float epsilon,
+                           const ck_buffer *counts, const ck_buffer *sums, ck_buffer *ema_counts,
+                           ck_buffer *ema_sums, ck_buffer *codebook);
+
+/**
+ * The gradient of the plain codebook loss scale * sum_(i, p) |sg(z[i, :, p]) - c_idx|^2 with
+ * respect to the codebook: dcodebook_k = 2 scale (counts_k c_k - sums_k).
+ * codes, dim: K and D
+ * scale:      factor on the loss (e.g. 1 / batch)
+ * counts:     [codes] from ck_vq_statistics
+ * sums:       [codes, dim] from ck_vq_statistics
+ * codebook:   [codes, dim]
+ * dcodebook:  [codes, dim], overwritten
+ */
+ck_status ck_vq_codebook_grad(int codes, int dim, float scale, const ck_buffer *counts,
+                              const ck_buffer *sums, const ck_buffer *codebook,
+                              ck_buffer *dcodebook);
+
+/**
+ * Restarts dead codes: every code k with usage[k] == 0 becomes the encoder vector at position
+ * r = ck_random_bits(seed, counter + k) mod (batch * plane) of z (image r / plane, position
+ * r mod plane), and its moving averages restart from that vector with a count of 1.
+ * batch, dim, plane, codes: as for ck_vq_assign
+ * z:          [batch, dim, plane], the batch's encoder outputs
+ * usage:      [codes], how often each code was chosen since the last restart
+ * seed, counter: the stream the picks come from
+ * codebook:   [codes, dim], updated
+ * ema_counts: [codes], updated, or NULL (no moving averages)
+ * ema_sums:   [codes, dim], updated, or NULL (with ema_counts)
+ */
+ck_status ck_vq_restart(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                        const ck_buffer *usage, uint64_t seed, uint64_t counter,
+                        ck_buffer *codebook, ck_buffer *ema_counts, ck_buffer *ema_sums);
+
 /* ---------------------------------------------------------------- optimizer */
 
 /** Adam / AdamW hyper-parameters. */

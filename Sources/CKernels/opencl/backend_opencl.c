@@ -50,6 +50,15 @@ static const ck_backend_ops ocl_ops = {
     .axpby = ocl_axpby,
     .adam_update = ocl_adam_update,
     .kl_normal_pair = ocl_kl_normal_pair,
+    .multiply = ocl_multiply,
+    .gate_forward = ocl_gate_forward,
+    .gate_backward = ocl_gate_backward,
+    .vq_assign = ocl_vq_assign,
+    .vq_embed = ocl_vq_embed,
+    .vq_statistics = ocl_vq_statistics,
+    .vq_ema_update = ocl_vq_ema_update,
+    .vq_codebook_grad = ocl_vq_codebook_grad,
+    .vq_restart = ocl_vq_restart,
 };
 
 /* Largest power of two <= n (n >= 1). */

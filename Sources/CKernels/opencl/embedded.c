@@ -48,6 +48,9 @@ static const char ck_cl_rng[] = {
 static const char ck_cl_adam[] = {
 #embed "../../../Kernels/adam.cl"
     , 0};
+static const char ck_cl_vq[] = {
+#embed "../../../Kernels/vq.cl"
+    , 0};
 #endif
 #endif
 

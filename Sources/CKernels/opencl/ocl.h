@@ -56,7 +56,9 @@ ck_status ocl_fail_alloc(cl_int err, const char *what);
     X(bernoulli_nll) X(gaussian_nll) X(gaussian_dlogvar) X(logistic_nll)                   \
     X(logistic_dlogscale) X(kl_normal) X(kl_normal_grad) X(kl_normal_pair) X(reduce_sum)   \
     X(kl_normal_pair_dq) X(random_normal) X(random_bernoulli) X(reparameterize)            \
-    X(reparameterize_backward) X(adam_update) X(softmax_nll)
+    X(reparameterize_backward) X(adam_update) X(softmax_nll) X(multiply) X(gate_forward)  \
+    X(gate_backward) X(vq_norms) X(vq_argmin) X(vq_sqdist) X(vq_embed) X(vq_statistics)    \
+    X(vq_ema_update) X(vq_codebook_grad) X(vq_restart)
 
 enum {
 #define OCL_ENUM(name) K_##name,
@@ -68,7 +70,7 @@ enum {
 /* The kernel source files, in the order they are concatenated into one program. */
 #define OCL_SOURCE_FILES(X)                                                                \
     X(common) X(im2col) X(col2im) X(layout) X(gemm) X(bias) X(elementwise) X(losses)       \
-    X(reduce) X(rng) X(adam)
+    X(reduce) X(rng) X(adam) X(vq)
 
 /* Tuning parameters of gemm.cl, passed to the compiler with -D. */
 typedef struct ocl_gemm_config {
@@ -272,5 +274,27 @@ ck_status ocl_reparameterize(int batch, int latent, const ck_buffer *stats, cons
 ck_status ocl_reparameterize_backward(int batch, int latent, const ck_buffer *stats,
                                       const ck_buffer *eps, const ck_buffer *dz,
                                       ck_buffer *dstats);
+
+/* vq.c */
+ck_status ocl_multiply(size_t count, const ck_buffer *x, ck_buffer *y);
+ck_status ocl_gate_forward(int batch, int channels, int plane, const ck_buffer *x, ck_buffer *y);
+ck_status ocl_gate_backward(int batch, int channels, int plane, const ck_buffer *x,
+                            const ck_buffer *dy, ck_buffer *dx);
+ck_status ocl_vq_assign(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                        const ck_buffer *codebook, ck_buffer *indices, ck_buffer *zq,
+                        ck_buffer *sqdist, ck_buffer *ws);
+ck_status ocl_vq_embed(int batch, int dim, int plane, int codes, const ck_buffer *indices,
+                       const ck_buffer *codebook, ck_buffer *zq);
+ck_status ocl_vq_statistics(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                            const ck_buffer *indices, ck_buffer *counts, ck_buffer *sums);
+ck_status ocl_vq_ema_update(int codes, int dim, float decay, float epsilon,
+                            const ck_buffer *counts, const ck_buffer *sums,
+                            ck_buffer *ema_counts, ck_buffer *ema_sums, ck_buffer *codebook);
+ck_status ocl_vq_codebook_grad(int codes, int dim, float scale, const ck_buffer *counts,
+                               const ck_buffer *sums, const ck_buffer *codebook,
+                               ck_buffer *dcodebook);
+ck_status ocl_vq_restart(int batch, int dim, int plane, int codes, const ck_buffer *z,
+                         const ck_buffer *usage, uint64_t seed, uint64_t counter,
+                         ck_buffer *codebook, ck_buffer *ema_counts, ck_buffer *ema_sums);
 
 #endif /* CK_OCL_H */

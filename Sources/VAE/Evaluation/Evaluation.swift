@@ -23,6 +23,9 @@ public struct EvaluationResult: Codable, Sendable {
     /// Latent dimensions whose posterior mean varies across the data (variance > 0.01).
     public var activeUnits: Int
     public var latent: Int
+    /// Mean PSNR in dB of the images decoded from their posterior means against the images
+    /// (`vae evaluate` fills it in, to set beside a VQ-VAE's); nil when not measured.
+    public var reconstructionPSNR: Double? = nil
 }
 
 /// Computes ELBO, importance-weighted bounds and, for 2-D latents, a grid estimate of log p(x).

@@ -9,6 +9,7 @@ extension ConvVAE {
     ///   - maxBatch: the largest batch the model will process
     public static func load(from directory: String, device: Device, maxBatch: Int = 128) throws -> (ConvVAE, RunConfig) {
         let config = try Checkpoint.loadConfig(directory)
+        try config.expect(.vae, in: directory)
         if let task = config.task.conditional {
             throw VAEError("\(directory): a conditional model trained for \(task.rawValue); use vae \(task.rawValue) or vae evaluate --task \(task.rawValue)")
         }
@@ -22,15 +23,7 @@ extension ConvVAE {
 
     /// Images of the first `count` decoded items of `out`, as pixel means clamped to [0, 1].
     func images(_ out: Tensor, count: Int) throws -> [Image] {
-        let means = try likelihood.means(out).read()
-        guard means[0..<(count * config.dimensions)].allSatisfy(\.isFinite) else {
-            throw VAEError("the model produced NaN or infinite pixel values; its weights are unusable")
-        }
-        let d = config.dimensions
-        return (0..<count).map { i in
-            Image(width: config.width, height: config.height, channels: config.channels,
-                  pixels: means[(i * d)..<((i + 1) * d)].map { min(max($0, 0), 1) })
-        }
+        try likelihood.images(out, count: count, config: config)
     }
 
     /// Decodes latent vectors (rows of `latents`, each of length `latent`) to images.
@@ -110,4 +103,19 @@ func slerp(_ a: [Float], _ b: [Float], _ t: Float) -> [Float] {
     guard sin(omega) > 1e-5 else { return zip(a, b).map { $0 + t * ($1 - $0) } }
     let wa = sin((1 - t) * omega) / sin(omega), wb = sin(t * omega) / sin(omega)
     return zip(a, b).map { wa * $0 + wb * $1 }
+}
+
+extension PixelLikelihood {
+    /// Images of the first `count` items of a decoder's output, as pixel means clamped to [0, 1].
+    func images(_ out: Tensor, count: Int, config: ModelConfig) throws -> [Image] {
+        let means = try means(out).read()
+        let d = config.dimensions
+        guard means[0..<(count * d)].allSatisfy(\.isFinite) else {
+            throw VAEError("the model produced NaN or infinite pixel values; its weights are unusable")
+        }
+        return (0..<count).map { i in
+            Image(width: config.width, height: config.height, channels: config.channels,
+                  pixels: means[(i * d)..<((i + 1) * d)].map { min(max($0, 0), 1) })
+        }
+    }
 }

@@ -13,6 +13,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var likelihood: Likelihood
     /// A plain deterministic autoencoder (no sampling, no KL) instead of a VAE.
     public var autoencoder: Bool
+    /// The model family; nil (absent from config.json) is the shallow VAE: see `modelFamily`.
+    public var family: ModelFamily?
+    /// A VQ-VAE's options (and those of the VQ-VAE a PixelCNN prior models); nil otherwise.
+    public var vq: VQOptions?
+    /// A PixelCNN prior's options; nil otherwise.
+    public var pixelcnn: PixelCNNOptions?
 
     public init(arch: String, channels: Int, height: Int, width: Int, widths: [Int], latent: Int,
                 likelihood: Likelihood, autoencoder: Bool = false) {

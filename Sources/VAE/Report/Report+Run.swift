@@ -28,14 +28,7 @@ extension Report {
         var report = Report(title: "ConvVAE run: \(config.model.arch) on \(config.training.data)")
         if heldOut.count > 0 {
             let originals = (0..<min(16, heldOut.count)).map { heldOut.image(at: $0) }
-            let recon = try model.reconstruct(originals)
-            // Originals on odd rows, reconstructions below them.
-            var cells: [Image] = []
-            for row in stride(from: 0, to: originals.count, by: 8) {
-                let r = row..<min(row + 8, originals.count)
-                cells += originals[r] + recon[r]
-            }
-            let reconGrid = ImageGrid.compose(cells, columns: 8)
+            let reconGrid = ImageGrid.pairedRows(originals, try model.reconstruct(originals), columns: 8)
             try reconGrid.writePNG(to: path("reconstructions.png"))
             var panels = sampleGrids + [("Held-out images (upper rows) and their reconstructions (lower rows)", reconGrid)]
             if originals.count >= 2 {

@@ -102,6 +102,7 @@ public enum Checkpoint {
                             metrics: [EpochMetrics], to dir: String) throws {
         let params = model.parameters
         let weights = try params.map { SafeTensors.Entry(name: $0.name, shape: $0.value.shape, values: try $0.value.read()) }
+            + model.buffers.map { SafeTensors.Entry(name: $0.name, shape: $0.tensor.shape, values: try $0.tensor.read()) }
         let record = String(decoding: try JSONEncoder.sorted.encode(model.config), as: UTF8.self)
         var files: [(String, [UInt8])] = [
             (configFile, try encodeJSON(config)),
@@ -207,6 +208,12 @@ public enum Checkpoint {
                 throw VAEError("\(file): tensor \(p.name) holds NaN or infinite values; the weights are unusable")
             }
             try p.value.write(e.values)
+        }
+        for (name, tensor) in model.buffers {
+            guard let e = tensors[name], e.shape == tensor.shape else {
+                throw VAEError("\(file): has no tensor \(name) of shape \(tensor.shape); the checkpoint is of another architecture")
+            }
+            try tensor.write(e.values)
         }
         guard let optimizer else { return }
         let ofile = path(dir, optimizerFile)

@@ -205,7 +205,8 @@ public final class EpochLoop {
                         : String(format: "val %.3f  %.4f bits/dim", m.valLoss, m.bitsPerDim)
                     events.log(String(format: "epoch %d  step %lld  loss %.3f (rec %.3f, kl %.3f)  ", epoch + 1, state.step,
                                       m.trainLoss, m.trainReconstruction, m.trainKL)
-                               + val + String(format: "  %.0f img/s", m.imagesPerSecond))
+                               + val + String(format: "  %.0f img/s", m.imagesPerSecond)
+                               + m.extras.map { String(format: "  %@ %.4g", $0.name, $0.value) }.joined())
                 }
                 try ranks.barrier()  // the others wait, without a time limit, while rank 0 validates and saves
                 epochSums = LossSums()
@@ -217,6 +218,22 @@ public final class EpochLoop {
         }
         state.finished = true
         if ranks.isRoot { try saveCheckpoint() }
+        return state
+    }
+
+    /// Trains (see `run`); when the run reaches its end, rank 0 writes what the family adds to it.
+    /// - Parameter resume: the command that continues an interrupted run, for the log
+    @discardableResult
+    func runAndFinish(resume command: String) throws -> RunState {
+        events.log("model: \(family.summary)\(state.step > 0 ? ", resuming at step \(state.step)" : "")")
+        let state = try run()
+        guard state.finished else {
+            events.log("stopped; resume with: \(command)")
+            return state
+        }
+        guard ranks.isRoot else { return state }
+        let files = try family.finish(self)
+        events.log("wrote \(directory)/" + files.joined(separator: ", "))
         return state
     }
 
@@ -238,7 +255,7 @@ public final class EpochLoop {
                              trainReconstruction: sums.reconstruction / n, trainKL: sums.kl / n,
                              valLoss: val?.negativeELBO ?? .nan, valReconstruction: val?.reconstruction ?? .nan,
                              valKL: val?.kl ?? .nan, bitsPerDim: val?.bitsPerDim ?? .nan, imagesPerSecond: rate,
-                             seconds: state.seconds)
+                             seconds: state.seconds, extras: val?.extras ?? [])
         history.append(m)
         try saveCheckpoint()
         return m

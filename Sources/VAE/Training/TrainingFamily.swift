@@ -29,6 +29,8 @@ protocol TrainingFamily: AnyObject {
 /// Validation figures at the end of an epoch, per image.
 struct ValidationSummary {
     var negativeELBO: Double, reconstruction: Double, kl: Double, bitsPerDim: Double
+    /// A family's own figures (a VQ-VAE's PSNR, perplexity, codes in use), by column name.
+    var extras: [(name: String, value: Double)] = []
 }
 
 /// Where training stands after a step, for a progress display.

@@ -124,25 +124,20 @@ public struct TrainingJob {
                 config.conditional?.chroma = chroma
             }
             family = try ConditionalTraining(config: config, device: device, train: train, validation: validation, ranks: n)
+        } else if config.model.modelFamily == .pixelcnn {
+            throw VAEError("\(directory): holds a PixelCNN prior; continue it with vae train-prior --checkpoint RUN_DIR --resume")
         } else {
             let (train, validation) = try spec.loadSplits(channels: m.channels, height: m.height, width: m.width, seed: seed)
             events.log("data: \(spec), \(train.count) training and \(validation.count) validation images of \(m.channels)x\(m.height)x\(m.width)")
             events.log("device: \(device.description)")
-            family = try VAETraining(config: config, device: device, train: train, validation: validation, ranks: n)
+            family = config.model.modelFamily == .vqvae
+                ? try VQTraining(config: config, device: device, train: train, validation: validation, ranks: n)
+                : try VAETraining(config: config, device: device, train: train, validation: validation, ranks: n)
         }
         if n > 1 { events.log("processes: \(n) ranks of \(family.batchSize) images per step (\(ranks.description))") }
         for change in changes { events.log("continuing with \(change)") }
         let loop = try EpochLoop(config: config, directory: directory, family: family, resume: resume, events: events,
                                  ranks: ranks, lock: lock)
-        events.log("model: \(family.summary)\(resume ? ", resuming at step \(loop.state.step)" : "")")
-        let state = try loop.run()
-        guard state.finished else {
-            events.log("stopped; resume with: vae train --out \(directory) --resume")
-            return state
-        }
-        guard ranks.isRoot else { return state }
-        let files = try family.finish(loop)
-        events.log("wrote \(directory)/" + files.joined(separator: ", "))
-        return state
+        return try loop.runAndFinish(resume: "vae train --out \(directory) --resume")
     }
 }

@@ -1,0 +1,73 @@
+import Foundation
+import ImageIO
+import NN
+
+/// A VQ-VAE's part of training (see `TrainingFamily`): batches of images in, the gradients of
+/// the reconstruction and commitment terms out, the codebook updated, and at the end of every
+/// epoch the codes no position chose in it restarted from the batch's encoder vectors (also
+/// after the first step: the codes then start among the encoder's vectors, not near zero). It
+/// reports the reconstruction and, in the KL slot, the commitment term |z - c|^2 (unweighted).
+final class VQTraining: TrainingFamily {
+    let config: RunConfig
+    let model: VQVAE
+    let train: ImageSet, validation: ImageSet
+    let staging: UnsafeMutablePointer<Float>
+    /// Codes restarted at the end of the last epoch.
+    var restarted = 0
+
+    /// - Parameter ranks: must be 1: the codebook's moving averages are updated from each
+    ///   process's own batch, so data-parallel training would need them summed across the ranks.
+    init(config: RunConfig, device: Device, train: ImageSet, validation: ImageSet, ranks: Int = 1) throws {
+        guard ranks == 1 else {
+            throw VAEError("a VQ-VAE trains in one process: its codebook's moving averages are not yet summed across ranks")
+        }
+        guard train.count >= 1 else { throw VAEError("the training set is empty") }
+        self.config = config
+        self.train = train
+        self.validation = validation
+        model = try VQVAE(config.model, device: device, maxBatch: min(config.training.batch, train.count),
+                          seed: config.training.seed)
+        staging = .allocate(capacity: model.maxBatch * config.model.dimensions)
+    }
+
+    deinit { staging.deallocate() }
+
+    var checkpointable: any CheckpointableModel { model }
+    var trainingCount: Int { train.count }
+    var batchSize: Int { model.maxBatch }
+    var stepsPerEpoch: Int64 { Int64(max(1, train.count / model.maxBatch)) }
+    var summary: String {
+        let m = config.model, o = model.options, map = m.codeMap
+        return "VQ-VAE, widths \(m.widths), \(o.codes) codes of \(o.codeDimension) on a \(map[0])x\(map[1]) map, commitment \(o.commitment), \(o.codebook == .ema ? "EMA codebook (decay \(o.decay))" : "codebook loss"), \(m.likelihood.rawValue), \(model.parameterCount) parameters"
+    }
+
+    func computeGradients(indices: ArraySlice<Int>, firstRow: UInt64, step: Int64, beta: Float) throws -> LossSums? {
+        if let host = model.target.host {
+            train.copyBatch(indices: indices, into: host)
+            model.target.setBatch(indices.count)
+        } else {
+            train.copyBatch(indices: indices, into: staging)
+            try model.loadBatch(staging, batch: indices.count)
+        }
+        let t = config.training
+        let sums = try model.lossAndGradients(binarize: t.binarize, seed: t.seed, firstRow: firstRow)
+        if step == 0 || (step + 1) % stepsPerEpoch == 0 { restarted = try model.restartDeadCodes(seed: t.seed, step: step) }
+        return sums
+    }
+
+    func validate() throws -> ValidationSummary? {
+        guard validation.count > 0 else { return nil }
+        let v = try model.evaluate(validation, limit: 2000, binarize: config.training.binarize, seed: config.training.seed)
+        return ValidationSummary(negativeELBO: v.negativeELBOUniform, reconstruction: v.reconstruction,
+                                 kl: v.negativeELBOUniform - v.reconstruction, bitsPerDim: v.bitsPerDim,
+                                 extras: [("val_psnr", v.psnr), ("val_commitment", v.commitment),
+                                          ("val_perplexity", v.perplexity), ("val_codes_used", Double(v.codesUsed)),
+                                          ("restarted", Double(restarted))])
+    }
+
+    func finish(_ run: EpochLoop) throws -> [String] {
+        try Report.writeVQRun(model: model, config: config, history: run.history, state: run.state,
+                              heldOut: validation, directory: run.directory)
+        return ["model.safetensors", "metrics.csv", "reconstructions.png", "report.html"]
+    }
+}
