@@ -24,15 +24,23 @@ public final class OneHot {
         output = try Tensor([maxBatch, classes] + positionShape, on: device)
     }
 
-    /// Sets the batch to the codes of `labels`, each in 0..<classes.
+    /// Sets the batch to the codes of `count` labels, item i's label being `label(i)` (in
+    /// 0..<classes).
     @discardableResult
-    public func set(_ labels: some Collection<Int>) throws -> Tensor {
-        output.setBatch(labels.count)
+    public func set(count: Int, label: (Int) -> Int) throws -> Tensor {
+        output.setBatch(count)
         try output.fill(0)
-        for (i, y) in labels.enumerated() {
+        for i in 0..<count {
+            let y = label(i)
             precondition(y >= 0 && y < classes, "label \(y) is not one of \(classes) classes")
             try check(ck_fill(output.buffer, (i * classes + y) * positions, positions, 1))
         }
         return output
+    }
+
+    /// Sets the batch to the codes of `labels`.
+    @discardableResult
+    public func set(_ labels: [Int]) throws -> Tensor {
+        try set(count: labels.count) { labels[$0] }
     }
 }

@@ -56,10 +56,12 @@ struct Evaluate: ParsableCommand {
             return
         }
         print("images           \(result.images) (\(data?.description ?? config.training.data), \(split.rawValue)\(config.training.binarize ? ", binarized" : ""))")
-        print(String(format: "-ELBO            %.3f nats  (reconstruction %.3f + KL %.3f)", result.negativeELBO,
-                     result.reconstruction, result.kl))
+        let given = config.model.classes == nil ? "" : ", given the labels"
+        print(String(format: "-ELBO            %.3f nats  (reconstruction %.3f + KL %.3f%@)", result.negativeELBO,
+                     result.reconstruction, result.kl, given))
         if let iw = result.negativeIWBound {
-            print(String(format: "-log p(x) <=     %.3f nats  (importance weighted, K = %d)", iw, result.iwSamples ?? 0))
+            print(String(format: "%@ %.3f nats  (importance weighted, K = %d)", given.isEmpty ? "-log p(x) <=    " : "-log p(x | y) <=",
+                         iw, result.iwSamples ?? 0))
             if let fitted = result.negativeIWBoundFittedPrior {
                 print(String(format: "  fitted prior   %.3f nats  (the same bound with prior.safetensors as the prior)", fitted))
             }
