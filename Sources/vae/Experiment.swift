@@ -20,7 +20,8 @@ struct ExperimentOptions: ParsableArguments {
     @Option(help: "The experiment's directory.") var out: String
     @Option(help: "Latent dimensions (default: 16 for pca, 2 for ablation, the preset's for beta).") var latent: Int?
     @Option(help: "Architecture of the VAEs: auto, mnist, cifar or tiny64.") var arch: Architecture = .auto
-    @Option(help: "Epochs per model (the same budget for each).") var epochs: Int = 10
+    @Option(help: "Epochs per model, the same budget for each (default: 20 for pca, whose linear model is cheap; else 10).")
+    var epochs: Int?
     @Option(help: "Batch size.") var batch: Int = 128
     @Option(help: "Adam learning rate (default: 5e-3 for pca, else 1e-3).") var lr: Float?
     @Flag(inversion: .prefixedNo, help: "Decay the learning rate to zero along a half cosine (default: on).") var cosine = true
@@ -30,18 +31,18 @@ struct ExperimentOptions: ParsableArguments {
     @OptionGroup var device: DeviceOptions
 
     func validate() throws {
-        guard epochs > 0, batch > 0, evalImages > 0 else { throw ValidationError("--epochs, --batch and --eval-images must be positive") }
+        guard epochs ?? 1 > 0, batch > 0, evalImages > 0 else { throw ValidationError("--epochs, --batch and --eval-images must be positive") }
         if let latent, latent <= 0 { throw ValidationError("--latent must be positive") }
         if let lr, lr <= 0 { throw ValidationError("--lr must be positive") }
     }
 
-    /// The experiment these options describe, with a default learning rate.
-    func experiment(defaultLearningRate: Float = 1e-3) throws -> Experiment {
+    /// The experiment these options describe, with defaults for the learning rate and epochs.
+    func experiment(defaultLearningRate: Float = 1e-3, defaultEpochs: Int = 10) throws -> Experiment {
         var r = TrainingRequest()
         if let data { r.data = data }
         r.architecture = arch
         r.latent = latent
-        r.training.epochs = epochs
+        r.training.epochs = epochs ?? defaultEpochs
         r.training.batch = batch
         r.training.learningRate = lr ?? defaultLearningRate
         r.training.cosineDecay = cosine
@@ -70,7 +71,7 @@ struct PCACommand: ParsableCommand {
     @OptionGroup var options: ExperimentOptions
 
     func run() throws {
-        let r = try PCAExperiment(try options.experiment(defaultLearningRate: 5e-3)).run()
+        let r = try PCAExperiment(try options.experiment(defaultLearningRate: 5e-3, defaultEpochs: 20)).run()
         try options.report(r)
         if !options.json {
             print(String(format: "largest principal angle %.3f degrees; test MSE per pixel: PCA %.6f, linear autoencoder %.6f (%+.3f%%)",
@@ -126,7 +127,7 @@ struct BetaCommand: ParsableCommand {
         let r = try BetaExperiment(try options.experiment(), betas: try parsedBetas()).run()
         try options.report(r)
         if !options.json {
-            for p in r.points {
+            for p in r.rows {
                 print(String(format: "beta %-6g reconstruction %9.3f  KL %8.3f  -ELBO %9.3f  active %d", p.beta, p.reconstruction, p.kl,
                              p.negativeELBO, p.activeUnits))
             }

@@ -12,7 +12,7 @@ struct ExperimentCLITests {
                               "--betas", "1,2", "--eval-images", "8", "--json", "--out", out])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
-        #expect((json?["points"] as? [[String: Any]])?.count == 2)
+        #expect((json?["rows"] as? [[String: Any]])?.count == 2)
         #expect(FileManager.default.fileExists(atPath: out + "/report.html"))
         #expect(FileManager.default.fileExists(atPath: out + "/beta-2.0/samples.png"))
         let bad = try Tool.run(["experiment", "beta", "--betas", "1,x", "--out", tmp.file("bad")])

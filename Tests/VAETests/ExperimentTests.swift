@@ -124,7 +124,7 @@ struct ExperimentTests {
 
         let beta = BetaExperiment(try quietExperiment(spec, out: out.file("beta"), epochs: 1), betas: [0.5, 4])
         let b = try beta.run()
-        #expect(b.points.map(\.beta) == [0.5, 4] && b.points.allSatisfy { $0.kl.isFinite && $0.reconstruction.isFinite })
+        #expect(b.rows.map(\.beta) == [0.5, 4] && b.rows.allSatisfy { $0.kl.isFinite && $0.reconstruction.isFinite })
         #expect(FileManager.default.fileExists(atPath: out.file("beta/beta-4.0/model.safetensors")))
     }
 }

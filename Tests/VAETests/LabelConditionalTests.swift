@@ -60,17 +60,7 @@ struct LabelConditionalTests {
         config.classes = Self.classes
         let model = try ConvVAE(config, device: device, maxBatch: 4, seed: 12)
         try model.likelihood.scale?.value.fill(0)
-        let data = labeledShapes(4), labels = data.labels!
-        try data.pixels.withUnsafeBufferPointer { try model.loadBatch($0.baseAddress!, batch: 4) }
-        try model.setLabels(count: 4) { labels[$0] }
-        let settings = StepSettings(beta: 0.7)
-        try model.lossAndGradients(settings, seed: 9, counter: 0)
-        let targets = try model.parameters.map { (name: $0.name, tensor: $0.value, analytic: try $0.grad.read()) }
-        var check = GradientCheck(seed: 2, step: 5e-3)
-        let report = try check.compare(targets, samples: 6) {
-            let s = try model.evaluateBatch(seed: 9, counter: 0)
-            return (s.reconstruction + Double(settings.beta) * s.kl) / 4
-        }
+        let report = try LossGradientTests.check(model, data: labeledShapes(4), seed: 2)
         #expect(report.agrees(within: 2e-2), "\(report)")
     }
 

@@ -28,14 +28,7 @@ public struct AblationExperiment {
     }
 
     /// experiment.json and `--json`.
-    public struct Result: Codable, Sendable {
-        public var data: String
-        public var latent: Int
-        public var epochs: Int?
-        public var testImages: Int
-        public var iwSamples: Int
-        public var rows: [Row]
-    }
+    public typealias Result = ExperimentTable<Row>
 
     /// The three models: name, objective, configuration (latent 2 unless asked otherwise, so
     /// that the codes are seen as they are).

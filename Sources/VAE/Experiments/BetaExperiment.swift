@@ -24,13 +24,7 @@ public struct BetaExperiment {
     }
 
     /// experiment.json and `--json`.
-    public struct Result: Codable, Sendable {
-        public var data: String
-        public var latent: Int
-        public var epochs: Int?
-        public var testImages: Int
-        public var points: [Point]
-    }
+    public typealias Result = ExperimentTable<Point>
 
     /// The subdirectory of one beta's run.
     static func name(_ beta: Float) -> String { "beta-\(beta)" }
@@ -57,7 +51,7 @@ public struct BetaExperiment {
             panels.append(("beta \(beta): samples from N(0, I)", ImageGrid.compose(try model.sample(count: 32, seed: 0x5A), columns: 8)))
         }
         let result = Result(data: configs[0].1.training.data, latent: configs[0].1.model.latent,
-                            epochs: configs[0].1.training.epochs, testImages: test.count, points: points)
+                            epochs: configs[0].1.training.epochs, testImages: test.count, iwSamples: nil, rows: points)
         report.sections.append(report.table(
             "Test images: per image, in nats (\(test.count) images)",
             headers: ["beta", "reconstruction (distortion)", "KL (rate)", "-ELBO (beta = 1)", "active units"],

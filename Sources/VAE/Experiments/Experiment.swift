@@ -70,6 +70,18 @@ public struct Experiment {
     }
 }
 
+/// The table an experiment writes (experiment.json) and prints with `--json`: one row per model.
+public struct ExperimentTable<Row: Codable & Sendable>: Codable, Sendable {
+    public var data: String
+    public var latent: Int
+    public var epochs: Int?
+    /// Test images the rows are measured on.
+    public var testImages: Int
+    /// Importance samples of the rows' IW bounds, when they have them.
+    public var iwSamples: Int?
+    public var rows: [Row]
+}
+
 /// A grid of the first images of each row set, one set per row (originals, reconstructions ...).
 func rowsGrid(_ rows: [[Image]]) -> Image {
     ImageGrid.compose(rows.flatMap { $0 }, columns: rows.map(\.count).max() ?? 1)

@@ -83,14 +83,14 @@ public struct PCAExperiment {
             "Principal angles, ascending", series: [
                 PlotSeries("angle, degrees", color: PlotSeries.palette[0],
                            points: angles.enumerated().map { (Double($0.offset + 1), $0.element) })],
-            xLabel: "k", yLabel: "degrees"))
+            xLabel: "k", yLabel: "degrees", yFromZero: true))
         let spectrum = Array(values.reversed().prefix(3 * K))
         report.sections.append(report.plot(
             "Covariance eigenvalues (the first K are the principal subspace)", series: [
                 PlotSeries("kept", color: PlotSeries.palette[2], points: spectrum.prefix(K).enumerated().map { (Double($0.offset + 1), $0.element) }),
                 PlotSeries("discarded", color: PlotSeries.palette[3],
                            points: spectrum.dropFirst(K).enumerated().map { (Double($0.offset + K + 1), $0.element) })],
-            xLabel: "component", yLabel: "variance"))
+            xLabel: "component", yLabel: "variance", yFromZero: true))
         report.sections.append(report.table("Reconstruction error on \(test.count) test images", headers: ["method", "MSE per pixel"],
                                             rows: [["PCA, top \(K) components", cell(pcaMSE, "%.6f")],
                                                    ["linear autoencoder, latent \(K)", cell(aeMSE, "%.6f")]]))

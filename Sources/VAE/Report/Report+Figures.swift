@@ -33,12 +33,14 @@ extension Report {
         return out + "</table>"
     }
 
-    /// An HTML section: a heading and an inline SVG x-y plot of the series with labelled axes.
-    public func plot(_ heading: String, series: [PlotSeries], xLabel: String, yLabel: String) -> String {
-        let w = 640.0, h = 360.0, left = 70.0, bottom = 45.0, top = 15.0, right = 170.0
+    /// An HTML section: a heading and an inline SVG x-y plot of the series with labelled axes
+    /// (the y axis from 0 when `yFromZero` and every value is positive).
+    public func plot(_ heading: String, series: [PlotSeries], xLabel: String, yLabel: String, yFromZero: Bool = false) -> String {
+        let w = 640.0, h = 370.0, left = 70.0, bottom = 45.0, top = 30.0, right = 170.0
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
-        guard let x0 = all.map(\.x).min(), let x1 = all.map(\.x).max(), let y0 = all.map(\.y).min(),
+        guard let x0 = all.map(\.x).min(), let x1 = all.map(\.x).max(), var y0 = all.map(\.y).min(),
               let y1 = all.map(\.y).max() else { return "" }
+        if yFromZero, y0 > 0 { y0 = 0 }
         let xs = x1 > x0 ? x1 - x0 : 1, ys = y1 > y0 ? y1 - y0 : 1
         func px(_ v: Double) -> Double { left + (v - x0) / xs * (w - left - right) }
         func py(_ v: Double) -> Double { top + (1 - (v - y0) / ys) * (h - top - bottom) }
@@ -49,10 +51,10 @@ extension Report {
         for t in 0...4 {
             let vx = x0 + xs * Double(t) / 4, vy = y0 + ys * Double(t) / 4
             svg += "<text x=\"\(f(px(vx) - 12))\" y=\"\(f(h - bottom + 14))\">\(String(format: "%.3g", vx))</text>"
-            svg += "<text x=\"4\" y=\"\(f(py(vy) + 4))\">\(String(format: "%.3g", vy))</text>"
+            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(py(vy) + 4))\" text-anchor=\"end\">\(String(format: "%.3g", vy))</text>"
         }
-        svg += "<text x=\"\(f((left + w - right) / 2 - 40))\" y=\"\(f(h - 6))\">\(escape(xLabel))</text>"
-        svg += "<text x=\"12\" y=\"\(f(top + 2))\" transform=\"rotate(-90 12 \(f(top + 2)))\" text-anchor=\"end\">\(escape(yLabel))</text>"
+        svg += "<text x=\"\(f((left + w - right) / 2))\" y=\"\(f(h - 6))\" text-anchor=\"middle\">\(escape(xLabel))</text>"
+        svg += "<text x=\"4\" y=\"14\">\(escape(yLabel))</text>"
         for (k, s) in series.enumerated() {
             let points = s.points.filter { $0.x.isFinite && $0.y.isFinite }
             if s.line, points.count > 1 {
