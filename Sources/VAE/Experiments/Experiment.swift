@@ -35,8 +35,9 @@ public struct Experiment {
         let parent = events.log
         log.log = { parent("[\(name)] " + $0) }
         if FileIO.exists((dir as NSString).appendingPathComponent("model.safetensors")) {
-            let saved = try Checkpoint.loadConfig(dir), state = try Checkpoint.loadState(dir)
-            guard saved == config, state.finished else {
+            var saved = try Checkpoint.loadConfig(dir)
+            saved.training.threads = config.training.threads  // the thread count does not change the model
+            guard saved == config, try Checkpoint.loadState(dir).finished else {
                 throw VAEError("\(dir): holds another or an unfinished run; give the experiment another --out")
             }
             log.log("finished run of the same configuration found; not training again")
