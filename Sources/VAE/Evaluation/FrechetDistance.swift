@@ -68,26 +68,26 @@ public struct FeatureNetworkStore {
     }
 
     /// The moments of the features of the first `limit` images of a split of the store's data,
-    /// computed once and kept in the directory (statistics-SPLIT-N.safetensors).
+    /// computed once and kept in the directory (statistics-SPLIT-N.safetensors, in float32: what
+    /// every evaluation uses, the first one included).
     public func statistics(split: DataSplit, limit: Int) throws -> SampleMoments {
         let m = info.model
         let file = path("statistics-\(split.rawValue)-\(limit).safetensors")
-        if FileIO.exists(file) {
-            let t = try Checkpoint.read(file)
-            guard let mean = t["mean"], let cov = t["covariance"], mean.shape == [m.latent], cov.shape == [m.latent, m.latent],
-                  let count = t["count"]?.values.first
-            else { throw VAEError("\(file): not the feature statistics of this network") }
-            return SampleMoments(dimension: m.latent, count: Int(count), mean: mean.values.map(Double.init),
-                                 covariance: cov.values.map(Double.init))
+        if !FileIO.exists(file) {
+            let spec = try DataSpec(parsing: info.data)
+            let images = try spec.load(split: split, channels: m.channels, height: m.height, width: m.width, seed: info.seed)
+            let moments = try featureMoments(images.subset(0..<min(limit, images.count)))
+            let entries = [SafeTensors.Entry(name: "mean", shape: [m.latent], values: moments.mean.map(Float.init)),
+                           SafeTensors.Entry(name: "covariance", shape: [m.latent, m.latent], values: moments.covariance.map(Float.init)),
+                           SafeTensors.Entry(name: "count", shape: [1], values: [Float(moments.count)])]
+            try FileIO.writeAtomically(SafeTensors.encode(entries, metadata: ["data": info.data, "split": split.rawValue]), to: file)
         }
-        let spec = try DataSpec(parsing: info.data)
-        let images = try spec.load(split: split, channels: m.channels, height: m.height, width: m.width, seed: info.seed)
-        let moments = try featureMoments(images.subset(0..<min(limit, images.count)))
-        let entries = [SafeTensors.Entry(name: "mean", shape: [m.latent], values: moments.mean.map(Float.init)),
-                       SafeTensors.Entry(name: "covariance", shape: [m.latent, m.latent], values: moments.covariance.map(Float.init)),
-                       SafeTensors.Entry(name: "count", shape: [1], values: [Float(moments.count)])]
-        try FileIO.writeAtomically(SafeTensors.encode(entries, metadata: ["data": info.data, "split": split.rawValue]), to: file)
-        return moments
+        let t = try Checkpoint.read(file)
+        guard let mean = t["mean"], let cov = t["covariance"], mean.shape == [m.latent], cov.shape == [m.latent, m.latent],
+              let count = t["count"]?.values.first
+        else { throw VAEError("\(file): not the feature statistics of this network") }
+        return SampleMoments(dimension: m.latent, count: Int(count), mean: mean.values.map(Double.init),
+                             covariance: cov.values.map(Double.init))
     }
 
     /// The moments of the network's features of some images.
