@@ -21,7 +21,7 @@ struct FrechetOptions: ParsableArguments {
         let device = try checkpoint.device.open()
         let (vae, config) = try ConvVAE.load(from: checkpoint.checkpoint, device: device)
         let m = config.model
-        let parent = ((checkpoint.checkpoint as NSString).standardizingPath as NSString).deletingLastPathComponent
+        let parent = FileIO.parentDirectory(checkpoint.checkpoint)
         let directory = featureNetwork ?? ((parent.isEmpty ? "." : parent) as NSString).appendingPathComponent("feature-network")
         let store = try FeatureNetworkStore.open(directory, data: data ?? DataSpec(parsing: config.training.data), channels: m.channels,
                                                  height: m.height, width: m.width, epochs: featureEpochs, device: device, log: log)

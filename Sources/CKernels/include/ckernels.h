@@ -916,6 +916,7 @@ ck_status ck_dist_agree(ck_dist *dist, const void *bytes, size_t count, int *agr
  * dist: the handle
  */
 ck_status ck_dist_barrier(ck_dist *dist);
+
 /* ---------------------------------------------------------------- host linear algebra */
 
 /*

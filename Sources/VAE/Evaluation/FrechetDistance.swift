@@ -40,11 +40,16 @@ public struct FeatureNetworkStore {
                             log: (String) -> Void = { _ in }) throws -> FeatureNetworkStore {
         let infoPath = (directory as NSString).appendingPathComponent(infoFile)
         if FileIO.exists(infoPath) {
-            let info = try Checkpoint.decodeJSON(Info.self, directory, infoFile)
+            let info = try Checkpoint.decodeJSON(Info.self, try Checkpoint.readFile(infoPath, limit: Checkpoint.maxJSONBytes),
+                                                 path: infoPath)
             guard info.data == data.description else {
                 throw VAEError("\(directory): holds a feature network of \(info.data), not of \(data); give another --feature-network")
             }
             let m = info.model
+            guard m.classes != nil, m.latent == FeatureNetwork.featureSize else {
+                throw VAEError("\(infoPath): not a feature network (it needs classes and \(FeatureNetwork.featureSize) features)")
+            }
+            do { try m.check(batch: 128) } catch { throw VAEError("\(infoPath): \(error)") }
             guard m.channels == channels, m.height == height, m.width == width else {
                 throw VAEError("\(directory): the feature network takes \(m.channels)x\(m.height)x\(m.width) images, the model makes \(channels)x\(height)x\(width)")
             }
@@ -59,7 +64,7 @@ public struct FeatureNetworkStore {
         let info = Info(data: data.description, model: network.config, epochs: epochs, seed: seed, trainImages: train.count,
                         testAccuracy: try network.accuracy(test))
         log(String(format: "feature network: %.2f%% of %d test images classified correctly", 100 * info.testAccuracy, test.count))
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do { try FileIO.makeDirectory(directory) } catch { throw VAEError("\(error)") }
         let weights = try network.parameters.map { SafeTensors.Entry(name: $0.name, shape: $0.value.shape, values: try $0.value.read()) }
         let store = FeatureNetworkStore(directory: directory, network: network, info: info)
         try FileIO.writeAtomically(SafeTensors.encode(weights, metadata: ["arch": "classifier"]), to: store.path(Checkpoint.modelFile))
@@ -82,7 +87,7 @@ public struct FeatureNetworkStore {
                            SafeTensors.Entry(name: "count", shape: [1], values: [Float(moments.count)])]
             try FileIO.writeAtomically(SafeTensors.encode(entries, metadata: ["data": info.data, "split": split.rawValue]), to: file)
         }
-        let t = try Checkpoint.read(file)
+        let t = try Checkpoint.read(file).tensors
         guard let mean = t["mean"], let cov = t["covariance"], mean.shape == [m.latent], cov.shape == [m.latent, m.latent],
               let count = t["count"]?.values.first
         else { throw VAEError("\(file): not the feature statistics of this network") }
