@@ -47,8 +47,9 @@ extension ModelConfig {
             throw VAEError("image size \(height)x\(width) is outside 1...\(Self.maxSide)")
         }
         guard (1...Self.maxLatent).contains(latent) else { throw VAEError("latent \(latent) is outside 1...\(Self.maxLatent)") }
-        if let classes, !(2...Self.maxClasses).contains(classes) {
-            throw VAEError("classes \(classes) is outside 2...\(Self.maxClasses)")
+        if let classes {
+            guard (2...Self.maxClasses).contains(classes) else { throw VAEError("classes \(classes) is outside 2...\(Self.maxClasses)") }
+            guard modelFamily == .vae else { throw VAEError("classes: only a VAE is label-conditional, not \(modelFamily.title)") }
         }
         guard widths.count <= Self.maxStages, widths.allSatisfy({ (1...Self.maxWidth).contains($0) }) else {
             throw VAEError("widths \(widths): at most \(Self.maxStages) stages of 1...\(Self.maxWidth) channels")

@@ -74,7 +74,9 @@ public struct TrainingRequest: Sendable {
         if let likelihood { model.likelihood = likelihood }
         model.autoencoder = autoencoder
         if condition == .label {
-            guard task == .vae else { throw VAEError("--condition label applies to a plain VAE, not to --task \(task.rawValue)") }
+            guard task == .vae, family == .vae else {
+                throw VAEError("--condition label applies to a plain VAE, not to \(family == .vae ? "--task \(task.rawValue)" : "--model \(family.rawValue)")")
+            }
             model.classes = try data.labelClasses(channels: model.channels, height: model.height, width: model.width,
                                                  seed: training.seed)
         }
