@@ -17,6 +17,7 @@ extension MaskGenerator: ExpressibleByArgument {
 }
 
 extension RunTask: ExpressibleByArgument {}
+extension ModelCondition: ExpressibleByArgument {}
 extension ConditionalTask: ExpressibleByArgument {}
 extension Architecture: ExpressibleByArgument {}
 extension Likelihood: ExpressibleByArgument {}

@@ -19,6 +19,7 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Convert --data of another geometry (size, gray or color) to the model's; its likelihood is then that of the converted images, not of the data.")
     var convert = false
     @OptionGroup var conditional: ConditionalEvaluateOptions
+    @OptionGroup var frechet: FrechetOptions
 
     func validate() throws {
         guard (0...1_000_000).contains(iwSamples), (0...2000).contains(grid) else {
@@ -31,6 +32,7 @@ struct Evaluate: ParsableCommand {
         if let task = conditional.task {
             return try conditional.run(task: task, checkpoint: model, data: data, split: split, limit: limit, json: json)
         }
+        if frechet.fid { return try frechet.run(checkpoint: model, data: data, json: json) }
         if try Checkpoint.loadConfig(model.checkpoint).model.modelFamily == .vqvae { return try evaluateVQ() }
         let (vae, config) = try model.load()
         try checkGeometry(config)
@@ -56,10 +58,12 @@ struct Evaluate: ParsableCommand {
             return
         }
         print("images           \(result.images) (\(data?.description ?? config.training.data), \(split.rawValue)\(config.training.binarize ? ", binarized" : ""))")
-        print(String(format: "-ELBO            %.3f nats  (reconstruction %.3f + KL %.3f)", result.negativeELBO,
-                     result.reconstruction, result.kl))
+        let given = config.model.classes == nil ? "" : ", given the labels"
+        print(String(format: "-ELBO            %.3f nats  (reconstruction %.3f + KL %.3f%@)", result.negativeELBO,
+                     result.reconstruction, result.kl, given))
         if let iw = result.negativeIWBound {
-            print(String(format: "-log p(x) <=     %.3f nats  (importance weighted, K = %d)", iw, result.iwSamples ?? 0))
+            print(String(format: "%@ %.3f nats  (importance weighted, K = %d)", given.isEmpty ? "-log p(x) <=    " : "-log p(x | y) <=",
+                         iw, result.iwSamples ?? 0))
             if let fitted = result.negativeIWBoundFittedPrior {
                 print(String(format: "  fitted prior   %.3f nats  (the same bound with prior.safetensors as the prior)", fitted))
             }

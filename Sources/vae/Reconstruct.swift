@@ -22,13 +22,15 @@ struct Reconstruct: ParsableCommand {
     func run() throws {
         let (trained, config) = try model.loadAny()
         let originals: [Image]
+        var labels: [Int]?
         if input.isEmpty {
             let set = try loadImages(data, split: split, model: config.model, run: config)
             originals = (0..<min(count, set.count)).map { set.image(at: $0) }
+            if case .vae(let vae) = trained { labels = vae.conditioningLabels(set, count: originals.count) }
         } else {
             originals = try input.map { try loadImage($0, model: config.model) }
         }
-        let recon = try trained.reconstruct(originals)
+        let recon = try trained.reconstruct(originals, labels: labels)
         try ImageGrid.pairedRows(originals, recon, columns: min(8, originals.count)).writePNG(to: out)
     }
 }

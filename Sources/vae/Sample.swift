@@ -14,6 +14,8 @@ struct Sample: ParsableCommand {
     @Flag(help: "Draw from N(0, I) even when the run has a fitted prior (prior.safetensors).") var normalPrior = false
     @Option(help: "VQ-VAE: divide the PixelCNN's logits by this (below 1: sharper, fewer odd samples).")
     var temperature: Float = 1
+    @Option(help: "Label-conditional models: draw this class only (default: --columns samples of every class, a row per class).")
+    var label: Int?
     @Option(help: "Output image (.png, or .jpg / .jpeg).") var out: String
 
     func validate() throws {
@@ -26,10 +28,26 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         let config = try Checkpoint.loadConfig(model.checkpoint)
-        if config.model.modelFamily == .vqvae { return try sampleCodes() }
+        if config.model.modelFamily == .vqvae, label == nil { return try sampleCodes() }
+        var labels: [Int]?
+        var count = count
+        if let classes = config.model.classes {
+            if let label {
+                guard label >= 0 && label < classes else {
+                    throw VAEError("--label \(label): the model's classes are 0 to \(classes - 1)")
+                }
+                labels = Array(repeating: label, count: count)
+            } else {
+                labels = (0..<classes).flatMap { Array(repeating: $0, count: columns) }
+                count = labels!.count
+            }
+        } else if label != nil {
+            throw VAEError("\(model.checkpoint): --label needs a label-conditional model (vae train --condition label)")
+        }
         let (vae, _) = try model.load()
         let prior = normalPrior ? nil : try Checkpoint.loadPrior(from: model.checkpoint, latent: config.model.latent)
-        let images = try prior.map { try vae.sample(count: count, seed: seed, prior: $0) } ?? vae.sample(count: count, seed: seed)
+        let images = try prior.map { try vae.sample(count: count, seed: seed, prior: $0, labels: labels) }
+            ?? vae.sample(count: count, seed: seed, labels: labels)
         try writeGrid(images, columns: columns, to: out)
     }
 

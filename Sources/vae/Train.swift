@@ -29,6 +29,8 @@ struct Train: ParsableCommand {
     @Option(help: "Clip the global gradient norm to this value.") var clipNorm: Float?
     @Flag(inversion: .prefixedNo, help: "Dynamic binarization (default: on for Bernoulli on MNIST).") var binarize: Bool?
     @Flag(help: "Train a plain deterministic autoencoder instead of a VAE.") var autoencoder = false
+    @Option(help: "none, or label: condition encoder and decoder on the data's class labels (one-hot), so that vae sample --label N draws class N (default: none).")
+    var condition: ModelCondition?
     @Option(help: "Seed of initialization, data order and noise (default 1).") var seed: UInt64?
     @Flag(help: "Continue the run in --out (only --epochs, --minutes, --mask-kind, --threads and --device may change).")
     var resume = false
@@ -98,6 +100,7 @@ struct Train: ParsableCommand {
         differs("--latent", latent, m.latent)
         differs("--likelihood", likelihood, m.likelihood)
         differs("--autoencoder", autoencoder ? true : nil, m.autoencoder)
+        differs("--condition", condition, m.classes == nil ? ModelCondition.none : .label)
         differs("--batch", batch, t.batch)
         differs("--lr", lr, t.learningRate)
         differs("--cosine", cosine ? true : nil, t.cosineDecay)
@@ -125,6 +128,7 @@ struct Train: ParsableCommand {
         r.latent = latent
         r.likelihood = likelihood
         r.autoencoder = autoencoder
+        r.condition = condition ?? .none
         r.binarize = binarize
         conditional.apply(to: &r)
         vq.apply(to: &r)

@@ -7,5 +7,5 @@ struct VAECommand: ParsableCommand {
         commandName: "vae",
         abstract: "Train convolutional VAEs on images; sample, reconstruct, interpolate and evaluate them.",
         subcommands: [Train.self, TrainPrior.self, Evaluate.self, Sample.self, Reconstruct.self, Interpolate.self, Inpaint.self,
-                      Colorize.self, Bench.self, Devices.self])
+                      Colorize.self, ExperimentCommand.self, Bench.self, Devices.self])
 }

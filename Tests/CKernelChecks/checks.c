@@ -30,6 +30,7 @@ static const ckc_entry registry[] = {
     CKC_CHECK(kl_pair)
     CKC_CHECK(softmax)
     CKC_CHECK(vq)
+    CKC_CHECK(linalg)
     CKC_CHECK(random)
     CKC_CHECK(elementwise)
     CKC_CHECK(adam)

@@ -104,6 +104,7 @@ void ckc_check_kl(ckc *c);
 void ckc_check_kl_pair(ckc *c);
 void ckc_check_softmax(ckc *c);
 void ckc_check_vq(ckc *c);
+void ckc_check_linalg(ckc *c);
 void ckc_check_random(ckc *c);
 void ckc_check_elementwise(ckc *c);
 void ckc_check_adam(ckc *c);

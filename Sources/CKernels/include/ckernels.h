@@ -917,6 +917,73 @@ ck_status ck_dist_agree(ck_dist *dist, const void *bytes, size_t count, int *agr
  */
 ck_status ck_dist_barrier(ck_dist *dist);
 
+/* ---------------------------------------------------------------- host linear algebra */
+
+/*
+ * Double-precision linear algebra on host arrays, with no backend (LAPACK through OpenBLAS):
+ * what the experiments and the Frechet distance need. Arrays are row-major. Each function
+ * validates its arguments (NaN and infinity included) and returns a status like the device
+ * operations; each allocates its own scratch, so none belongs in a training step.
+ */
+
+/**
+ * The mean and the unbiased covariance of samples, accumulated in double precision.
+ * n:    samples, >= 2
+ * d:    values per sample, > 0
+ * x:    [n, d] the samples, one per row
+ * mean: [d], overwritten with the mean
+ * cov:  [d, d], overwritten with sum_i (x_i - mean)(x_i - mean)^T / (n - 1)
+ */
+ck_status ck_host_covariance(size_t n, int d, const float *x, double *mean, double *cov);
+
+/**
+ * The eigendecomposition A = sum_i values[i] v_i v_i^T of a symmetric matrix (LAPACK dsyevd).
+ * n:      order, > 0
+ * a:      [n, n] symmetric (both triangles given); overwritten: row i is the unit
+ *         eigenvector v_i of values[i]
+ * values: [n], overwritten with the eigenvalues in ascending order
+ */
+ck_status ck_host_symmetric_eigen(int n, double *a, double *values);
+
+/**
+ * The principal angles between two subspaces of R^d, each spanned by the rows of a matrix
+ * (Knyazev and Argentati 2002: cosines from the singular values of Qa^T Qb and, for angles
+ * below pi/4, sines from those of (I - Qa Qa^T) Qb, so that small angles stay accurate).
+ * d:      dimension of the space, > 0
+ * ka:     rows of a, 1..d
+ * a:      [ka, d] linearly independent vectors spanning the first subspace
+ * kb:     rows of b, 1..d
+ * b:      [kb, d] linearly independent vectors spanning the second subspace
+ * angles: [min(ka, kb)], overwritten with the angles in radians, ascending
+ * Returns CK_ERR_ARGUMENT when the rows of a or b are linearly dependent.
+ */
+ck_status ck_host_principal_angles(int d, int ka, const double *a, int kb, const double *b,
+                                   double *angles);
+
+/**
+ * The square root of a symmetric positive semi-definite matrix: the symmetric X >= 0 with
+ * X X = A, from A's eigendecomposition (eigenvalues below zero by rounding count as zero).
+ * n:   order, > 0
+ * a:   [n, n] symmetric positive semi-definite
+ * out: [n, n], overwritten with the root; may be a
+ */
+ck_status ck_host_sqrt_psd(int n, const double *a, double *out);
+
+/**
+ * The Frechet distance between N(mu1, cov1) and N(mu2, cov2):
+ *     |mu1 - mu2|^2 + tr(cov1) + tr(cov2) - 2 tr((cov1^1/2 cov2 cov1^1/2)^1/2),
+ * whose last trace equals tr((cov1 cov2)^1/2) but comes from a symmetric positive
+ * semi-definite matrix, so no non-symmetric root (and no imaginary part) arises.
+ * d:    dimension, > 0
+ * mu1:  [d] the first mean
+ * cov1: [d, d] the first covariance (symmetric positive semi-definite)
+ * mu2:  [d] the second mean
+ * cov2: [d, d] the second covariance
+ * out:  receives the distance (>= 0 up to rounding)
+ */
+ck_status ck_host_frechet_distance(int d, const double *mu1, const double *cov1, const double *mu2,
+                                   const double *cov2, double *out);
+
 /* ---------------------------------------------------------------- profiling */
 
 /**

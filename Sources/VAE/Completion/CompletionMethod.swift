@@ -34,6 +34,9 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
         guard self != .conditional else {
             throw VAEError("\(checkpoint): --method conditional needs a checkpoint trained with --task inpaint; this one is a plain VAE (use pseudo-gibbs or mwg)")
         }
+        guard config.model.classes == nil else {
+            throw VAEError("\(checkpoint): a label-conditional VAE; imputation needs an unconditional one")
+        }
         let (vae, _) = try ConvVAE.load(from: checkpoint, device: device, maxBatch: 128)
         let chosen: ImputationMethod = self == .pseudoGibbs ? .pseudoGibbs : .metropolisWithinGibbs
         return (Imputer(model: vae, method: chosen, iterations: iterations), config, chosen.rawValue)

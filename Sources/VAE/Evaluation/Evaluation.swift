@@ -51,6 +51,7 @@ public struct Evaluator {
                          progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
         let n = min(limit ?? data.count, data.count)
         guard n > 0 else { throw VAEError("no images to evaluate: the data set is empty") }
+        try model.checkLabels(of: data, name: "the evaluation data")
         let B = model.maxBatch, L = model.config.latent, D = model.config.dimensions
         let staging = UnsafeMutablePointer<Float>.allocate(capacity: B * D)
         defer { staging.deallocate() }
@@ -106,9 +107,15 @@ public struct Evaluator {
         model.config.likelihood.bitsPerDimension(nats: nats, dimensions: Double(model.config.dimensions))
     }
 
-    func loadBinarized(_ data: ImageSet, _ idx: ArraySlice<Int>, staging: UnsafeMutablePointer<Float>) throws {
+    /// Loads the images `idx` (binarized once, when asked) and, for a label-conditional model,
+    /// their labels repeated `repeats` times: a batch of `idx.count * repeats` labels.
+    func loadBinarized(_ data: ImageSet, _ idx: ArraySlice<Int>, staging: UnsafeMutablePointer<Float>,
+                       repeats: Int = 1) throws {
         data.copyBatch(indices: idx, into: staging)
         try model.loadBatch(staging, batch: idx.count)
+        if model.conditioning != nil, let labels = data.labels {
+            try model.setLabels(count: idx.count * repeats) { labels[idx[idx.startIndex + $0 / repeats]] }
+        }
         guard binarize else { return }
         // Binarize once per image: the stream position depends on the image's index only.
         let d = model.config.dimensions
@@ -129,7 +136,7 @@ public struct Evaluator {
         // log N(z; 0, I) = -|z|^2 / 2 - L/2 log(2 pi); the loop below leaves out the constant.
         let normalConstant = 0.5 * Double(L) * log(2 * Double.pi)
         for i in 0..<n {
-            try loadBinarized(data, [i][...], staging: staging)
+            try loadBinarized(data, [i][...], staging: staging, repeats: B)
             // Replicate the image across the batch once; each chunk draws fresh latents.
             for r in 1..<B { (staging + r * D).update(from: staging, count: D) }
             try model.loadBatch(staging, batch: B)
@@ -142,7 +149,7 @@ public struct Evaluator {
                 model.target.setBatch(m)
                 let counter = (UInt64(i) &* UInt64(K) &+ UInt64(k0)) &* UInt64(L)
                 let zTensor = try model.latent.draw(from: stats, seed: Noise.Stream.latent.seed(seed ^ 0x1A), counter: counter)
-                let nll = try model.likelihood.loss(try model.decoder.forward(zTensor), target: model.target).read()
+                let nll = try model.likelihood.loss(try model.decode(zTensor), target: model.target).read()
                 let eps = try model.latent.noise.read(), z = try zTensor.read()
                 for r in 0..<m {
                     var lw = -Double(nll[r]), logPrior = 0.0
@@ -185,14 +192,14 @@ public struct Evaluator {
         var total = 0.0
         var logJoint = [Double](repeating: 0, count: G)
         for i0 in 0..<n {
-            try loadBinarized(data, [i0][...], staging: staging)
+            try loadBinarized(data, [i0][...], staging: staging, repeats: B)
             for r in 1..<B { (staging + r * D).update(from: staging, count: D) }
             var g0 = 0
             while g0 < G {
                 let m = min(B, G - g0)
                 try model.loadBatch(staging, batch: m)
                 let z = try model.latent.set(grid[(2 * g0)..<(2 * (g0 + m))])
-                let nll = try model.likelihood.loss(try model.decoder.forward(z), target: model.target).read()
+                let nll = try model.likelihood.loss(try model.decode(z), target: model.target).read()
                 for r in 0..<m { logJoint[g0 + r] = -Double(nll[r]) + logPrior[g0 + r] }
                 g0 += m
             }

@@ -26,50 +26,56 @@ extension ConvVAE {
         try likelihood.images(out, count: count, config: config)
     }
 
-    /// Decodes latent vectors (rows of `latents`, each of length `latent`) to images.
-    public func decode(latents: [Float]) throws -> [Image] {
+    /// Decodes latent vectors (rows of `latents`, each of length `latent`) to images; a
+    /// label-conditional model needs a label per row.
+    public func decode(latents: [Float], labels: [Int]? = nil) throws -> [Image] {
         let L = config.latent
         var result: [Image] = []
         for start in stride(from: 0, to: latents.count / L, by: maxBatch) {
             let m = min(maxBatch, latents.count / L - start)
+            try condition(on: labels?[start..<(start + m)])
             let z = try latent.set(latents[(start * L)..<((start + m) * L)])
-            result += try images(try decoder.forward(z), count: m)
+            result += try images(try decode(z), count: m)
         }
         return result
     }
 
-    /// Draws `count` images from the prior: z ~ N(0, I), decoded to pixel means.
-    public func sample(count: Int, seed: UInt64) throws -> [Image] {
+    /// Draws `count` images from the prior: z ~ N(0, I), decoded to pixel means (given a label
+    /// per image for a label-conditional model).
+    public func sample(count: Int, seed: UInt64, labels: [Int]? = nil) throws -> [Image] {
         let L = config.latent
         var result: [Image] = []
         for start in stride(from: 0, to: count, by: maxBatch) {
             let m = min(maxBatch, count - start)
+            try condition(on: labels?[start..<(start + m)])
             let z = try latent.drawStandardNormal(batch: m, seed: seed, counter: UInt64(start * L))
-            result += try images(try decoder.forward(z), count: m)
+            result += try images(try decode(z), count: m)
         }
         return result
     }
 
-    /// Posterior means mu(x) of images, row after row.
-    public func encodeMeans(_ images: [Image]) throws -> [Float] {
+    /// Posterior means mu(x) (given the labels for a label-conditional model), row after row.
+    public func encodeMeans(_ images: [Image], labels: [Int]? = nil) throws -> [Float] {
         let L = config.latent
         var result: [Float] = []
         for start in stride(from: 0, to: images.count, by: maxBatch) {
             let chunk = images[start..<min(start + maxBatch, images.count)]
             try load(chunk.flatMap { checkedPixels($0) })
+            try condition(on: labels?[chunk.indices])
             let stats = try encode(batch: chunk.count).read()
             for r in 0..<chunk.count { result += stats[(r * 2 * L)..<(r * 2 * L + L)] }
         }
         return result
     }
 
-    /// Reconstructions: each image decoded from its posterior mean.
-    public func reconstruct(_ images: [Image]) throws -> [Image] {
-        try decode(latents: try encodeMeans(images))
+    /// Reconstructions: each image decoded from its posterior mean (given its label, for a
+    /// label-conditional model).
+    public func reconstruct(_ images: [Image], labels: [Int]? = nil) throws -> [Image] {
+        try decode(latents: try encodeMeans(images, labels: labels), labels: labels)
     }
 
     /// Images along the path between two images' posterior means: linear, or spherical
-    /// (slerp, which keeps the norm typical of the prior).
+    /// (slerp, which keeps the norm typical of the prior). Unconditional models only.
     public func interpolate(from a: Image, to b: Image, steps: Int, spherical: Bool) throws -> [Image] {
         let mu = try encodeMeans([a, b])
         let L = config.latent

@@ -8,11 +8,14 @@ public struct StepSettings: Sendable {
     public var freeBits: Float = 0
     /// Resample binary targets from the pixel intensities each step (MNIST-like data).
     public var binarize: Bool = false
+    /// Weight of the reconstruction term's gradient (0 trains on the KL alone, an ablation).
+    public var reconstructionWeight: Float = 1
 
-    public init(beta: Float = 1, freeBits: Float = 0, binarize: Bool = false) {
+    public init(beta: Float = 1, freeBits: Float = 0, binarize: Bool = false, reconstructionWeight: Float = 1) {
         self.beta = beta
         self.freeBits = freeBits
         self.binarize = binarize
+        self.reconstructionWeight = reconstructionWeight
     }
 }
 
@@ -38,9 +41,11 @@ extension ConvVAE {
     }
 
     /// The loaded batch's loss terms and, into every parameter's `grad`, the gradient of
-    /// mean(reconstruction + beta * KL) over the batch (binarizing the batch first when the
-    /// settings ask). Row i's noise is that of row number `firstRow + i` of the run's stream of
-    /// rows (see `Noise.counter(row:valuesPerRow:)`), whichever batch or rank it falls in.
+    /// mean(w * reconstruction + beta * KL) over the batch, w the settings' reconstruction weight
+    /// (binarizing the batch first when the settings ask). Row i's noise is that of row number
+    /// `firstRow + i` of the run's stream of rows (see `Noise.counter(row:valuesPerRow:)`),
+    /// whichever batch or rank it falls in. A label-conditional model needs the batch's labels
+    /// set (`setLabels`).
     @discardableResult
     public func lossAndGradients(_ settings: StepSettings, seed: UInt64, firstRow: UInt64) throws -> LossSums {
         if settings.binarize {
@@ -52,10 +57,8 @@ extension ConvVAE {
         let z = try latent.draw(from: stats, seed: Noise.Stream.latent.seed(seed),
                                 counter: Noise.counter(row: firstRow, valuesPerRow: config.latent))
         let scale = 1 / Float(b)
-        try likelihood.loss(try decoder.forward(z), target: target, gradientScale: scale)
-        guard let dz = try decoder.backward(likelihood.outputGradient, inputGradient: true) else {
-            fatalError("decoder gave no gradient")
-        }
+        try likelihood.loss(try decode(z), target: target, gradientScale: scale * settings.reconstructionWeight)
+        let dz = try decoderBackward(likelihood.outputGradient)
         let dstats = try latent.backward(stats, sampleGradient: dz)
         try latent.klToStandardNormal(stats, gradientScale: settings.beta * scale, freeBits: settings.freeBits)
         _ = try encoder.backward(dstats, inputGradient: false)
@@ -69,7 +72,7 @@ extension ConvVAE {
         let stats = try encode(batch: b)
         let z = try latent.draw(from: stats, seed: Noise.Stream.latent.seed(seed),
                                 counter: Noise.counter(row: firstRow, valuesPerRow: config.latent))
-        try likelihood.loss(try decoder.forward(z), target: target)
+        try likelihood.loss(try decode(z), target: target)
         try latent.klToStandardNormal(stats)
         return LossSums(reconstruction: try likelihood.nll.sum(), kl: try latent.kl.sum(), images: b)
     }

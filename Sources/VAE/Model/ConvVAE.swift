@@ -15,6 +15,8 @@ public final class ConvVAE: CheckpointableModel {
     public let latent: GaussianLatent
     /// p(x | decoder output).
     public let likelihood: PixelLikelihood
+    /// The label input of a label-conditional model; nil for others.
+    public let conditioning: LabelConditioning?
     let workspace: Workspace
 
     /// The input images, which are also the likelihood's target (or their binarization).
@@ -33,7 +35,8 @@ public final class ConvVAE: CheckpointableModel {
         let relu = { (shape: [Int]) in try Activation(.relu, shape: shape, maxBatch: maxBatch, on: device) }
 
         var layers: [Layer] = []
-        var shape = image
+        // A label-conditional encoder sees the class planes as extra input channels.
+        var shape = [config.channels + (config.classes ?? 0), config.height, config.width]
         for (i, w) in config.widths.enumerated() {
             let conv = try Conv2D(input: shape, outChannels: w, kernel: 4, stride: 2, padding: 1, maxBatch: maxBatch,
                                   workspace: workspace, rng: &rng)
@@ -46,7 +49,7 @@ public final class ConvVAE: CheckpointableModel {
         encoder = Sequential(layers + [head])
 
         let bottleneck = config.widths.isEmpty ? image : config.bottleneck
-        let proj = try Dense(config.latent, bottleneck.reduce(1, *), outputShape: bottleneck, maxBatch: maxBatch,
+        let proj = try Dense(config.latent + (config.classes ?? 0), bottleneck.reduce(1, *), outputShape: bottleneck, maxBatch: maxBatch,
                              on: device, rng: &rng)
         proj.nameParameters("decoder.proj")
         var dlayers: [Layer] = [proj]
@@ -70,6 +73,9 @@ public final class ConvVAE: CheckpointableModel {
                                     on: device)
         target = try Tensor([maxBatch] + image, on: device)
         lastStats = latent.statsGradient
+        conditioning = try config.classes.map {
+            try LabelConditioning(classes: $0, image: image, latent: config.latent, maxBatch: maxBatch, on: device)
+        }
     }
 
     /// Every trainable parameter, in checkpoint order.
@@ -81,17 +87,25 @@ public final class ConvVAE: CheckpointableModel {
 
     // MARK: - Passes
 
-    /// Encodes the first `batch` loaded images to packed statistics [batch, 2L] (mu, log sigma^2).
+    /// Encodes the first `batch` loaded images (given their labels, when label-conditional) to
+    /// packed statistics [batch, 2L] (mu, log sigma^2).
     @discardableResult
     public func encode(batch: Int) throws -> Tensor {
         target.setBatch(batch)
-        lastStats = try encoder.forward(target)
+        lastStats = try encoder.forward(try conditioning?.encoderInput(target) ?? target)
         return lastStats
     }
 
-    /// Decodes latent rows to the likelihood's parameters (logits or means) [batch, C, H, W].
+    /// Decodes latent rows (given the labels set, when label-conditional) to the likelihood's
+    /// parameters (logits or means) [batch, C, H, W].
     @discardableResult
     public func decode(_ z: Tensor) throws -> Tensor {
-        try decoder.forward(z)
+        try decoder.forward(try conditioning?.decoderInput(z) ?? z)
+    }
+
+    /// dL/dz from the gradient of the decoder's output, through the decoder.
+    func decoderBackward(_ dOutput: Tensor) throws -> Tensor {
+        guard let dInput = try decoder.backward(dOutput, inputGradient: true) else { fatalError("decoder gave no gradient") }
+        return try conditioning?.latentGradient(dInput) ?? dInput
     }
 }

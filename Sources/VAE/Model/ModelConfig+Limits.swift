@@ -4,12 +4,14 @@ extension ModelConfig {
     /// The largest image side, latent size, layer width and number of stride-2 stages a model
     /// may have: far beyond what trains on a CPU, small enough that no product overflows.
     public static let maxSide = 4096, maxLatent = 16384, maxWidth = 8192, maxStages = 12
+    /// The most classes a label-conditional model may have.
+    public static let maxClasses = 4096
 
     /// Floats of the plain VAE's parameters (convolutions, the encoder head and the decoder's
     /// projection), nil on overflow. Other families are of the same order.
     var approximateParameters: Int? {
         var total = 0
-        var cin = channels
+        var cin = channels + (classes ?? 0)
         for w in widths {
             guard let conv = MemoryLimit.product([2, 16, cin, w]) else { return nil }
             total += conv
@@ -21,8 +23,10 @@ extension ModelConfig {
 
     /// Floats of activations, their gradients and convolution workspace per image, roughly.
     var approximateActivationsPerImage: Int? {
-        var total = 4 * dimensions, workspace = 0
-        var cin = channels
+        // A label-conditional model's one-hot planes and the input they join, besides the image.
+        guard let planes = MemoryLimit.product([2 * (classes ?? 0), height, width]) else { return nil }
+        var total = 4 * dimensions + planes, workspace = 0
+        var cin = channels + (classes ?? 0)
         for (i, w) in widths.enumerated() {
             guard let map = MemoryLimit.product([w, height >> (i + 1), width >> (i + 1)]),
                   let unfolded = MemoryLimit.product([16, cin, height >> (i + 1), width >> (i + 1)]) else { return nil }
@@ -43,6 +47,10 @@ extension ModelConfig {
             throw VAEError("image size \(height)x\(width) is outside 1...\(Self.maxSide)")
         }
         guard (1...Self.maxLatent).contains(latent) else { throw VAEError("latent \(latent) is outside 1...\(Self.maxLatent)") }
+        if let classes {
+            guard (2...Self.maxClasses).contains(classes) else { throw VAEError("classes \(classes) is outside 2...\(Self.maxClasses)") }
+            guard modelFamily == .vae else { throw VAEError("classes: only a VAE is label-conditional, not \(modelFamily.title)") }
+        }
         guard widths.count <= Self.maxStages, widths.allSatisfy({ (1...Self.maxWidth).contains($0) }) else {
             throw VAEError("widths \(widths): at most \(Self.maxStages) stages of 1...\(Self.maxWidth) channels")
         }

@@ -19,9 +19,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var vq: VQOptions?
     /// A PixelCNN prior's options; nil otherwise.
     public var pixelcnn: PixelCNNOptions?
+    /// Label-conditional (see `LabelConditioning`): the number of classes whose one-hot code
+    /// joins the encoder's input and the decoder's latent; nil for an unconditional model.
+    public var classes: Int?
 
     public init(arch: String, channels: Int, height: Int, width: Int, widths: [Int], latent: Int,
-                likelihood: Likelihood, autoencoder: Bool = false) {
+                likelihood: Likelihood, autoencoder: Bool = false, classes: Int? = nil) {
         self.arch = arch
         self.channels = channels
         self.height = height
@@ -30,6 +33,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         self.latent = latent
         self.likelihood = likelihood
         self.autoencoder = autoencoder
+        self.classes = classes
     }
 
     /// The reference presets (their layers are tabled in docs/architecture.md).

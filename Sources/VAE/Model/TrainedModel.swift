@@ -23,10 +23,11 @@ public enum TrainedModel {
         }
     }
 
-    /// Reconstructions of images: from the posterior mean (VAE) or the nearest codes (VQ-VAE).
-    public func reconstruct(_ images: [Image]) throws -> [Image] {
+    /// Reconstructions of images: from the posterior mean (VAE, given the images' labels when
+    /// it is label-conditional) or the nearest codes (VQ-VAE).
+    public func reconstruct(_ images: [Image], labels: [Int]? = nil) throws -> [Image] {
         switch self {
-        case .vae(let m): try m.reconstruct(images)
+        case .vae(let m): try m.reconstruct(images, labels: labels)
         case .vqvae(let m): try m.reconstruct(images)
         }
     }

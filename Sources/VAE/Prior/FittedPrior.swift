@@ -25,6 +25,7 @@ extension ConvVAE {
                 images.copyBatch(indices: rows, into: buffer.baseAddress!)
                 try loadBatch(UnsafePointer(buffer.baseAddress!), batch: rows.count)
             }
+            if conditioning != nil { try condition(on: images.labels.map { l in ArraySlice(rows.map { l[$0] }) }) }
             let z = try latent.draw(from: try encode(batch: rows.count), seed: seed, counter: UInt64(start * L))
             codes += try z.read().map(Double.init)
         }
@@ -33,10 +34,11 @@ extension ConvVAE {
         return GaussianMixture.fit(codes, dimension: L, components: components, seed: seed)
     }
 
-    /// Draws `count` images from a fitted prior, decoded to pixel means.
-    public func sample(count: Int, seed: UInt64, prior: GaussianMixture) throws -> [Image] {
+    /// Draws `count` images from a fitted prior, decoded to pixel means (given a label per
+    /// image for a label-conditional model).
+    public func sample(count: Int, seed: UInt64, prior: GaussianMixture, labels: [Int]? = nil) throws -> [Image] {
         precondition(prior.dimension == config.latent, "a prior of dimension \(prior.dimension) for latent \(config.latent)")
-        return try decode(latents: prior.sample(count: count, seed: seed))
+        return try decode(latents: prior.sample(count: count, seed: seed), labels: labels)
     }
 }
 

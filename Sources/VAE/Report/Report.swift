@@ -7,6 +7,8 @@ public struct Report {
     public var title: String
     public var summary: [(String, String)] = []
     public var history: [EpochMetrics] = []
+    /// HTML fragments (tables, plots; see Report+Figures.swift) between the summary and the pictures.
+    public var sections: [String] = []
     public var panels: [(String, Image)] = []
 
     public init(title: String) { self.title = title }
@@ -20,6 +22,7 @@ public struct Report {
         svg text{font-size:11px}</style></head><body><h1>\(escape(title))</h1>
         """
         out += "<table>" + summary.map { "<tr><th>\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined() + "</table>"
+        out += sections.joined()
         if !history.isEmpty {
             out += "<h2>Loss per epoch (nats per image)</h2>"
             out += chart(series: [("train -ELBO", "#1f77b4", history.map(\.trainLoss)),

@@ -14,6 +14,9 @@ extension TrainingOptions {
         guard beta.isFinite, beta >= 0, freeBits.isFinite, freeBits >= 0, warmupEpochs.isFinite, warmupEpochs >= 0 else {
             throw VAEError("beta \(beta), free bits \(freeBits) and warm-up epochs \(warmupEpochs) must be finite and >= 0")
         }
+        guard reconstructionWeight.isFinite, reconstructionWeight >= 0 else {
+            throw VAEError("reconstruction weight \(reconstructionWeight) is not finite and >= 0")
+        }
         if let clipNorm, !(clipNorm.isFinite && clipNorm > 0) {
             throw VAEError("gradient clipping norm \(clipNorm) is not positive and finite")
         }

@@ -11,6 +11,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Decay the learning rate to zero along a half cosine over the run (epochs or minutes).
     public var cosineDecay: Bool = false
     public var beta: Float = 1
+    /// Weight of the reconstruction term (0: the KL alone, an ablation).
+    public var reconstructionWeight: Float = 1
     public var warmupEpochs: Double = 0
     public var freeBits: Float = 0
     public var clipNorm: Float? = nil
@@ -38,6 +40,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
         cosineDecay = try c.decodeIfPresent(Bool.self, forKey: .cosineDecay) ?? d.cosineDecay
         beta = try c.decodeIfPresent(Float.self, forKey: .beta) ?? d.beta
+        reconstructionWeight = try c.decodeIfPresent(Float.self, forKey: .reconstructionWeight) ?? d.reconstructionWeight
         warmupEpochs = try c.decodeIfPresent(Double.self, forKey: .warmupEpochs) ?? d.warmupEpochs
         freeBits = try c.decodeIfPresent(Float.self, forKey: .freeBits) ?? d.freeBits
         clipNorm = try c.decodeIfPresent(Float.self, forKey: .clipNorm)

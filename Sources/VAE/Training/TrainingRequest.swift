@@ -24,6 +24,8 @@ public struct TrainingRequest: Sendable {
     /// nil: Bernoulli for gray data and a Gaussian for color; a Gaussian for conditional models.
     public var likelihood: Likelihood?
     public var autoencoder = false
+    /// Condition the model on the data's labels.
+    public var condition: ModelCondition = .none
     /// Dynamic binarization (nil: on for MNIST with a Bernoulli likelihood).
     public var binarize: Bool?
     /// Conditional models and VQ-VAEs: convolution widths (nil: the preset's, or a VQ-VAE's default).
@@ -71,6 +73,13 @@ public struct TrainingRequest: Sendable {
         if let latent { model.latent = latent }
         if let likelihood { model.likelihood = likelihood }
         model.autoencoder = autoencoder
+        if condition == .label {
+            guard task == .vae, family == .vae else {
+                throw VAEError("--condition label applies to a plain VAE, not to \(family == .vae ? "--task \(task.rawValue)" : "--model \(family.rawValue)")")
+            }
+            model.classes = try data.labelClasses(channels: model.channels, height: model.height, width: model.width,
+                                                 seed: training.seed)
+        }
         var t = training
         t.data = data.description
         if let learningRate { t.learningRate = learningRate }

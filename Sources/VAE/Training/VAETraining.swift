@@ -19,6 +19,7 @@ final class VAETraining: TrainingFamily {
         self.validation = validation
         model = try ConvVAE(config.model, device: device, maxBatch: try config.training.batch(perRankOf: ranks, images: train.count),
                             seed: config.training.seed)
+        try model.checkLabels(of: train, name: config.training.data)
         staging = .allocate(capacity: model.maxBatch * config.model.dimensions)
     }
 
@@ -29,7 +30,7 @@ final class VAETraining: TrainingFamily {
     var batchSize: Int { model.maxBatch }
     var summary: String {
         let m = config.model
-        return "\(m.arch), latent \(m.latent), \(m.likelihood.rawValue), \(model.parameterCount) parameters"
+        return "\(m.arch), latent \(m.latent), \(m.likelihood.rawValue)\(m.classes.map { ", conditioned on \($0) label classes" } ?? ""), \(model.parameterCount) parameters"
     }
 
     func computeGradients(indices: ArraySlice<Int>, firstRow: UInt64, step: Int64, beta: Float) throws -> LossSums? {
@@ -40,9 +41,13 @@ final class VAETraining: TrainingFamily {
             train.copyBatch(indices: indices, into: staging)
             try model.loadBatch(staging, batch: indices.count)
         }
+        if model.conditioning != nil, let labels = train.labels {
+            try model.setLabels(count: indices.count) { labels[indices[indices.startIndex + $0]] }
+        }
         let t = config.training
-        return try model.lossAndGradients(StepSettings(beta: beta, freeBits: t.freeBits, binarize: t.binarize),
-                                          seed: t.seed, firstRow: firstRow)
+        let settings = StepSettings(beta: beta, freeBits: t.freeBits, binarize: t.binarize,
+                                    reconstructionWeight: t.reconstructionWeight)
+        return try model.lossAndGradients(settings, seed: t.seed, firstRow: firstRow)
     }
 
     func validate() throws -> ValidationSummary? {
