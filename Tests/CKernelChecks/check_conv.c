@@ -126,11 +126,11 @@ int ckc_conv_case(ckc *c, const ck_conv_shape *s, int transposed, uint64_t seed)
 
     /* fused activations: forward f(y) and backward f'(from the input x) * dx, against the
      * references above passed through ckc_ref_activation; the activation rotates with the
-     * seed over relu, leaky relu, sigmoid and tanh */
+     * seed over relu, leaky relu, sigmoid, tanh and elu */
     {
-        static const ck_activation kinds[4] = {CK_ACT_RELU, CK_ACT_LEAKY_RELU, CK_ACT_SIGMOID,
-                                               CK_ACT_TANH};
-        ck_activation act = kinds[seed % 4];
+        static const ck_activation kinds[5] = {CK_ACT_RELU, CK_ACT_LEAKY_RELU, CK_ACT_SIGMOID,
+                                               CK_ACT_TANH, CK_ACT_ELU};
+        ck_activation act = kinds[seed % 5];
         const float alpha = 0.1f;
         if (transposed) {
             ckc_ok(c, ck_deconv2d_forward_act(s, bx, bw, bb, act, alpha, by, bws),

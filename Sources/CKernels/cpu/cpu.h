@@ -302,6 +302,32 @@ static inline float cpu_log1p_unit(float e) {
     return (big ? 0.69314718055994531f : 0.0f) + 2.0f * s * p;
 }
 
+/*
+ * exp(x) - 1 for x <= 0 (ELU's negative side), vectorisable: the range reduction of
+ * cpu_exp_neg, then 2^n (e^r - 1) + (2^n - 1), which keeps full relative precision near 0
+ * (n = 0 there) where exp(x) - 1 would cancel.
+ */
+static inline float cpu_expm1_nonpos(float x) {
+    x = x < -87.3f ? -87.3f : x;
+    float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r; /* e^r - 1 */
+    union { int32_t i; float f; } scale = {.i = ((int32_t)n + 127) << 23};
+    return p * scale.f + (scale.f - 1.0f);
+}
+
+/* ELU (scale 1): x for x > 0, exp(x) - 1 otherwise; vectorisable. */
+static inline float cpu_elu(float x) {
+    float e = cpu_expm1_nonpos(x > 0 ? 0.0f : x);
+    return x > 0 ? x : e;
+}
+
 /* log(1 + exp(x)) without overflow or cancellation; vectorisable. */
 static inline float cpu_softplus(float x) {
     return (x > 0 ? x : 0) + cpu_log1p_unit(cpu_exp_neg(__builtin_fabsf(x)));
