@@ -9,9 +9,10 @@ struct CheckpointOptions: ParsableArguments {
     @Option(help: "The run directory of a trained model.") var checkpoint: String
     @OptionGroup var device: DeviceOptions
 
-    /// The model (for batches up to maxBatch) and its run configuration.
-    func load(maxBatch: Int = 128) throws -> (ConvVAE, RunConfig) {
-        try ConvVAE.load(from: checkpoint, device: try device.open(), maxBatch: maxBatch)
+    /// The model of whatever family the run holds (for batches up to maxBatch) and its run
+    /// configuration.
+    func load(maxBatch: Int = 128) throws -> (any GenerativeModel, RunConfig) {
+        try loadGenerativeModel(from: checkpoint, device: try device.open(), maxBatch: maxBatch)
     }
 }
 

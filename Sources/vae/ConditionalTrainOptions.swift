@@ -8,7 +8,7 @@ struct ConditionalTrainOptions: ParsableArguments {
     var task: RunTask = .vae
     @Option(help: "Inpainting: the training mask mix, e.g. center,boxes,strokes,pixels or mix (all kinds, the default); with --resume, continue with this mix instead.")
     var maskKind: MaskGenerator?
-    @Option(help: "Conditional models: convolution widths, e.g. 16,32,64,128 (one stride-2 stage each; default: the preset's).")
+    @Option(help: "Conditional models: convolution widths, e.g. 16,32,64,128 (one stride-2 stage each); --arch deep: the channels of each resolution stage, highest resolution first (default: the preset's).")
     var widths: String?
     @Option(help: "Conditional models: one step in N trains the prior (sampling) path, the others the ELBO; 0 never.")
     var priorPathEvery: Int = 2
@@ -16,7 +16,6 @@ struct ConditionalTrainOptions: ParsableArguments {
     var mirror = false
 
     func validate() throws {
-        if widths != nil, task.conditional == nil { throw ValidationError("--widths applies to --task inpaint or colorize") }
         if mirror, task.conditional == nil { throw ValidationError("--mirror applies to --task inpaint or colorize") }
         if maskKind != nil, task == .colorize { throw ValidationError("--mask-kind applies to --task inpaint") }
         _ = try parsedWidths()

@@ -60,5 +60,11 @@ struct Evaluate: ParsableCommand {
         }
         print(String(format: "bits/dim         %.4f", result.bitsPerDim))
         print("active units     \(result.activeUnits) of \(result.latent)")
+        if result.groups.count > 1 {
+            for g in result.groups {
+                print(String(format: "  %-14@ KL %8.3f nats, %d of %d units active (%@)", g.name, g.kl, g.activeUnits,
+                             g.shape.reduce(1, *), g.shape.map(String.init).joined(separator: "x")))
+            }
+        }
     }
 }

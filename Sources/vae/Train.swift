@@ -14,8 +14,12 @@ struct Train: ParsableCommand {
     @Option(help: "Training data: mnist:DIR, cifar10:FILE_OR_DIR, folder:DIR or shapes[:N] (default: the built-in shapes).")
     var data: DataSpec?
     @Option(help: "The run directory to write.") var out: String
-    @Option(help: "Architecture: auto, mnist, cifar or tiny64.") var arch: Architecture = .auto
-    @Option(help: "Latent dimensions (default: the preset's).") var latent: Int?
+    @Option(help: "Architecture: auto, mnist, cifar, tiny64, or deep (residual blocks and a hierarchy of latent groups, sized from the data).")
+    var arch: Architecture = .auto
+    @Option(help: "Latent dimensions (default: the preset's); --arch deep: channels per latent group.") var latent: Int?
+    @Option(help: "--arch deep: residual blocks per resolution stage (default 1).") var blocks: Int?
+    @Option(help: "--arch deep: latent groups per resolution stage, highest resolution first, e.g. 1,2 (the last stage's first group is the top).")
+    var groups: String?
     @Option(help: "Epochs to train (default 10 unless --minutes).") var epochs: Int?
     @Option(help: "Minutes of training instead of epochs.") var minutes: Double?
     @Option(help: "Batch size.") var batch: Int = 128
@@ -41,6 +45,8 @@ struct Train: ParsableCommand {
         if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive") }
         if epochs != nil, minutes != nil { throw ValidationError("give --epochs or --minutes, not both") }
         if let latent, latent <= 0 { throw ValidationError("--latent must be positive") }
+        _ = try parsedGroups()
+        if let blocks, blocks < 1 { throw ValidationError("--blocks must be at least 1") }
         guard beta >= 0, freeBits >= 0, warmupEpochs >= 0 else {
             throw ValidationError("--beta, --free-bits and --warmup-epochs must be >= 0")
         }
@@ -57,12 +63,24 @@ struct Train: ParsableCommand {
         Progress.clear()
     }
 
+    /// The --groups list, validated.
+    func parsedGroups() throws -> [Int]? {
+        guard let groups else { return nil }
+        let values = groups.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+            throw ValidationError("--groups must be counts >= 0 separated by commas, e.g. 1,2")
+        }
+        return values.map { $0! }
+    }
+
     /// The run the flags ask for.
     func request() -> TrainingRequest {
         var r = TrainingRequest()
         if let data { r.data = data }
         r.architecture = arch
         r.latent = latent
+        r.blocks = blocks
+        r.groups = try? parsedGroups()
         r.likelihood = likelihood
         r.autoencoder = autoencoder
         r.binarize = binarize

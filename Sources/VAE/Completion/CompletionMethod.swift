@@ -34,7 +34,8 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
         guard self != .conditional else {
             throw VAEError("\(checkpoint): --method conditional needs a checkpoint trained with --task inpaint; this one is a plain VAE (use pseudo-gibbs or mwg)")
         }
-        let (vae, _) = try ConvVAE.load(from: checkpoint, device: device, maxBatch: 128)
+        let (vae, _) = try ConvVAE.load(from: checkpoint, device: device, maxBatch: 128,
+                                        purpose: "inpainting by --method \(self == .pseudoGibbs ? "pseudo-gibbs" : "mwg")")
         let chosen: ImputationMethod = self == .pseudoGibbs ? .pseudoGibbs : .metropolisWithinGibbs
         return (Imputer(model: vae, method: chosen, iterations: iterations), config, chosen.rawValue)
     }

@@ -26,7 +26,7 @@ extension ConvVAE {
 
     /// The noise counter of optimizer step `step`: each step's draws start where the previous
     /// step's could end.
-    func noiseCounter(step: Int64) -> UInt64 {
+    public func noiseCounter(step: Int64) -> UInt64 {
         UInt64(step) &* UInt64(maxBatch * max(config.dimensions, config.latent))
     }
 

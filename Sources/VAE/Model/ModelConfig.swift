@@ -13,6 +13,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var likelihood: Likelihood
     /// A plain deterministic autoencoder (no sampling, no KL) instead of a VAE.
     public var autoencoder: Bool
+    /// The model family; config.json files without it hold the shallow `conv` family.
+    public var family: ModelFamily = .conv
+    /// The deep family's blocks and latent groups; nil for the other families.
+    public var deep: DeepOptions? = nil
 
     public init(arch: String, channels: Int, height: Int, width: Int, widths: [Int], latent: Int,
                 likelihood: Likelihood, autoencoder: Bool = false) {
@@ -24,6 +28,17 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         self.latent = latent
         self.likelihood = likelihood
         self.autoencoder = autoencoder
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(arch: try c.decode(String.self, forKey: .arch), channels: try c.decode(Int.self, forKey: .channels),
+                  height: try c.decode(Int.self, forKey: .height), width: try c.decode(Int.self, forKey: .width),
+                  widths: try c.decode([Int].self, forKey: .widths), latent: try c.decode(Int.self, forKey: .latent),
+                  likelihood: try c.decode(Likelihood.self, forKey: .likelihood),
+                  autoencoder: try c.decode(Bool.self, forKey: .autoencoder))
+        family = try c.decodeIfPresent(ModelFamily.self, forKey: .family) ?? .conv
+        deep = try c.decodeIfPresent(DeepOptions.self, forKey: .deep)
     }
 
     /// The reference presets (their layers are tabled in docs/architecture.md).

@@ -12,7 +12,7 @@ extension ConvVAE {
     ///   - images: training images
     ///   - seed: picks the images (at most `maxPoints`), the posterior noise and EM's start
     ///   - maxPoints: images used at most, which bounds the fitting time
-    public func fitPrior(to images: ImageSet, seed: UInt64, maxPoints: Int = priorFitImages) throws -> GaussianMixture {
+    public func fitMixture(to images: ImageSet, seed: UInt64, maxPoints: Int = priorFitImages) throws -> GaussianMixture {
         let L = config.latent
         let picked = Array(SplitMix64.permutation(count: images.count, seed: seed).prefix(maxPoints))
         precondition(!picked.isEmpty, "no images to fit a prior to")
@@ -31,6 +31,11 @@ extension ConvVAE {
         // Enough points per component for a full covariance: about 6 L each, at most 50 components.
         let components = min(50, max(1, picked.count / (6 * L)))
         return GaussianMixture.fit(codes, dimension: L, components: components, seed: seed)
+    }
+
+    /// The mixture fitted to the codes of up to `priorFitImages` of `images` (see `fitMixture`).
+    public func fitPrior(to images: ImageSet, seed: UInt64) throws -> GaussianMixture? {
+        try fitMixture(to: images, seed: seed)
     }
 
     /// Draws `count` images from a fitted prior, decoded to pixel means.

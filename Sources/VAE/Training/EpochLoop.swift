@@ -119,10 +119,15 @@ public final class EpochLoop {
 
             if inEpoch + 1 == bpe || finished() || events.shouldStop() {
                 let paused = Date()
-                let m = try endEpoch(epoch: epoch, sums: epochSums, rate: rate)
+                let (m, groups) = try endEpoch(epoch: epoch, sums: epochSums, rate: rate)
                 events.log(String(format: "epoch %d  step %lld  loss %.3f (rec %.3f, kl %.3f)  val %.3f  %.4f bits/dim  %.0f img/s",
                                   epoch + 1, state.step, m.trainLoss, m.trainReconstruction, m.trainKL, m.valLoss,
                                   m.bitsPerDim, m.imagesPerSecond))
+                if !groups.isEmpty {
+                    events.log("  val KL per group (active units): " + groups.map {
+                        String(format: "%@ %.2f (%d)", $0.name, $0.kl, $0.activeUnits)
+                    }.joined(separator: ", "))
+                }
                 epochSums = LossSums()
                 epochImages = 0
                 // Time spent validating and saving is not training time.
@@ -136,7 +141,7 @@ public final class EpochLoop {
     }
 
     /// Validation, metrics.csv and a checkpoint at the end of an epoch (or of the run).
-    func endEpoch(epoch: Int, sums: LossSums, rate: Double) throws -> EpochMetrics {
+    func endEpoch(epoch: Int, sums: LossSums, rate: Double) throws -> (EpochMetrics, [GroupEvaluation]) {
         let val = try family.validate()
         let n = Double(max(sums.images, 1))
         let m = EpochMetrics(epoch: epoch + 1, step: state.step, trainLoss: sums.negativeELBO,
@@ -148,7 +153,7 @@ public final class EpochLoop {
         try FileIO.writeAtomically(Array(([EpochMetrics.header] + history.map(\.csv)).joined(separator: "\n").utf8) + [0x0A],
                                    to: (directory as NSString).appendingPathComponent("metrics.csv"))
         try saveCheckpoint()
-        return m
+        return (m, val?.groups ?? [])
     }
 
     /// Writes weights, optimizer moments and state into the run directory.

@@ -26,6 +26,8 @@ protocol TrainingFamily: AnyObject {
 /// Validation figures at the end of an epoch, per image.
 struct ValidationSummary {
     var negativeELBO: Double, reconstruction: Double, kl: Double, bitsPerDim: Double
+    /// KL and active units per latent group, for models with several (else empty).
+    var groups: [GroupEvaluation] = []
 }
 
 /// Where training stands after a step, for a progress display.

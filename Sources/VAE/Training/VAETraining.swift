@@ -2,22 +2,25 @@ import Foundation
 import ImageIO
 import NN
 
-/// The plain VAE's part of training (see `TrainingFamily`): batches of images in, the ELBO's
-/// gradients out; when the run ends, a fitted prior, the pictures and the report.
+/// The plain VAE's part of training (see `TrainingFamily`), for every unconditional family
+/// (`GenerativeModel`): batches of images in, the ELBO's gradients out; when the run ends, a
+/// fitted prior where the family has one, the pictures and the report.
 final class VAETraining: TrainingFamily {
     let config: RunConfig
-    let model: ConvVAE
+    let model: any GenerativeModel
     let train: ImageSet, validation: ImageSet
     /// Host memory a batch passes through on its way to a device without host-visible tensors.
     let staging: UnsafeMutablePointer<Float>
+    /// The latent groups' KL and active units at the last validation (models with several).
+    var lastGroups: [GroupEvaluation] = []
 
     init(config: RunConfig, device: Device, train: ImageSet, validation: ImageSet) throws {
         guard train.count >= 1 else { throw VAEError("the training set is empty") }
         self.config = config
         self.train = train
         self.validation = validation
-        model = try ConvVAE(config.model, device: device, maxBatch: min(config.training.batch, train.count),
-                            seed: config.training.seed)
+        model = try makeGenerativeModel(config.model, device: device, maxBatch: min(config.training.batch, train.count),
+                                        seed: config.training.seed)
         staging = .allocate(capacity: model.maxBatch * config.model.dimensions)
     }
 
@@ -28,7 +31,10 @@ final class VAETraining: TrainingFamily {
     var batchSize: Int { model.maxBatch }
     var summary: String {
         let m = config.model
-        return "\(m.arch), latent \(m.latent), \(m.likelihood.rawValue), \(model.parameterCount) parameters"
+        guard let deep = m.deep, m.family == .deep else {
+            return "\(m.arch), latent \(m.latent), \(m.likelihood.rawValue), \(model.parameterCount) parameters"
+        }
+        return "\(m.arch): widths \(m.widths), \(deep.blocks) residual block(s) per stage, latent groups \(deep.groups) of \(m.latent) channels (\(model.codeSize) dimensions), \(m.likelihood.rawValue), \(model.parameterCount) parameters"
     }
 
     func computeGradients(indices: ArraySlice<Int>, step: Int64, beta: Float) throws -> LossSums? {
@@ -49,18 +55,22 @@ final class VAETraining: TrainingFamily {
         var evaluator = Evaluator(model: model, binarize: config.training.binarize)
         evaluator.seed = config.training.seed
         let v = try evaluator.evaluate(validation, limit: 2000)
+        lastGroups = v.groups.count > 1 ? v.groups : []
         return ValidationSummary(negativeELBO: v.negativeELBO, reconstruction: v.reconstruction, kl: v.kl,
-                                 bitsPerDim: v.bitsPerDim)
+                                 bitsPerDim: v.bitsPerDim, groups: lastGroups)
     }
 
     func finish(_ run: EpochLoop) throws -> [String] {
         let fitStart = Date()
         let prior = try model.fitPrior(to: train, seed: config.training.seed)
-        try Checkpoint.savePrior(prior, to: run.directory)
-        run.events.log(String(format: "prior: a %d-component Gaussian mixture fitted to the codes of %d training images in %.1f s",
-                              prior.components, min(train.count, ConvVAE.priorFitImages), Date().timeIntervalSince(fitStart)))
+        if let prior {
+            try Checkpoint.savePrior(prior, to: run.directory)
+            run.events.log(String(format: "prior: a %d-component Gaussian mixture fitted to the codes of %d training images in %.1f s",
+                                  prior.components, min(train.count, ConvVAE.priorFitImages), Date().timeIntervalSince(fitStart)))
+        }
         try Report.writeRun(model: model, config: config, history: run.history, state: run.state,
-                            heldOut: validation, prior: prior, directory: run.directory)
-        return ["model.safetensors", "prior.safetensors", "metrics.csv", "samples.png", "reconstructions.png", "report.html"]
+                            heldOut: validation, prior: prior, groups: lastGroups, directory: run.directory)
+        return ["model.safetensors"] + (prior == nil ? [] : ["prior.safetensors"])
+            + ["metrics.csv", "samples.png", "reconstructions.png", "report.html"]
     }
 }

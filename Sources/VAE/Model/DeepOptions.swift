@@ -1,0 +1,54 @@
+/// Which kind of model a run trains, saved as config.json's "model.family" (absent in older
+/// files: the shallow convolutional VAE).
+public enum ModelFamily: String, Codable, CaseIterable, Sendable {
+    /// `ConvVAE`: stride-2 convolutions to one latent vector (the presets).
+    case conv
+    /// `HierarchicalVAE`: residual blocks per resolution and a top-down hierarchy of latent
+    /// groups (`DeepOptions`); for conditional tasks, `ConditionalVAE` with residual blocks.
+    case deep
+}
+
+/// The deep family's architecture beyond `ModelConfig`'s shared fields. There `widths` are the
+/// channels of each resolution stage (stage s works at 1/2^(s+1) of the image, highest
+/// resolution first) and `latent` the channels of each latent group.
+public struct DeepOptions: Codable, Equatable, Sendable {
+    /// Residual blocks per stage in the bottom-up path, and after the latent groups of each
+    /// stage in the top-down path (each group also has one block of its own).
+    public var blocks: Int
+    /// Latent groups per stage, highest resolution first. The first group of the last stage is
+    /// the top of the hierarchy, with prior N(0, I); every other group's prior is a network of
+    /// the groups above it. One group in all is a ResNet VAE.
+    public var groups: [Int]
+
+    public init(blocks: Int, groups: [Int]) {
+        self.blocks = blocks
+        self.groups = groups
+    }
+
+    /// Latent groups in all.
+    public var groupCount: Int { groups.reduce(0, +) }
+}
+
+extension ModelConfig {
+    /// The deep family sized from the data's geometry (`vae train --arch deep`): one stage per
+    /// halving of the picture while it stays even and the next one at least 4 pixels (MNIST:
+    /// 14x14 and 7x7; 32x32 pictures: 16, 8, 4), at most 4 stages.
+    public static func deep(channels: Int, height: Int, width: Int) -> ModelConfig {
+        var stages = 0, h = height, w = width
+        while h % 2 == 0, w % 2 == 0, h / 2 >= 4, w / 2 >= 4, stages < 4 {
+            stages += 1
+            h /= 2
+            w /= 2
+        }
+        let gray = channels == 1
+        // Widths double from the first stage up to 64 (gray) or 128 (color) channels.
+        let widths = (0..<stages).map { min((gray ? 32 : 64) << $0, gray ? 64 : 128) }
+        // One group at the first stage and two at each other one, the top included.
+        let groups = (0..<stages).map { $0 == 0 ? 1 : 2 }
+        var config = ModelConfig(arch: "deep", channels: channels, height: height, width: width, widths: widths,
+                                 latent: gray ? 8 : 16, likelihood: gray ? .bernoulli : .logistic)
+        config.family = .deep
+        config.deep = DeepOptions(blocks: 1, groups: groups)
+        return config
+    }
+}

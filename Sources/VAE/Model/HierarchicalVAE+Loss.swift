@@ -1,0 +1,86 @@
+import NN
+
+extension HierarchicalVAE: GenerativeModel {
+    /// Copies `batch` images from host memory into the model's input.
+    public func loadBatch(_ images: UnsafePointer<Float>, batch: Int) throws {
+        precondition(batch <= maxBatch, "batch \(batch) exceeds the model's \(maxBatch)")
+        target.setBatch(batch)
+        try target.write(from: images, count: batch * config.dimensions)
+    }
+
+    /// The noise counter of optimizer step `step`: each step's draws (binarization, every
+    /// group's eps) start where the previous step's could end.
+    public func noiseCounter(step: Int64) -> UInt64 {
+        UInt64(step) &* UInt64(maxBatch * max(config.dimensions, codeSize))
+    }
+
+    /// Group g's draw from the posterior for `rows` rows with noise from (seed, counter ...).
+    func posteriorDraw(_ g: Int, rows: Int, seed: UInt64, counter: UInt64, temperature: Float = 1) -> LatentGroup.Draw {
+        .posterior(seed: seed, counter: counter &+ UInt64(rows * groupOffsets[g]), temperature: temperature)
+    }
+
+    /// The loaded batch's loss terms and, into every parameter's `grad`, the gradient of
+    /// mean(reconstruction + beta * sum of the groups' KL) over the batch, with noise from
+    /// (seed, counter) (binarizing the batch first when the settings ask).
+    @discardableResult
+    public func lossAndGradients(_ settings: StepSettings, seed: UInt64, counter: UInt64) throws -> LossSums {
+        if settings.binarize { try target.sampleBernoulli(seed: Noise.Stream.binarize.seed(seed), counter: counter) }
+        let b = target.batch
+        try bottomUp(batch: b)
+        let latentSeed = Noise.Stream.latent.seed(seed)
+        let out = try topDown(batch: b) { g in self.posteriorDraw(g, rows: b, seed: latentSeed, counter: counter) }
+        let scale = 1 / Float(b)
+        try likelihood.loss(out, target: target, gradientScale: scale)
+        try backward(klScale: settings.beta * scale, freeBits: settings.freeBits)
+        return try sums(batch: b)
+    }
+
+    /// The loss terms of the loaded batch without gradients, one posterior draw from (seed, counter).
+    public func evaluateBatch(seed: UInt64, counter: UInt64) throws -> LossSums {
+        let b = target.batch
+        try bottomUp(batch: b)
+        let latentSeed = Noise.Stream.latent.seed(seed)
+        let out = try topDown(batch: b) { g in self.posteriorDraw(g, rows: b, seed: latentSeed, counter: counter) }
+        try likelihood.loss(out, target: target)
+        for group in groups { try group.klTerm() }
+        return try sums(batch: b)
+    }
+
+    /// The reconstruction and each group's KL of the last pass, summed over the batch.
+    func sums(batch b: Int) throws -> LossSums {
+        let kl = try groups.map { try $0.latent.kl.sum() }
+        return LossSums(reconstruction: try likelihood.nll.sum(), kl: kl.reduce(0, +), images: b, groupKL: kl)
+    }
+
+    /// Each group's posterior means of the last posterior pass, given the draws above it.
+    public func lastPosteriorMeans() throws -> [[Float]] {
+        try groups.map { group in
+            let stats = group.posteriorStats!, L = group.size, s = try stats.read()
+            return (0..<stats.batch).flatMap { r in s[(r * 2 * L)..<(r * 2 * L + L)] }
+        }
+    }
+
+    /// The bottom-up pass of the loaded batch, shared by every draw.
+    public func prepareImportanceSampling() throws {
+        try bottomUp(batch: target.batch)
+    }
+
+    /// log p(x | z) + sum over groups of log p(z_i | z_<i) - log q(z_i | x, z_<i), one draw of
+    /// every group per row. A fitted prior does not apply to this family (`fitted` is nil).
+    public func importanceLogWeights(count m: Int, seed: UInt64, counter: UInt64, fittedPrior: GaussianMixture?) throws
+        -> (standard: [Double], fitted: [Double]?) {
+        let full = target.batch
+        for e in features { e.setBatch(m) }
+        target.setBatch(m)
+        defer {
+            for e in features { e.setBatch(full) }
+            target.setBatch(full)
+        }
+        let out = try topDown(batch: m) { g in self.posteriorDraw(g, rows: m, seed: seed, counter: counter) }
+        var logw = try likelihood.loss(out, target: target).read().map { -Double($0) }
+        for group in groups {
+            for (r, v) in try group.logDensityRatio(rows: m).enumerated() { logw[r] += v }
+        }
+        return (logw, nil)
+    }
+}
