@@ -5,11 +5,14 @@ import ImageIO
 import VAE
 
 /// `vae bench`: training and inference speed of the reference models on random data,
-/// timed like ../shared/bench/torch_reference.py (median of per-step times after warm-up).
+/// timed like ../shared/bench/torch_reference.py (median of per-step times after warm-up);
+/// `deep-mnist` and `deep-cifar` are `--arch deep` at 28x28x1 and 32x32x3, timed like
+/// bench/torch_deep.py.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmark training and inference of a reference model.")
 
-    @Option(help: "mnist, cifar or tiny64 (several: comma-separated).") var arch: String = "mnist,cifar,tiny64"
+    @Option(help: "mnist, cifar, tiny64, deep-mnist or deep-cifar (several: comma-separated).")
+    var arch: String = "mnist,cifar,tiny64"
     @Option(help: "Batch size.") var batch: Int = 128
     @Option(help: "Warm-up steps (not timed).") var warmup: Int = 5
     @Option(help: "Timed steps.") var steps: Int = 30
@@ -28,8 +31,8 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         guard batch > 0, steps > 0, warmup >= 0 else { throw ValidationError("--batch and --steps must be positive") }
-        for a in arch.split(separator: ",") where ModelConfig.presets[String(a)] == nil {
-            throw ValidationError("unknown --arch '\(a)' (mnist, cifar, tiny64)")
+        for a in arch.split(separator: ",") where Self.config(String(a)) == nil {
+            throw ValidationError("unknown --arch '\(a)' (mnist, cifar, tiny64, deep-mnist, deep-cifar)")
         }
     }
 
@@ -37,9 +40,9 @@ struct Bench: ParsableCommand {
         let dev = try device.open()
         var results: [Result] = []
         for name in arch.split(separator: ",").map(String.init) {
-            var config = ModelConfig.presets[name]!
+            var config = Self.config(name)!
             config.likelihood = .bernoulli  // as the PyTorch reference: BCE on sigmoid outputs
-            let model = try ConvVAE(config, device: dev, maxBatch: batch, seed: 1)
+            let model = try makeGenerativeModel(config, device: dev, maxBatch: batch, seed: 1)
             let optimizer = Adam(model.parameters)
             var rng = SplitMix64(seed: 7)
             let data = (0..<(batch * config.dimensions)).map { _ in rng.nextFloat() }
@@ -49,7 +52,8 @@ struct Bench: ParsableCommand {
                 if i == warmup { Profiler.reset() }
                 let c0 = processCPUSeconds()
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                try model.trainStep(StepSettings(), seed: 1, optimizer: optimizer)
+                try model.lossAndGradients(StepSettings(), seed: 1, counter: model.noiseCounter(step: optimizer.step))
+                try optimizer.update()
                 try dev.synchronize()
                 let t1 = DispatchTime.now().uptimeNanoseconds
                 if i >= warmup {
@@ -63,9 +67,7 @@ struct Bench: ParsableCommand {
             for i in 0..<(warmup + steps) {
                 if i == warmup { Profiler.reset() }
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                let stats = try model.encode(batch: batch)
-                let z = try model.latent.draw(from: stats, seed: 1, counter: UInt64(i))
-                try model.likelihood.means(try model.decode(z))
+                try model.inferBatch(seed: 1, counter: UInt64(i))
                 try dev.synchronize()
                 let t1 = DispatchTime.now().uptimeNanoseconds
                 if i >= warmup { infer.append(Double(t1 - t0) / 1e6) }
@@ -91,6 +93,17 @@ struct Bench: ParsableCommand {
             print(String(format: "%-8@ %11.0f  %7.1f (%.1f-%.1f)  %11.0f  %8.0f  %8.1f", r.arch, r.trainImagesPerSecond,
                          r.trainMedianStepMs, r.trainMinStepMs, r.trainMaxStepMs, r.inferImagesPerSecond, r.peakMemoryMiB,
                          r.trainMinCPUMs))
+        }
+    }
+}
+
+extension Bench {
+    /// The model an --arch name benchmarks.
+    static func config(_ name: String) -> ModelConfig? {
+        switch name {
+        case "deep-mnist": ModelConfig.deep(channels: 1, height: 28, width: 28)
+        case "deep-cifar": ModelConfig.deep(channels: 3, height: 32, width: 32)
+        default: ModelConfig.presets[name]
         }
     }
 }

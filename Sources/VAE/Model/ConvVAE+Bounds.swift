@@ -8,6 +8,12 @@ extension ConvVAE {
         return [(0..<lastStats.batch).flatMap { r in s[(r * 2 * L)..<(r * 2 * L + L)] }]
     }
 
+    /// Encodes the loaded batch, draws z and decodes it to pixel means.
+    public func inferBatch(seed: UInt64, counter: UInt64) throws {
+        let z = try latent.draw(from: try encode(batch: target.batch), seed: seed, counter: counter)
+        try likelihood.means(try decode(z))
+    }
+
     /// Encodes the loaded batch once; the draws reuse its statistics.
     public func prepareImportanceSampling() throws {
         try encode(batch: target.batch)

@@ -17,7 +17,8 @@ public struct DeepOptions: Codable, Equatable, Sendable {
     public var blocks: Int
     /// Latent groups per stage, highest resolution first. The first group of the last stage is
     /// the top of the hierarchy, with prior N(0, I); every other group's prior is a network of
-    /// the groups above it. One group in all is a ResNet VAE.
+    /// the groups above it. One group in all is a ResNet VAE. Empty for conditional models,
+    /// whose stages get `blocks` residual blocks each around their one latent vector.
     public var groups: [Int]
 
     public init(blocks: Int, groups: [Int]) {

@@ -39,6 +39,9 @@ public protocol GenerativeModel: CheckpointableModel {
     func evaluateBatch(seed: UInt64, counter: UInt64) throws -> LossSums
     /// Posterior means of the batch last evaluated, per group: row after row of `size` values.
     func lastPosteriorMeans() throws -> [[Float]]
+    /// One inference pass over the loaded batch (encode, draw z, decode to pixel means), for
+    /// benchmarks.
+    func inferBatch(seed: UInt64, counter: UInt64) throws
 
     /// Runs what importance sampling shares between draws (the deterministic encoder) on the
     /// loaded batch, whose rows are copies of one image.

@@ -60,6 +60,14 @@ extension HierarchicalVAE: GenerativeModel {
         }
     }
 
+    /// The bottom-up pass of the loaded batch, a posterior draw of every group and the decoded
+    /// pixel means.
+    public func inferBatch(seed: UInt64, counter: UInt64) throws {
+        let b = target.batch
+        try bottomUp(batch: b)
+        try likelihood.means(try topDown(batch: b) { g in self.posteriorDraw(g, rows: b, seed: seed, counter: counter) })
+    }
+
     /// The bottom-up pass of the loaded batch, shared by every draw.
     public func prepareImportanceSampling() throws {
         try bottomUp(batch: target.batch)

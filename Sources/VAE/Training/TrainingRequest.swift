@@ -54,6 +54,14 @@ public struct TrainingRequest: Sendable {
         if architecture != .deep, blocks != nil || groups != nil {
             throw VAEError("--blocks and --groups apply to --arch deep")
         }
+        if architecture == .deep, task != .vae {
+            // Conditional models: the shallow stages of the geometry, each with residual blocks.
+            guard groups == nil else { throw VAEError("--groups applies to --arch deep without --task (one latent vector here)") }
+            model.family = .deep
+            model.arch = "deep"
+            model.deep = DeepOptions(blocks: blocks ?? 1, groups: [])
+            guard blocks ?? 1 >= 1 else { throw VAEError("--blocks must be at least 1") }
+        }
         if let latent { model.latent = latent }
         if let likelihood { model.likelihood = likelihood }
         model.autoencoder = autoencoder
