@@ -23,14 +23,16 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs to train (default 10 unless --minutes).") var epochs: Int?
     @Option(help: "Minutes of training instead of epochs.") var minutes: Double?
     @Option(help: "Batch size.") var batch: Int = 128
-    @Option(help: "Adam learning rate.") var lr: Float = 1e-3
-    @Flag(help: "Decay the learning rate to zero along a half cosine over the run.") var cosine = false
+    @Option(help: "Adam learning rate (default: 1e-3; --arch deep: 2e-3).") var lr: Float?
+    @Flag(inversion: .prefixedNo, help: "Decay the learning rate to zero along a half cosine over the run (default: off; --arch deep: on).")
+    var cosine: Bool?
     @Option(help: "bernoulli, gaussian or logistic (default: bernoulli for gray, gaussian with learned variance for color).")
     var likelihood: Likelihood?
     @Option(help: "Weight of the KL term.") var beta: Float = 1
-    @Option(help: "Epochs of linear KL warm-up from 0 to beta.") var warmupEpochs: Double = 0
+    @Option(help: "Epochs of linear KL warm-up from 0 to beta (default: 0; --arch deep: 1).") var warmupEpochs: Double?
     @Option(help: "Free bits: nats per latent dimension below which the posterior gets no KL gradient.") var freeBits: Float = 0
-    @Option(help: "Clip the global gradient norm to this value.") var clipNorm: Float?
+    @Option(help: "Clip the global gradient norm to this value, 0 for none (default: none; --arch deep: 200).")
+    var clipNorm: Float?
     @Flag(inversion: .prefixedNo, help: "Dynamic binarization (default: on for Bernoulli on MNIST).") var binarize: Bool?
     @Flag(help: "Train a plain deterministic autoencoder instead of a VAE.") var autoencoder = false
     @Option(help: "Seed of initialization, data order and noise.") var seed: UInt64 = 1
@@ -40,14 +42,15 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
-        guard lr > 0 else { throw ValidationError("--lr must be positive") }
+        if let lr, !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if let clipNorm, !(clipNorm >= 0) { throw ValidationError("--clip-norm must be >= 0") }
         if let epochs, epochs <= 0 { throw ValidationError("--epochs must be positive") }
         if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive") }
         if epochs != nil, minutes != nil { throw ValidationError("give --epochs or --minutes, not both") }
         if let latent, latent <= 0 { throw ValidationError("--latent must be positive") }
         _ = try parsedGroups()
         if let blocks, blocks < 1 { throw ValidationError("--blocks must be at least 1") }
-        guard beta >= 0, freeBits >= 0, warmupEpochs >= 0 else {
+        guard beta >= 0, freeBits >= 0, warmupEpochs ?? 0 >= 0 else {
             throw ValidationError("--beta, --free-bits and --warmup-epochs must be >= 0")
         }
     }
@@ -87,12 +90,12 @@ struct Train: ParsableCommand {
         conditional.apply(to: &r)
         var t = TrainingOptions()
         t.batch = batch
-        t.learningRate = lr
-        t.cosineDecay = cosine
+        r.learningRate = lr
+        r.cosineDecay = cosine
+        r.warmupEpochs = warmupEpochs
+        r.clipNorm = clipNorm
         t.beta = beta
-        t.warmupEpochs = warmupEpochs
         t.freeBits = freeBits
-        t.clipNorm = clipNorm
         t.seed = seed
         t.threads = device.threads
         t.epochs = epochs

@@ -33,8 +33,15 @@ public struct TrainingRequest: Sendable {
     public var priorPathEvery = 2
     /// Conditional models: also train on mirror images.
     public var mirror = false
-    /// Batch, learning rate, schedule, beta, free bits, clipping, seed, threads and length
-    /// (`data` and `binarize` are filled in by `resolve`).
+    /// The optimization recipe: learning rate, cosine decay, KL warm-up epochs and gradient
+    /// clipping (0: none); each nil takes the family's default (`TrainingOptions.recipe`).
+    public var learningRate: Float?
+    public var cosineDecay: Bool?
+    public var warmupEpochs: Double?
+    public var clipNorm: Float?
+    /// Batch, beta, free bits, seed, threads and length, and the recipe's values where the
+    /// fields above are nil and the family keeps them (`data` and `binarize` are filled in by
+    /// `resolve`).
     public var training = TrainingOptions()
 
     public init() {}
@@ -67,6 +74,11 @@ public struct TrainingRequest: Sendable {
         model.autoencoder = autoencoder
         var t = training
         t.data = data.description
+        if model.family == .deep, task == .vae { t.applyRecipe(TrainingOptions.deepRecipe) }
+        if let learningRate { t.learningRate = learningRate }
+        if let cosineDecay { t.cosineDecay = cosineDecay }
+        if let warmupEpochs { t.warmupEpochs = warmupEpochs }
+        if let clipNorm { t.clipNorm = clipNorm > 0 ? clipNorm : nil }
         if case .mnist = data { t.binarize = binarize ?? (model.likelihood == .bernoulli) } else { t.binarize = binarize ?? false }
         var config = RunConfig(model: model, training: t, task: task)
         guard let conditional = task.conditional else {
