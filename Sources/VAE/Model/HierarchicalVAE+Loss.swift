@@ -32,7 +32,10 @@ extension HierarchicalVAE: GenerativeModel {
         let scale = 1 / Float(b)
         try likelihood.loss(out, target: target, gradientScale: scale)
         try backward(klScale: settings.beta * scale, freeBits: settings.freeBits)
-        return try sums(batch: b)
+        // The total KL only: a training step allocates nothing (evaluation gives each group's).
+        var kl = 0.0
+        for group in groups { kl += try group.latent.kl.sum() }
+        return LossSums(reconstruction: try likelihood.nll.sum(), kl: kl, images: b)
     }
 
     /// The loss terms of the loaded batch without gradients, one posterior draw from (seed, counter).
@@ -46,7 +49,8 @@ extension HierarchicalVAE: GenerativeModel {
         return try sums(batch: b)
     }
 
-    /// The reconstruction and each group's KL of the last pass, summed over the batch.
+    /// The reconstruction and each group's KL of the last pass, summed over the batch (an
+    /// array: evaluation only).
     func sums(batch b: Int) throws -> LossSums {
         let kl = try groups.map { try $0.latent.kl.sum() }
         return LossSums(reconstruction: try likelihood.nll.sum(), kl: kl.reduce(0, +), images: b, groupKL: kl)

@@ -105,6 +105,7 @@ public final class HierarchicalVAE {
             }
         }
         self.groups = groups
+        groupOffsets = groups.indices.map { g in groups[..<g].reduce(0) { $0 + $1.size } }
         self.decoderBlocks = decoderBlocks
         self.upsample = upsample
         let out = try Conv2D(input: stateShapes[0], outChannels: C, kernel: 4, stride: 2, padding: 1, transposed: true,
@@ -128,7 +129,7 @@ public final class HierarchicalVAE {
     public var latentGroups: [LatentGroupInfo] { groups.map { LatentGroupInfo(name: $0.name, shape: $0.shape) } }
 
     /// Where each group's values start in a code (and, times the rows, in a pass's noise).
-    var groupOffsets: [Int] { groups.indices.map { g in groups[..<g].reduce(0) { $0 + $1.size } } }
+    let groupOffsets: [Int]
 
     // MARK: - Passes
 
