@@ -9,7 +9,7 @@ Usage: python3 bench/torch_deep.py [--threads 2] [--warmup 5] [--steps 30] [--js
 Models (ModelConfig.deep for the geometry; widths per stage, one residual block per stage,
 latent groups per stage highest resolution first, latent channels per group):
   deep-mnist: 28x28x1, stages 14x14 (32) and 7x7 (64), groups [1, 2], 8 channels
-  deep-cifar: 32x32x3, stages 16x16 (64), 8x8 (128), 4x4 (128), groups [1, 2, 2], 16 channels
+  deep-cifar: 32x32x3, stages 16x16 (32), 8x8 (64), 4x4 (64), groups [1, 2, 2], 16 channels
   bottom-up: Conv(4,2,1) into each stage, then its residual blocks; e_s = the stage's output
   top-down, lowest resolution first: per group prior Conv3x3(h) (none for the top: N(0, I)),
   posterior Conv3x3([h; e_s]) + prior (the top: Conv3x3(e_s)), z = mu + sigma eps,
@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 MODELS = {
     "deep-mnist": dict(in_ch=1, img=28, widths=[32, 64], groups=[1, 2], zc=8, blocks=1),
-    "deep-cifar": dict(in_ch=3, img=32, widths=[64, 128, 128], groups=[1, 2, 2], zc=16, blocks=1),
+    "deep-cifar": dict(in_ch=3, img=32, widths=[32, 64, 64], groups=[1, 2, 2], zc=16, blocks=1),
 }
 
 

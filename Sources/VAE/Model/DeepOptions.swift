@@ -42,8 +42,8 @@ extension ModelConfig {
             w /= 2
         }
         let gray = channels == 1
-        // Widths double from the first stage up to 64 (gray) or 128 (color) channels.
-        let widths = (0..<stages).map { min((gray ? 32 : 64) << $0, gray ? 64 : 128) }
+        // Widths double from 32 channels at the first stage up to 64.
+        let widths = (0..<stages).map { min(32 << $0, 64) }
         // One group at the first stage and two at each other one, the top included.
         let groups = (0..<stages).map { $0 == 0 ? 1 : 2 }
         var config = ModelConfig(arch: "deep", channels: channels, height: height, width: width, widths: widths,
