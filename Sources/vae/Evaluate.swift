@@ -62,8 +62,9 @@ struct Evaluate: ParsableCommand {
         print("active units     \(result.activeUnits) of \(result.latent)")
         if result.groups.count > 1 {
             for g in result.groups {
-                print(String(format: "  %-14@ KL %8.3f nats, %d of %d units active (%@)", g.name, g.kl, g.activeUnits,
-                             g.shape.reduce(1, *), g.shape.map(String.init).joined(separator: "x")))
+                let name = g.name.padding(toLength: max(14, g.name.count), withPad: " ", startingAt: 0)
+                print("  " + name + String(format: " KL %8.3f nats, %d of %d units active (%@)", g.kl, g.activeUnits,
+                                           g.shape.reduce(1, *), g.shape.map(String.init).joined(separator: "x")))
             }
         }
     }
