@@ -149,6 +149,21 @@ struct HierarchicalVAETests {
         }
     }
 
+    @Test("a config.json whose deep options do not fit is refused in one line naming it")
+    func badDeepConfig() throws {
+        let run = TemporaryDirectory()
+        _ = try train(run.path, epochs: 1, resume: false)
+        var config = try Checkpoint.loadConfig(run.path)
+        config.model.deep!.groups = [2]
+        try Checkpoint.saveConfig(config, to: run.path)
+        do {
+            _ = try loadGenerativeModel(from: run.path, device: device)
+            Issue.record("a deep model with one group count for two stages was built")
+        } catch {
+            #expect("\(error)".hasPrefix(run.path + "/config.json: deep model: groups [2]"), "\(error)")
+        }
+    }
+
     @Test("config.json without a family decodes as the shallow family; the deep options round-trip")
     func configCompatibility() throws {
         let old = #"{"arch":"mnist","autoencoder":false,"channels":1,"height":28,"latent":16,"likelihood":"bernoulli","widths":[32,64],"width":28}"#

@@ -72,6 +72,9 @@ public final class ConditionalVAE: CheckpointableModel {
     ///   - maxBatch: the largest batch
     public init(_ config: ModelConfig, task: ConditionalTask, device: Device, maxBatch: Int, seed: UInt64) throws {
         precondition(!config.widths.isEmpty, "a conditional VAE needs at least one convolution width")
+        if config.family == .deep, (config.deep?.blocks ?? 0) < 1 {
+            throw VAEError("model family 'deep' without residual blocks (model.deep.blocks)")
+        }
         self.config = config
         self.task = task
         self.device = device

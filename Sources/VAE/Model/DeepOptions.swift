@@ -31,6 +31,23 @@ public struct DeepOptions: Codable, Equatable, Sendable {
 }
 
 extension ModelConfig {
+    /// Checks a deep family configuration (from a flag or a config.json) before a model is
+    /// built from it.
+    /// - Throws: `VAEError` naming what does not fit.
+    func checkDeep() throws {
+        guard let deep else { throw VAEError("model family 'deep' without its deep options (model.deep)") }
+        let S = widths.count
+        guard S >= 1, widths.allSatisfy({ $0 > 0 }), latent > 0, deep.blocks >= 1 else {
+            throw VAEError("deep model: widths, latent channels and blocks must be positive")
+        }
+        guard deep.groups.count == S, deep.groups.allSatisfy({ $0 >= 0 }), deep.groups[S - 1] >= 1 else {
+            throw VAEError("deep model: groups \(deep.groups) must give one count per stage (\(S)), the last at least 1")
+        }
+        guard height % (1 << S) == 0, width % (1 << S) == 0, height >> S >= 1, width >> S >= 1 else {
+            throw VAEError("deep model: \(S) stride-2 stages do not divide \(height)x\(width) images")
+        }
+    }
+
     /// The deep family sized from the data's geometry (`vae train --arch deep`): one stage per
     /// halving of the picture while it stays even and the next one at least 4 pixels (MNIST:
     /// 14x14 and 7x7; 32x32 pictures: 16, 8, 4), at most 4 stages.

@@ -126,8 +126,10 @@ extension GenerativeModel {
 /// Builds the model of a run's configuration (weights initialized from `seed`), by its family.
 public func makeGenerativeModel(_ config: ModelConfig, device: Device, maxBatch: Int, seed: UInt64) throws -> any GenerativeModel {
     switch config.family {
-    case .conv: try ConvVAE(config, device: device, maxBatch: maxBatch, seed: seed)
-    case .deep: try HierarchicalVAE(config, device: device, maxBatch: maxBatch, seed: seed)
+    case .conv: return try ConvVAE(config, device: device, maxBatch: maxBatch, seed: seed)
+    case .deep:
+        try config.checkDeep()
+        return try HierarchicalVAE(config, device: device, maxBatch: maxBatch, seed: seed)
     }
 }
 
@@ -143,7 +145,10 @@ public func loadGenerativeModel(from directory: String, device: Device, maxBatch
     if let task = config.task.conditional {
         throw VAEError("\(directory): a conditional model trained for \(task.rawValue); use vae \(task.rawValue) or vae evaluate --task \(task.rawValue)")
     }
-    let model = try makeGenerativeModel(config.model, device: device, maxBatch: maxBatch, seed: 0)
+    let model: any GenerativeModel
+    do { model = try makeGenerativeModel(config.model, device: device, maxBatch: maxBatch, seed: 0) } catch let e as VAEError {
+        throw VAEError("\(directory)/config.json: \(e.description)")
+    }
     try Checkpoint.load(into: model, optimizer: nil, from: directory)
     return (model, config)
 }
