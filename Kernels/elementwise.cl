@@ -31,6 +31,7 @@ CK_ACTIVATION(leaky_relu, v > 0.0f ? v : alpha * v, v > 0.0f ? g : alpha * g)
 CK_ACTIVATION(sigmoid, ck_sigmoid(v), g * o * (1.0f - o))
 CK_ACTIVATION(tanh, tanh(v), g * (1.0f - o * o))
 CK_ACTIVATION(softplus, ck_softplus(v), g * ck_sigmoid(v))
+CK_ACTIVATION(elu, v > 0.0f ? v : expm1(v), o > 0.0f ? g : g * (o + 1.0f))
 
 __kernel void fill(__global float *y, ulong off, ulong count, float value) {
     ulong i = get_global_id(0);

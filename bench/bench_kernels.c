@@ -1,11 +1,14 @@
 /*
  * bench_kernels.c -- GFLOP/s of every convolution and transposed convolution pass of the
- * three reference models (kernel 4, stride 2, padding 1) on the CPU backend, next to a
+ * three reference models (kernel 4, stride 2, padding 1) and of the deep family's MNIST and
+ * CIFAR models (`vae train --arch deep`: 3x3 stride-1 convolutions in residual blocks and
+ * latent heads, 1x1 projections, 4x4 stride-2 resampling) on the CPU backend, next to a
  * plain cblas_sgemm of the same GEMM shape over the whole batch (OpenBLAS itself on the
  * same number of threads), median of several repetitions; then the time of all conv
- * passes of one training step per preset.
+ * passes of one training step per preset (each layer times the number of such layers).
  *
- *   bench_kernels [--json] [--threads N] [--batch B] [--reps R] [--preset mnist|cifar|tiny64]
+ *   bench_kernels [--json] [--threads N] [--batch B] [--reps R]
+ *                 [--preset mnist|cifar|tiny64|deep-mnist|deep-cifar]
  *                 [--no-sgemm]   (skip the sgemm baseline: ratio columns read 0)
  *                 [--cpu-time]   (1 thread, timed by its CPU time: per-thread efficiency that
  *                                 other processes on a shared machine do not distort)
@@ -26,11 +29,14 @@
 typedef struct {
     int c_in, c_out, size; /* size: input height = width */
     int transposed;
+    int kernel;            /* 0: the reference geometry, kernel 4, stride 2, padding 1; else a */
+                           /* stride-1 convolution of this kernel with "same" padding */
+    int times;             /* such layers in one training step (0: one) */
 } layer;
 
 typedef struct {
     const char *name;
-    layer layers[9];
+    layer layers[20];
     int count;
 } preset;
 
@@ -43,6 +49,22 @@ static const preset presets[] = {
      {{3, 32, 64, 0}, {32, 64, 32, 0}, {64, 128, 16, 0}, {128, 256, 8, 0}, {256, 128, 4, 1},
       {128, 64, 8, 1}, {64, 32, 16, 1}, {32, 3, 32, 1}},
      8},
+    /* ModelConfig.deep(1, 28, 28): stages 32x14x14 and 64x7x7, one block per stage, latent
+     * groups [1, 2] of 8 channels: residual convolutions, prior and posterior heads, z
+     * projections, resampling */
+    {"deep-mnist",
+     {{1, 32, 28, 0}, {32, 64, 14, 0}, {32, 32, 14, 0, 3, 6}, {64, 64, 7, 0, 3, 8},
+      {64, 16, 14, 0, 3, 1}, {32, 16, 14, 0, 3, 1}, {128, 16, 7, 0, 3, 1}, {64, 16, 7, 0, 3, 2},
+      {8, 32, 14, 0, 1, 1}, {8, 64, 7, 0, 1, 2}, {64, 32, 7, 1}, {32, 1, 14, 1}},
+     12},
+    /* ModelConfig.deep(3, 32, 32): stages 32x16x16, 64x8x8, 64x4x4, one block per stage,
+     * latent groups [1, 2, 2] of 16 channels */
+    {"deep-cifar",
+     {{3, 32, 32, 0}, {32, 64, 16, 0}, {64, 64, 8, 0}, {32, 32, 16, 0, 3, 6}, {64, 64, 8, 0, 3, 8},
+      {64, 64, 4, 0, 3, 8}, {64, 32, 16, 0, 3, 1}, {32, 32, 16, 0, 3, 1}, {128, 32, 8, 0, 3, 2},
+      {64, 32, 8, 0, 3, 2}, {128, 32, 4, 0, 3, 1}, {64, 32, 4, 0, 3, 2}, {16, 32, 16, 0, 1, 1},
+      {16, 64, 8, 0, 1, 4}, {64, 64, 4, 1}, {64, 32, 8, 1}, {32, 3, 16, 1}},
+     17},
 };
 
 static const char *pass_names[3] = {"forward", "backward-data", "backward-weights"};
@@ -97,10 +119,11 @@ typedef struct {
  * backward-weights with the roles of c_in and c_out exchanged.
  */
 static gemm_shape pass_gemm(const layer *l, int batch, int pass) {
-    int small = l->transposed ? l->size : l->size / 2; /* the conv output side */
-    int big_c = l->transposed ? l->c_out : l->c_in;    /* channels of the large side */
+    int small = l->transposed || l->kernel ? l->size : l->size / 2; /* the conv output side */
+    int big_c = l->transposed ? l->c_out : l->c_in;                 /* channels of the large side */
     int small_c = l->transposed ? l->c_in : l->c_out;
-    int k = big_c * 16, p = batch * small * small;
+    int taps = l->kernel ? l->kernel * l->kernel : 16;
+    int k = big_c * taps, p = batch * small * small;
     int conv_pass = l->transposed ? (pass == 0 ? 1 : pass == 1 ? 0 : 2) : pass;
     switch (conv_pass) {
     case 0: return (gemm_shape){small_c, p, k, 0, 0};
@@ -157,7 +180,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--min") == 0) use_min = 1;
         else {
             fprintf(stderr, "usage: bench_kernels [--json] [--threads N] [--batch B] [--reps R] "
-                            "[--preset mnist|cifar|tiny64] [--no-sgemm] [--cpu-time] [--min]\n");
+                            "[--preset mnist|cifar|tiny64|deep-mnist|deep-cifar] [--no-sgemm] [--cpu-time] [--min]\n");
             return 2;
         }
     }
@@ -168,7 +191,7 @@ int main(int argc, char **argv) {
     die(ck_backend_open("cpu", threads, &be), "ck_backend_open");
     threads = ck_backend_threads(be);
     if (json) printf("[\n");
-    else printf("%s, batch %d, %s of %d%s\n\n%-7s %-26s %-16s %9s %8s %8s %6s  %s\n",
+    else printf("%s, batch %d, %s of %d%s\n\n%-10s %-26s %-16s %9s %8s %8s %6s  %s\n",
                 ck_backend_description(be), batch, use_min ? "minimum" : "median", reps,
                 bench_clock == CLOCK_THREAD_CPUTIME_ID ? ", thread CPU time" : "", "preset", "layer", "pass", "ms",
                 "GFLOP/s", "sgemm", "ratio", "sgemm shape (m n k)");
@@ -179,22 +202,24 @@ int main(int argc, char **argv) {
         double step_all = 0, step_train = 0, flops_all = 0;
         for (int li = 0; li < pr->count; li++) {
             const layer *l = &pr->layers[li];
-            ck_conv_shape s = ck_conv_shape_make(batch, l->c_in, l->size, l->size, l->c_out, 4, 4);
-            s.stride_h = s.stride_w = 2;
-            s.pad_h = s.pad_w = 1;
+            int kernel = l->kernel ? l->kernel : 4, taps = kernel * kernel, times = l->times ? l->times : 1;
+            ck_conv_shape s = ck_conv_shape_make(batch, l->c_in, l->size, l->size, l->c_out, kernel, kernel);
+            s.stride_h = s.stride_w = l->kernel ? 1 : 2;
+            s.pad_h = s.pad_w = l->kernel ? (kernel - 1) / 2 : 1;
             int ho, wo;
             size_t nws;
             die(ck_conv_output(&s, l->transposed, &ho, &wo), "ck_conv_output");
             die(ck_conv_workspace(be, &s, l->transposed, &nws), "ck_conv_workspace");
             size_t nx = (size_t)batch * l->c_in * l->size * l->size;
-            size_t ny = (size_t)batch * l->c_out * ho * wo, nw = (size_t)l->c_in * l->c_out * 16;
+            size_t ny = (size_t)batch * l->c_out * ho * wo, nw = (size_t)l->c_in * l->c_out * taps;
             ck_buffer *x = buffer(be, nx), *y = buffer(be, ny), *w = buffer(be, nw);
             ck_buffer *bias = buffer(be, (size_t)l->c_out), *ws = buffer(be, nws ? nws : 1);
             int conv_out = l->transposed ? l->size : ho;
-            double flops = 2.0 * batch * conv_out * conv_out * l->c_in * l->c_out * 16;
+            double flops = 2.0 * batch * conv_out * conv_out * l->c_in * l->c_out * taps;
             char name[64];
-            snprintf(name, sizeof name, "%s %d->%d %dx%d", l->transposed ? "convT" : "conv",
-                     l->c_in, l->c_out, l->size, l->size);
+            snprintf(name, sizeof name, "%s%s %d->%d %dx%d%s", l->transposed ? "convT" : "conv",
+                     l->kernel ? (l->kernel == 3 ? "3x3" : "1x1") : "", l->c_in, l->c_out, l->size, l->size,
+                     times > 1 ? (times > 9 ? " x9+" : (const char *[]){"", "", " x2", " x3", " x4", " x5", " x6", " x7", " x8", " x9"}[times]) : "");
             for (int pass = 0; pass < 3; pass++) {
                 double sec = pass_seconds(l, &s, pass, reps, x, w, bias, y, ws);
                 gemm_shape g = pass_gemm(l, batch, pass);
@@ -210,10 +235,10 @@ int main(int argc, char **argv) {
                 }
                 free(a); free(b); free(c);
                 double gf = flops / sec * 1e-9, ggf = gsec > 0 ? flops / gsec * 1e-9 : 0;
-                step_all += sec;
-                flops_all += flops;
+                step_all += times * sec;
+                flops_all += times * flops;
                 /* a training step needs no gradient for the input images */
-                if (!(li == 0 && pass == 1)) step_train += sec;
+                if (!(li == 0 && pass == 1)) step_train += times * sec;
                 if (json)
                     printf("%s  {\"type\": \"pass\", \"preset\": \"%s\", \"layer\": \"%s\", \"pass\": \"%s\", "
                            "\"ms\": %.4f, \"gflops\": %.2f, \"sgemm_gflops\": %.2f, \"ratio\": %.3f, "
@@ -221,7 +246,7 @@ int main(int argc, char **argv) {
                            first_row ? "" : ",\n", pr->name, name, pass_names[pass], sec * 1e3, gf,
                            ggf, gf / ggf, g.m, g.n, g.k, threads, batch);
                 else
-                    printf("%-7s %-26s %-16s %9.3f %8.1f %8.1f %5.0f%%  %d %d %d\n", pr->name, name,
+                    printf("%-10s %-26s %-16s %9.3f %8.1f %8.1f %5.0f%%  %d %d %d\n", pr->name, name,
                            pass_names[pass], sec * 1e3, gf, ggf, 100 * gf / ggf, g.m, g.n, g.k);
                 first_row = 0;
             }
@@ -234,7 +259,7 @@ int main(int argc, char **argv) {
                    pr->name, step_all * 1e3, step_train * 1e3, flops_all / step_all * 1e-9,
                    threads, batch);
         else
-            printf("%-7s all conv passes per step: %.1f ms (%.1f GFLOP/s); training step "
+            printf("%-10s all conv passes per step: %.1f ms (%.1f GFLOP/s); training step "
                    "(no input gradient): %.1f ms, %.0f images/s conv-bound\n\n",
                    pr->name, step_all * 1e3, flops_all / step_all * 1e-9, step_train * 1e3,
                    batch / step_train);

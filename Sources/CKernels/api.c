@@ -439,7 +439,7 @@ ck_status ck_dense_backward_weights(int batch, int in, int out, const ck_buffer 
 /* ---------------------------------------------------------------- activations */
 
 static int valid_activation(ck_activation k) {
-    return k >= CK_ACT_IDENTITY && k <= CK_ACT_SOFTPLUS;
+    return k >= CK_ACT_IDENTITY && k <= CK_ACT_ELU;
 }
 
 ck_status ck_activation_forward(ck_activation kind, float alpha, size_t count, const ck_buffer *x,
@@ -487,8 +487,8 @@ static ck_status then_activation(ck_backend *be, ck_status s, ck_activation act,
 static ck_status then_derivative(ck_backend *be, ck_status s, ck_activation act, float alpha,
                                  size_t count, const ck_buffer *gate, ck_buffer *dx) {
     if (s != CK_OK || act == CK_ACT_IDENTITY) return s;
-    /* relu and leaky relu (alpha >= 0) test x > 0, which equals gate > 0; sigmoid and tanh
-     * read y: so the gate serves as both */
+    /* relu and leaky relu (alpha >= 0) test x > 0, which equals gate > 0; sigmoid, tanh and
+     * elu read y: so the gate serves as both */
     return be->ops->activation_backward(act, alpha, count, gate, gate, dx, dx);
 }
 

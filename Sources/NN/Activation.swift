@@ -3,6 +3,10 @@ import CKernels
 /// An elementwise nonlinearity.
 public enum ActivationKind: Sendable {
     case identity, relu, leakyReLU(Float), sigmoid, tanh, softplus
+    /// x for x > 0, exp(x) - 1 otherwise (Clevert et al. 2016): smooth, its negative side keeps
+    /// mean activations near zero without normalization, and its derivative (1, or output + 1)
+    /// follows from its output, so it fuses into convolutions both ways like ReLU.
+    case elu
 
     var kernel: (ck_activation, Float) {
         switch self {
@@ -12,6 +16,7 @@ public enum ActivationKind: Sendable {
         case .sigmoid: (CK_ACT_SIGMOID, 0)
         case .tanh: (CK_ACT_TANH, 0)
         case .softplus: (CK_ACT_SOFTPLUS, 0)
+        case .elu: (CK_ACT_ELU, 0)
         }
     }
 
@@ -19,7 +24,7 @@ public enum ActivationKind: Sendable {
     /// (what the fused backward-data kernels need): all but softplus and negative slopes.
     var derivativeFromOutput: Bool {
         switch self {
-        case .identity, .relu, .sigmoid, .tanh: true
+        case .identity, .relu, .sigmoid, .tanh, .elu: true
         case .leakyReLU(let a): a >= 0
         case .softplus: false
         }

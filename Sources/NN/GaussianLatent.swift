@@ -43,11 +43,17 @@ public final class GaussianLatent {
         priorGradient = learnedPrior ? try Tensor([maxBatch, 2 * size], on: device) : nil
     }
 
-    /// z = mu + sigma * eps with eps ~ N(0, I) from (seed, counter ...); z = mu when deterministic.
+    /// z = mu + sigma * eps with eps ~ N(0, T^2 I) from (seed, counter ...) at temperature T
+    /// (1: the distribution itself, 0: its mean); z = mu when deterministic.
     @discardableResult
-    public func draw(from stats: Tensor, seed: UInt64, counter: UInt64) throws -> Tensor {
+    public func draw(from stats: Tensor, seed: UInt64, counter: UInt64, temperature: Float = 1) throws -> Tensor {
         setBatch(stats.batch)
-        if deterministic { try noise.fill(0) } else { try noise.fillNormal(seed: seed, counter: counter) }
+        if deterministic || temperature == 0 {
+            try noise.fill(0)
+        } else {
+            try noise.fillNormal(seed: seed, counter: counter)
+            if temperature != 1 { try noise.scale(by: temperature) }
+        }
         return try reparameterize(stats)
     }
 
@@ -68,11 +74,13 @@ public final class GaussianLatent {
         return sample
     }
 
-    /// Fills z with N(0, I) draws from (seed, counter ...) for `batch` rows: samples of the standard prior.
+    /// Fills z with N(0, T^2 I) draws from (seed, counter ...) for `batch` rows: samples of the
+    /// standard prior at temperature T.
     @discardableResult
-    public func drawStandardNormal(batch: Int, seed: UInt64, counter: UInt64) throws -> Tensor {
+    public func drawStandardNormal(batch: Int, seed: UInt64, counter: UInt64, temperature: Float = 1) throws -> Tensor {
         sample.setBatch(batch)
         try sample.fillNormal(seed: seed, counter: counter)
+        if temperature != 1 { try sample.scale(by: temperature) }
         return sample
     }
 

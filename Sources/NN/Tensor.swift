@@ -113,6 +113,11 @@ public final class Tensor {
         try check(ck_axpby(count, alpha, x.buffer, beta, buffer))
     }
 
+    /// Multiplies every element of the current shape by a factor, in place.
+    public func scale(by factor: Float) throws {
+        try check(ck_axpby(count, factor, buffer, 0, buffer))
+    }
+
     /// Sets the batch dimension, keeping the others.
     public func setBatch(_ n: Int) {
         shape[0] = n

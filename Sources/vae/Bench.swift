@@ -6,7 +6,8 @@ import VAE
 
 /// `vae bench`: training and inference speed of the reference models (or of the conditional
 /// models for a task) on random data, timed like ../shared/bench/torch_reference.py (median of
-/// per-step times after warm-up), with the work's GFLOP/s.
+/// per-step times after warm-up), with the work's GFLOP/s; `deep-mnist` and `deep-cifar` are
+/// `--arch deep` at 28x28x1 and 32x32x3, timed like bench/torch_deep.py.
 ///
 /// Under `mpirun -np N`, the batch is split among the ranks as `vae train` splits it: each
 /// training step is the ranks' shares, the wait for the slowest rank and the all-reduce of the
@@ -14,7 +15,8 @@ import VAE
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmark training and inference of a reference model.")
 
-    @Option(help: "mnist, cifar or tiny64 (several: comma-separated).") var arch: String = "mnist,cifar,tiny64"
+    @Option(help: "mnist, cifar, tiny64, deep-mnist or deep-cifar (several: comma-separated).")
+    var arch: String = "mnist,cifar,tiny64"
     @Option(help: "vae (the default), or inpaint or colorize: the conditional model for that task at the preset's size, its batches prepared on the host as in training (one process).")
     var task: RunTask = .vae
     @Option(help: "Batch size.") var batch: Int = 128
@@ -43,8 +45,8 @@ struct Bench: ParsableCommand {
         guard (1...TrainingOptions.maxBatch).contains(batch), (1...100_000).contains(steps), (0...100_000).contains(warmup) else {
             throw ValidationError("--batch must be in 1...\(TrainingOptions.maxBatch), --steps in 1...100000 and --warmup in 0...100000")
         }
-        for a in arch.split(separator: ",") where ModelConfig.presets[String(a)] == nil {
-            throw ValidationError("unknown --arch '\(a)' (mnist, cifar, tiny64)")
+        for a in arch.split(separator: ",") where Self.config(String(a)) == nil || (task != .vae && ModelConfig.presets[String(a)] == nil) {
+            throw ValidationError("unknown --arch '\(a)' (mnist, cifar, tiny64\(task == .vae ? ", deep-mnist, deep-cifar" : ""))")
         }
         if task == .colorize, arch.split(separator: ",").contains("mnist") {
             throw ValidationError("colorization needs color: --arch cifar or tiny64")
@@ -108,12 +110,12 @@ struct Bench: ParsableCommand {
         }
     }
 
-    /// A reference preset's plain VAE, its batch shared among the ranks.
+    /// A reference preset's plain VAE (or a deep one), its batch shared among the ranks.
     func plain(_ name: String, _ dev: Device, _ ranks: Communicator) throws -> Result {
-        var config = ModelConfig.presets[name]!
-        config.likelihood = .bernoulli  // as the PyTorch reference: BCE on sigmoid outputs
+        var config = Self.config(name)!
+        config.likelihood = .bernoulli  // as the PyTorch references: BCE on sigmoid outputs
         let share = batch / ranks.size
-        let model = try ConvVAE(config, device: dev, maxBatch: share, seed: 1)
+        let model = try makeGenerativeModel(config, device: dev, maxBatch: share, seed: 1)
         let gradients = try GradientBuffer(model.parameters)
         let optimizer = Adam(model.parameters)
         optimizer.gradientScale = 1 / Float(ranks.size)
@@ -141,9 +143,7 @@ struct Bench: ParsableCommand {
         var infer: [Double]?
         if ranks.size == 1 {
             infer = try time("infer \(name)") { i in
-                let stats = try model.encode(batch: batch)
-                let z = try model.latent.draw(from: stats, seed: 1, counter: UInt64(i))
-                try model.likelihood.means(try model.decode(z))
+                try model.inferBatch(seed: 1, firstRow: UInt64(i * batch))
                 try dev.synchronize()
             }.wall
         }
@@ -194,6 +194,17 @@ struct Bench: ParsableCommand {
                       inferImagesPerSecond: Double(batch) / im * 1000, inferMedianStepMs: im,
                       trainMinCPUMs: train.cpu.min()!, peakMemoryMiB: peakMemoryMiB(), ranks: 1, gradientMiB: 0,
                       waitMedianMs: 0, allReduceMedianMs: 0)
+    }
+}
+
+extension Bench {
+    /// The model an --arch name benchmarks.
+    static func config(_ name: String) -> ModelConfig? {
+        switch name {
+        case "deep-mnist": ModelConfig.deep(channels: 1, height: 28, width: 28)
+        case "deep-cifar": ModelConfig.deep(channels: 3, height: 32, width: 32)
+        default: ModelConfig.presets[name]
+        }
     }
 }
 

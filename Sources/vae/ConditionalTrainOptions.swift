@@ -8,7 +8,7 @@ struct ConditionalTrainOptions: ParsableArguments {
     var task: RunTask = .vae
     @Option(help: "Inpainting: the training mask mix, e.g. center,boxes,strokes,pixels or mix (all kinds, the default); with --resume, continue with this mix instead.")
     var maskKind: MaskGenerator?
-    @Option(help: "Conditional models and VQ-VAEs: convolution widths, e.g. 16,32,64,128 (one stride-2 stage each; default: the preset's).")
+    @Option(help: "Conditional models and VQ-VAEs: convolution widths, e.g. 16,32,64,128 (one stride-2 stage each); --arch deep: the channels of each resolution stage, highest resolution first (default: the preset's).")
     var widths: String?
     @Option(help: "Conditional models: one step in N trains the prior (sampling) path, the others the ELBO; 0 never (default 2).")
     var priorPathEvery: Int?

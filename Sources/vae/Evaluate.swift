@@ -74,6 +74,13 @@ struct Evaluate: ParsableCommand {
         print(String(format: "bits/dim         %.4f", result.bitsPerDim))
         print(String(format: "reconstruction   PSNR %.2f dB  (posterior means decoded)", result.reconstructionPSNR ?? Double.nan))
         print("active units     \(result.activeUnits) of \(result.latent)")
+        if result.groups.count > 1 {
+            for g in result.groups {
+                let name = g.name.padding(toLength: max(14, g.name.count), withPad: " ", startingAt: 0)
+                print("  " + name + String(format: " KL %8.3f nats, %d of %d units active (%@)", g.kl, g.activeUnits,
+                                           g.shape.reduce(1, *), g.shape.map(String.init).joined(separator: "x")))
+            }
+        }
     }
 
     /// Likelihoods are of the images the model sees: data whose own geometry is not the model's

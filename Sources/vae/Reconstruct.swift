@@ -26,7 +26,7 @@ struct Reconstruct: ParsableCommand {
         if input.isEmpty {
             let set = try loadImages(data, split: split, model: config.model, run: config)
             originals = (0..<min(count, set.count)).map { set.image(at: $0) }
-            if case .vae(let vae) = trained { labels = vae.conditioningLabels(set, count: originals.count) }
+            if case .vae(let vae) = trained { labels = (vae as? ConvVAE)?.conditioningLabels(set, count: originals.count) }
         } else {
             originals = try input.map { try loadImage($0, model: config.model) }
         }

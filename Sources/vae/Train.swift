@@ -14,19 +14,25 @@ struct Train: ParsableCommand {
     @Option(help: "Training data: mnist:DIR, cifar10:FILE_OR_DIR, folder:DIR or shapes[:N] (default: the built-in shapes).")
     var data: DataSpec?
     @Option(help: "The run directory to write.") var out: String
-    @Option(help: "Architecture: auto, mnist, cifar or tiny64 (default: auto).") var arch: Architecture?
-    @Option(help: "Latent dimensions (default: the preset's).") var latent: Int?
+    @Option(help: "Architecture: auto, mnist, cifar, tiny64, or deep (residual blocks and a hierarchy of latent groups, sized from the data) (default: auto).")
+    var arch: Architecture?
+    @Option(help: "Latent dimensions (default: the preset's); --arch deep: channels per latent group.") var latent: Int?
+    @Option(help: "--arch deep: residual blocks per resolution stage (default 1).") var blocks: Int?
+    @Option(help: "--arch deep: latent groups per resolution stage, highest resolution first, e.g. 1,2 (the last stage's first group is the top).")
+    var groups: String?
     @Option(help: "Epochs to train (default 10 unless --minutes).") var epochs: Int?
     @Option(help: "Minutes of training instead of epochs.") var minutes: Double?
     @Option(help: "Batch size (default 128).") var batch: Int?
-    @Option(help: "Adam learning rate (default 0.001).") var lr: Float?
-    @Flag(help: "Decay the learning rate to zero along a half cosine over the run.") var cosine = false
+    @Option(help: "Adam learning rate (default: 1e-3; --arch deep: 2e-3).") var lr: Float?
+    @Flag(inversion: .prefixedNo, help: "Decay the learning rate to zero along a half cosine over the run (default: off; --arch deep: on).")
+    var cosine: Bool?
     @Option(help: "bernoulli, gaussian or logistic (default: bernoulli for gray, gaussian with learned variance for color).")
     var likelihood: Likelihood?
     @Option(help: "Weight of the KL term (default 1).") var beta: Float?
-    @Option(help: "Epochs of linear KL warm-up from 0 to beta (default 0).") var warmupEpochs: Double?
+    @Option(help: "Epochs of linear KL warm-up from 0 to beta (default: 0; --arch deep: 1).") var warmupEpochs: Double?
     @Option(help: "Free bits: nats per latent dimension below which the posterior gets no KL gradient (default 0).") var freeBits: Float?
-    @Option(help: "Clip the global gradient norm to this value.") var clipNorm: Float?
+    @Option(help: "Clip the global gradient norm to this value, 0 for none (default: none; --arch deep: 200).")
+    var clipNorm: Float?
     @Flag(inversion: .prefixedNo, help: "Dynamic binarization (default: on for Bernoulli on MNIST).") var binarize: Bool?
     @Flag(help: "Train a plain deterministic autoencoder instead of a VAE.") var autoencoder = false
     @Option(help: "none, or label: condition encoder and decoder on the data's class labels (one-hot), so that vae sample --label N draws class N (default: none).")
@@ -55,15 +61,19 @@ struct Train: ParsableCommand {
         if let latent, !(1...ModelConfig.maxLatent).contains(latent) {
             throw ValidationError("--latent must be in 1...\(ModelConfig.maxLatent)")
         }
+        _ = try parsedGroups()
+        if let blocks, !(1...ModelConfig.maxBlocks).contains(blocks) {
+            throw ValidationError("--blocks must be in 1...\(ModelConfig.maxBlocks)")
+        }
         for (name, value) in [("--beta", beta.map(Double.init)), ("--free-bits", freeBits.map(Double.init)),
                               ("--warmup-epochs", warmupEpochs)] {
             if let value, !(value.isFinite && value >= 0) { throw ValidationError("\(name) must be finite and >= 0") }
         }
-        if let clipNorm, !(clipNorm.isFinite && clipNorm > 0) {
-            throw ValidationError("--clip-norm must be positive and finite")
+        if let clipNorm, !(clipNorm.isFinite && clipNorm >= 0) {
+            throw ValidationError("--clip-norm must be finite and >= 0 (0: no clipping)")
         }
-        if conditional.widths != nil, conditional.task.conditional == nil, vq.model != .vqvae {
-            throw ValidationError("--widths applies to --task inpaint or colorize, or --model vqvae")
+        if conditional.widths != nil, conditional.task.conditional == nil, vq.model != .vqvae, arch != .deep {
+            throw ValidationError("--widths applies to --task inpaint or colorize, --model vqvae or --arch deep")
         }
     }
 
@@ -96,18 +106,20 @@ struct Train: ParsableCommand {
         }
         let m = saved.model, t = saved.training
         differs("--data", data?.description, try DataSpec(parsing: t.data).description)
-        differs("--arch", arch.flatMap { $0 == .auto ? nil : $0.rawValue }, m.arch)
+        differs("--arch", arch.flatMap { $0 == .auto ? nil : $0.rawValue }, m.modelFamily == .deep ? "deep" : m.arch)
         differs("--latent", latent, m.latent)
+        differs("--blocks", blocks, m.deep?.blocks ?? 0)
+        differs("--groups", try parsedGroups(), m.deep?.groups ?? [])
         differs("--likelihood", likelihood, m.likelihood)
         differs("--autoencoder", autoencoder ? true : nil, m.autoencoder)
         differs("--condition", condition, m.classes == nil ? ModelCondition.none : .label)
         differs("--batch", batch, t.batch)
         differs("--lr", lr, t.learningRate)
-        differs("--cosine", cosine ? true : nil, t.cosineDecay)
+        differs("--cosine", cosine, t.cosineDecay)
         differs("--beta", beta, t.beta)
         differs("--warmup-epochs", warmupEpochs, t.warmupEpochs)
         differs("--free-bits", freeBits, t.freeBits)
-        if let clipNorm, clipNorm != t.clipNorm { out.append("--clip-norm \(clipNorm) (the run's: \(t.clipNorm.map { "\($0)" } ?? "none"))") }
+        if let clipNorm, (clipNorm > 0 ? clipNorm : nil) != t.clipNorm { out.append("--clip-norm \(clipNorm) (the run's: \(t.clipNorm.map { "\($0)" } ?? "none"))") }
         differs("--binarize", binarize, t.binarize)
         differs("--seed", seed, t.seed)
         differs("--task", conditional.task == .vae ? nil : conditional.task, saved.task)
@@ -120,12 +132,24 @@ struct Train: ParsableCommand {
         return out
     }
 
+    /// The --groups list, validated.
+    func parsedGroups() throws -> [Int]? {
+        guard let groups else { return nil }
+        let values = groups.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+            throw ValidationError("--groups must be counts >= 0 separated by commas, e.g. 1,2")
+        }
+        return values.map { $0! }
+    }
+
     /// The run the flags ask for.
     func request() -> TrainingRequest {
         var r = TrainingRequest()
         if let data { r.data = data }
         r.architecture = arch ?? .auto
         r.latent = latent
+        r.blocks = blocks
+        r.groups = try? parsedGroups()
         r.likelihood = likelihood
         r.autoencoder = autoencoder
         r.condition = condition ?? .none
@@ -135,12 +159,11 @@ struct Train: ParsableCommand {
         r.learningRate = lr
         var t = TrainingOptions()
         t.batch = batch ?? t.batch
-        t.learningRate = lr ?? t.learningRate
-        t.cosineDecay = cosine
+        r.cosineDecay = cosine
+        r.warmupEpochs = warmupEpochs
+        r.clipNorm = clipNorm
         t.beta = beta ?? t.beta
-        t.warmupEpochs = warmupEpochs ?? t.warmupEpochs
         t.freeBits = freeBits ?? t.freeBits
-        t.clipNorm = clipNorm
         t.seed = seed ?? t.seed
         t.threads = device.threads
         t.epochs = epochs

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *kind_name[] = {"identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus"};
+static const char *kind_name[] = {"identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu"};
 
 static double ref_f(ck_activation k, double alpha, double x) {
     switch (k) {
@@ -20,6 +20,7 @@ static double ref_f(ck_activation k, double alpha, double x) {
     case CK_ACT_SIGMOID: return 1 / (1 + exp(-x));
     case CK_ACT_TANH: return tanh(x);
     case CK_ACT_SOFTPLUS: return x > 30 ? x + log1p(exp(-x)) : log1p(exp(x));
+    case CK_ACT_ELU: return x > 0 ? x : expm1(x);
     }
     return 0;
 }
@@ -33,6 +34,7 @@ static double ref_df(ck_activation k, double alpha, double x) {
     case CK_ACT_SIGMOID: return s * (1 - s);
     case CK_ACT_TANH: return 1 - tanh(x) * tanh(x);
     case CK_ACT_SOFTPLUS: return s;
+    case CK_ACT_ELU: return x > 0 ? 1 : exp(x);
     }
     return 0;
 }
@@ -92,7 +94,7 @@ static void one_kind(ckc *c, ck_activation k, size_t n, ckc_rng *r) {
 
 void ckc_check_activations(ckc *c) {
     ckc_rng r = {51};
-    for (int k = CK_ACT_IDENTITY; k <= CK_ACT_SOFTPLUS; k++) {
+    for (int k = CK_ACT_IDENTITY; k <= CK_ACT_ELU; k++) {
         one_kind(c, (ck_activation)k, 1, &r);
         one_kind(c, (ck_activation)k, 1001, &r);
         one_kind(c, (ck_activation)k, 100003, &r);

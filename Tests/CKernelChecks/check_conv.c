@@ -126,11 +126,11 @@ int ckc_conv_case(ckc *c, const ck_conv_shape *s, int transposed, uint64_t seed)
 
     /* fused activations: forward f(y) and backward f'(from the input x) * dx, against the
      * references above passed through ckc_ref_activation; the activation rotates with the
-     * seed over relu, leaky relu, sigmoid and tanh */
+     * seed over relu, leaky relu, sigmoid, tanh and elu */
     {
-        static const ck_activation kinds[4] = {CK_ACT_RELU, CK_ACT_LEAKY_RELU, CK_ACT_SIGMOID,
-                                               CK_ACT_TANH};
-        ck_activation act = kinds[seed % 4];
+        static const ck_activation kinds[5] = {CK_ACT_RELU, CK_ACT_LEAKY_RELU, CK_ACT_SIGMOID,
+                                               CK_ACT_TANH, CK_ACT_ELU};
+        ck_activation act = kinds[seed % 5];
         const float alpha = 0.1f;
         if (transposed) {
             ckc_ok(c, ck_deconv2d_forward_act(s, bx, bw, bb, act, alpha, by, bws),
@@ -269,7 +269,9 @@ void ckc_check_conv(ckc *c) { sweep(c, 0, 101); }
 
 void ckc_check_deconv(ckc *c) { sweep(c, 1, 202); }
 
-/* Kernel 4, stride 2, padding 1: every layer of presets A, B, C at batch 2. */
+/* Kernel 4, stride 2, padding 1: every layer of presets A, B, C at batch 2; and the deep
+ * family's stride-1 layers (3x3 "same" in residual blocks and latent heads, 1x1 projections),
+ * whose backward-data runs as the flipped convolution's forward pass. */
 void ckc_check_models(ckc *c) {
     static const int conv[][3] = {/* c_in, c_out, input size */
         {1, 32, 28}, {32, 64, 14},                             /* A */
@@ -293,5 +295,13 @@ void ckc_check_models(ckc *c) {
         s.stride_h = s.stride_w = 2;
         s.pad_h = s.pad_w = 1;
         ckc_conv_case(c, &s, 1, 400 + i);
+    }
+    static const int deep[][4] = {/* c_in, c_out, input size, kernel */
+        {32, 32, 14, 3}, {64, 64, 7, 3}, {64, 16, 14, 3}, {128, 16, 7, 3}, {8, 32, 14, 1}, {16, 64, 7, 1}
+    };
+    for (size_t i = 0; i < sizeof deep / sizeof deep[0]; i++) {
+        ck_conv_shape s = ck_conv_shape_make(2, deep[i][0], deep[i][2], deep[i][2], deep[i][1], deep[i][3], deep[i][3]);
+        s.pad_h = s.pad_w = deep[i][3] / 2;
+        ckc_conv_case(c, &s, 0, 500 + i);
     }
 }

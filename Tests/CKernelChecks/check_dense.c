@@ -90,12 +90,12 @@ static void one_case(ckc *c, int batch, int in, int out, ckc_rng *r) {
            "ck_dense_backward_weights");
     compare(c, "backward-weights without dbias", bdw, dw, nw, batch, in, out);
 
-    /* fused activations (relu, leaky relu, sigmoid, tanh by shape): f(forward) and
+    /* fused activations (relu, leaky relu, sigmoid, tanh, elu by shape): f(forward) and
      * f'(from the input x, as the activation output) * backward-data */
     {
-        static const ck_activation kinds[4] = {CK_ACT_RELU, CK_ACT_LEAKY_RELU, CK_ACT_SIGMOID,
-                                               CK_ACT_TANH};
-        ck_activation act = kinds[(batch + in + out) % 4];
+        static const ck_activation kinds[5] = {CK_ACT_RELU, CK_ACT_LEAKY_RELU, CK_ACT_SIGMOID,
+                                               CK_ACT_TANH, CK_ACT_ELU};
+        ck_activation act = kinds[(batch + in + out) % 5];
         double *fy = malloc(ny * 8), *fdx = malloc(nx * 8);
         for (size_t i = 0; i < ny; i++) fy[i] = y[i];
         for (size_t i = 0; i < nx; i++) fdx[i] = dx[i];

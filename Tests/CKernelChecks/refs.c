@@ -176,6 +176,7 @@ void ckc_ref_activation(ck_activation kind, double alpha, double *y, size_t n) {
         case CK_ACT_SIGMOID: y[i] = 1 / (1 + exp(-v)); break;
         case CK_ACT_TANH: y[i] = tanh(v); break;
         case CK_ACT_SOFTPLUS: y[i] = (v > 0 ? v : 0) + log1p(exp(-fabs(v))); break;
+        case CK_ACT_ELU: y[i] = v > 0 ? v : expm1(v); break;
         default: break;
         }
     }
@@ -190,6 +191,7 @@ void ckc_ref_activation_gate(ck_activation kind, double alpha, const double *gat
         case CK_ACT_LEAKY_RELU: g[i] *= o > 0 ? 1 : alpha; break;
         case CK_ACT_SIGMOID: g[i] *= o * (1 - o); break;
         case CK_ACT_TANH: g[i] *= 1 - o * o; break;
+        case CK_ACT_ELU: g[i] *= o > 0 ? 1 : o + 1; break;
         default: break;
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ImageIO
 import Testing
 import TestSupport
 
@@ -173,6 +174,36 @@ struct CLITests {
         let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
         #expect(json?["negativeIWBound"] is Double)
         #expect(json?["negativeLogLikelihoodGrid"] is Double)
+    }
+
+    @Test("a deep run: its config names the family; sample (with temperatures), reconstruct, interpolate and evaluate load it; imputation refuses it in one line")
+    func deepCommandsWork() throws {
+        let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.path, run = dir + "/run"
+        let ok = try Tool.run(["train", "--data", "shapes:64", "--arch", "deep", "--widths", "8,8", "--latent", "2",
+                               "--epochs", "1", "--batch", "32", "--out", run])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let config = try String(contentsOfFile: run + "/config.json", encoding: .utf8)
+        #expect(config.contains("\"family\" : \"deep\"") && config.contains("\"groups\""), "\(config)")
+        #expect(ok.stderr.contains("KL per group"), "\(ok.stderr)")
+        for (cmd, extra) in [("sample", ["--count", "4", "--temperature", "0.5"]),
+                             ("sample", ["--count", "4", "--temperature", "1,0.8,0.5"]), ("reconstruct", ["--count", "4"]),
+                             ("interpolate", ["--steps", "3"])] {
+            let r = try Tool.run([cmd, "--checkpoint", run, "--out", dir + "/\(cmd).png"] + extra)
+            #expect(r.status == 0, "\(cmd): \(r.stderr)")
+            let png = try Data(contentsOf: URL(fileURLWithPath: dir + "/\(cmd).png"))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        }
+        let wrong = try Tool.run(["sample", "--checkpoint", run, "--out", dir + "/t.png", "--temperature", "1,0.5"])
+        expectOneLineError(wrong, naming: "3 latent group(s)")
+        let e = try Tool.run(["evaluate", "--checkpoint", run, "--limit", "4", "--iw-samples", "5", "--json"])
+        #expect(e.status == 0, "\(e.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
+        #expect(json?["negativeIWBound"] is Double)
+        #expect((json?["groups"] as? [Any])?.count == 3)
+        try Image(width: 32, height: 32, channels: 3, pixels: (0..<3072).map { Float($0 % 7) / 7 }).writePNG(to: dir + "/in.png")
+        let mwg = try Tool.run(["inpaint", "--checkpoint", run, "--input", dir + "/in.png", "--mask-kind", "center",
+                                "--method", "mwg", "--out", dir + "/out.png"])
+        expectOneLineError(mwg, naming: "needs a shallow VAE")
     }
 
     @Test("Ctrl-C saves a checkpoint that --resume continues")

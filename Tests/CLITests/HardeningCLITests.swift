@@ -154,7 +154,7 @@ struct HardeningCLITests {
     }
 
     @Test("flag values out of range are refused before any data is read or folder made", arguments: [
-        ["--clip-norm", "0"], ["--clip-norm", "-1"], ["--clip-norm", "nan"], ["--lr", "inf"], ["--lr", "0"],
+        ["--clip-norm", "-1"], ["--clip-norm", "nan"], ["--lr", "inf"], ["--lr", "0"],
         ["--batch", "1000000000"], ["--latent", "1000000000"], ["--epochs", "9223372036854775807"],
         ["--beta", "nan"], ["--warmup-epochs", "inf"], ["--threads", "1000000"], ["--minutes", "1e300"],
         ["--zoom", "nan"], ["--patch", "1000000000", "--task", "inpaint"], ["--prior-path-every", "-1"],

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TestSupport
 @testable import NN
@@ -40,7 +41,7 @@ struct LayerGradientTests {
         #expect(report.agrees(within: 1e-3), "\(report)")
     }
 
-    @Test("Activations", arguments: [ActivationKind.sigmoid, .tanh, .softplus, .leakyReLU(0.1), .relu, .identity])
+    @Test("Activations", arguments: [ActivationKind.sigmoid, .tanh, .softplus, .leakyReLU(0.1), .relu, .identity, .elu])
     func activation(kind: ActivationKind) throws {
         var check = GradientCheck(step: 1e-3)
         let layer = try Activation(kind, shape: [10], maxBatch: 2, on: device)
@@ -60,6 +61,56 @@ struct LayerGradientTests {
         #expect(act.fused)
         let report = try check.check(net, input: try input([2, 2, 8, 8], &check))
         #expect(report.agrees(within: 1e-3), "\(report)")
+    }
+
+    @Test("ResidualBlock: identity skip, and a 1x1 skip when the channels change", arguments: [3, 5])
+    func residualBlock(outChannels: Int) throws {
+        var check = GradientCheck(seed: UInt64(outChannels))
+        var rng = TestRandom(seed: 6)
+        let block = try ResidualBlock(input: [3, 5, 6], outChannels: outChannels, hiddenChannels: 4, branchScale: 0.5,
+                                      maxBatch: 2, workspace: Workspace(device: device), rng: &rng)
+        #expect((block.skip == nil) == (outChannels == 3))
+        let activations = block.branch.layers.compactMap { $0 as? Activation }
+        #expect(activations.count == 1 && activations[0].fused)
+        let report = try check.check(block, input: try input([2, 3, 5, 6], &check), samples: 16)
+        #expect(report.agrees(within: 1e-3), "\(report)")
+    }
+
+    @Test("ResidualBlock: the sum of the skip and a branch computed layer by layer")
+    func residualBlockForward() throws {
+        var rng = TestRandom(seed: 7)
+        let ws = Workspace(device: device)
+        let block = try ResidualBlock(input: [2, 4, 4], branchScale: 0.1, maxBatch: 1, workspace: ws, rng: &rng)
+        #expect(try block.conv2.bias.value.read().allSatisfy { $0 == 0 })
+        let values = (0..<32).map { _ in Float.random(in: -1...1, using: &rng) }
+        let x = try Tensor([1, 2, 4, 4], values: values, on: device)
+        let y = try block.forward(x).read()
+        // The reference: each convolution from its weights in double precision, ELU between.
+        func conv(_ input: [Double], _ layer: Conv2D) throws -> [Double] {
+            let w = try layer.weight.value.read(), b = try layer.bias.value.read()
+            let (ci, co) = (layer.weight.value.shape[1], layer.weight.value.shape[0])
+            var out = [Double](repeating: 0, count: co * 16)
+            for o in 0..<co {
+                for p in 0..<16 {
+                    var s = Double(b[o])
+                    for c in 0..<ci {
+                        for ky in 0..<3 {
+                            for kx in 0..<3 {
+                                let iy = p / 4 + ky - 1, ix = p % 4 + kx - 1
+                                guard (0..<4).contains(iy), (0..<4).contains(ix) else { continue }
+                                s += Double(w[((o * ci + c) * 3 + ky) * 3 + kx]) * input[c * 16 + iy * 4 + ix]
+                            }
+                        }
+                    }
+                    out[o * 16 + p] = s
+                }
+            }
+            return out
+        }
+        let h = try conv(values.map(Double.init), block.conv1).map { $0 > 0 ? $0 : expm1($0) }
+        let reference = zip(try conv(h, block.conv2), values).map { $0 + Double($1) }
+        let err = zip(y, reference).map { abs(Double($0) - $1) }.max()!
+        #expect(err < 1e-5, "max error \(err)")
     }
 
     @Test("the check itself catches a gradient off by a factor of two")

@@ -7,15 +7,22 @@ import TestSupport
 
 @Suite("Conditional VAE: gradients, training, checkpoints", .serialized)
 struct ConditionalVAETests {
-    static func config(channels: Int = 1, likelihood: Likelihood = .gaussian) -> ModelConfig {
-        ModelConfig(arch: "custom", channels: channels, height: 8, width: 8, widths: [3, 4], latent: 2, likelihood: likelihood)
+    /// A small model; `deep`: with one residual block per stage in every path.
+    static func config(channels: Int = 1, likelihood: Likelihood = .gaussian, deep: Bool = false) -> ModelConfig {
+        var config = ModelConfig(arch: "custom", channels: channels, height: 8, width: 8, widths: [3, 4], latent: 2,
+                                 likelihood: likelihood)
+        if deep {
+            config.family = .deep
+            config.deep = DeepOptions(blocks: 1, groups: [])
+        }
+        return config
     }
 
     /// A model with a loaded batch of random targets and conditions.
-    func loadedModel(_ task: ConditionalTask, likelihood: Likelihood, batch: Int) throws -> ConditionalVAE {
+    func loadedModel(_ task: ConditionalTask, likelihood: Likelihood, batch: Int, deep: Bool = false) throws -> ConditionalVAE {
         let device = try Device("cpu", threads: 1)
-        let model = try ConditionalVAE(Self.config(channels: task == .colorize ? 3 : 1, likelihood: likelihood), task: task,
-                                       device: device, maxBatch: batch, seed: 11)
+        let model = try ConditionalVAE(Self.config(channels: task == .colorize ? 3 : 1, likelihood: likelihood, deep: deep),
+                                       task: task, device: device, maxBatch: batch, seed: 11)
         if let scale = model.likelihood.scale { try scale.value.fill(-1) }
         let images = ImageSet.shapes(count: batch, channels: task == .colorize ? 3 : 1, height: 8, width: 8, seed: 2)
         let rows = ConditionalBatch(task: task, channels: images.channels, height: 8, width: 8, capacity: batch,
@@ -26,11 +33,18 @@ struct ConditionalVAETests {
     }
 
     @Test("the loss gradient matches finite differences in every network, on both halves of the objective",
-          arguments: [(ConditionalTask.inpaint, Likelihood.gaussian, false), (.colorize, .gaussian, false),
-                      (.inpaint, .bernoulli, false), (.inpaint, .gaussian, true), (.colorize, .gaussian, true)])
-    func gradientCheck(task: ConditionalTask, likelihood: Likelihood, priorPath: Bool) throws {
+          arguments: [(ConditionalTask.inpaint, Likelihood.gaussian, false, false), (.colorize, .gaussian, false, false),
+                      (.inpaint, .bernoulli, false, false), (.inpaint, .gaussian, true, false), (.colorize, .gaussian, true, false),
+                      (.inpaint, .gaussian, false, true), (.colorize, .gaussian, true, true)])
+    func gradientCheck(task: ConditionalTask, likelihood: Likelihood, priorPath: Bool, deep: Bool) throws {
         let b = 3
-        let model = try loadedModel(task, likelihood: likelihood, batch: b)
+        let model = try loadedModel(task, likelihood: likelihood, batch: b, deep: deep)
+        if deep {
+            // Residual blocks in the posterior, the prior network and the decoder.
+            for part in ["posterior.stage1.block0", "prior.stage0.block0", "decoder.stage1.block0"] {
+                #expect(model.parameters.contains { $0.name.hasPrefix(part) }, "no \(part)")
+            }
+        }
         let seed: UInt64 = 5, firstRow: UInt64 = 17, beta: Float = 0.7
         func loss() throws -> Double {
             if priorPath { return try model.evaluatePriorPath(seed: seed, firstRow: firstRow) / Double(b) }

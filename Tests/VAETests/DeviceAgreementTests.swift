@@ -37,4 +37,24 @@ struct DeviceAgreementTests {
         let e2 = try Evaluator(model: onOCL, binarize: true).evaluate(data)
         #expect(abs(e1.negativeELBO - e2.negativeELBO) / e1.negativeELBO < 1e-3, "cpu \(e1.negativeELBO), opencl \(e2.negativeELBO)")
     }
+
+    @Test("deep family: the same weights give the same loss and gradients on both devices",
+          .enabled(if: openCL != nil, "no OpenCL device here (scripts/setup installs PoCL)"))
+    func deepStepAgrees() throws {
+        var results: [(LossSums, [[Float]])] = []
+        for device in [try Device("cpu", threads: 2), Self.openCL!] {
+            let model = try HierarchicalVAE(Fixtures.deepConfig(), device: device, maxBatch: 8, seed: 3)
+            let pixels = Fixtures.shapes(8, seed: 6).pixels
+            try pixels.withUnsafeBufferPointer { try model.loadBatch($0.baseAddress!, batch: 8) }
+            let sums = try model.lossAndGradients(StepSettings(beta: 1, binarize: true), seed: 2, firstRow: 0)
+            results.append((sums, try model.parameters.map { try $0.grad.read() }))
+        }
+        let (a, ga) = results[0], (b, gb) = results[1]
+        #expect(abs(a.reconstruction - b.reconstruction) < 1e-3 * a.reconstruction && abs(a.kl - b.kl) < 1e-3 * max(a.kl, 1),
+                "cpu \(a), opencl \(b)")
+        for (x, y) in zip(ga, gb) {
+            let scale = max(x.map(abs).max()!, 1e-3)
+            #expect(zip(x, y).map { abs($0 - $1) }.max()! < 1e-3 * scale)
+        }
+    }
 }

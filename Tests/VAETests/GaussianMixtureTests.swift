@@ -120,7 +120,7 @@ import TestSupport
         config.autoencoder = true
         let model = try ConvVAE(config, device: try Fixtures.device(), maxBatch: 16, seed: 2)
         let images = Fixtures.shapes(40)
-        let prior = try model.fitPrior(to: images, seed: 4)
+        let prior = try model.fitMixture(to: images, seed: 4)
         #expect(prior.components == 2 && prior.dimension == 3)  // 40 points, about 6 L per component
         let codes = try model.encodeMeans((0..<images.count).map { images.image(at: $0) })
         for a in 0..<3 {

@@ -1,7 +1,7 @@
 /*
  * activations.c -- elementwise activations and their derivatives, in stable forms
  * (sigmoid and softplus never overflow). Backward uses y where that is cheaper
- * (sigmoid, tanh) and x otherwise.
+ * (sigmoid, tanh, elu) and x otherwise.
  */
 #include "cpu.h"
 
@@ -32,6 +32,10 @@ static void forward_range(const cpu_ew *j, size_t b, size_t e) {
         CPU_IVDEP
         for (size_t i = b; i < e; i++) y[i] = cpu_softplus(x[i]);
         break;
+    case CK_ACT_ELU:
+        CPU_IVDEP
+        for (size_t i = b; i < e; i++) y[i] = cpu_elu(x[i]);
+        break;
     }
 }
 
@@ -61,6 +65,10 @@ static void backward_range(const cpu_ew *j, size_t b, size_t e) {
     case CK_ACT_SOFTPLUS:
         CPU_IVDEP
         for (size_t i = b; i < e; i++) dx[i] = dy[i] * cpu_sigmoid(x[i]);
+        break;
+    case CK_ACT_ELU:
+        CPU_IVDEP
+        for (size_t i = b; i < e; i++) dx[i] = y[i] > 0 ? dy[i] : dy[i] * (y[i] + 1.0f);
         break;
     }
 }
@@ -103,13 +111,16 @@ void cpu_epilogue_apply(const cpu_epilogue *e, float *restrict y, size_t offset,
         case CK_ACT_SOFTPLUS:
             for (size_t i = 0; i < n; i++) y[i] = cpu_softplus(y[i]);
             break;
+        case CK_ACT_ELU:
+            for (size_t i = 0; i < n; i++) y[i] = cpu_elu(y[i]);
+            break;
         default:
             break;
         }
         return;
     }
     /* derivatives from the activation's output g: relu and leaky relu (alpha >= 0) by its
-     * sign, sigmoid g (1 - g), tanh 1 - g^2 (softplus is refused by api.c) */
+     * sign, sigmoid g (1 - g), tanh 1 - g^2, elu 1 or g + 1 (softplus is refused by api.c) */
     const float *restrict g = e->gate + offset;
     switch (e->kind) {
     case CK_ACT_RELU:
@@ -123,6 +134,9 @@ void cpu_epilogue_apply(const cpu_epilogue *e, float *restrict y, size_t offset,
         break;
     case CK_ACT_TANH:
         for (size_t i = 0; i < n; i++) y[i] *= 1.0f - g[i] * g[i];
+        break;
+    case CK_ACT_ELU:
+        for (size_t i = 0; i < n; i++) y[i] *= g[i] > 0 ? 1.0f : g[i] + 1.0f;
         break;
     default:
         break;

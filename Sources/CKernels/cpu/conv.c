@@ -8,6 +8,11 @@
  * large output with its small input as the grid, and its weights [c_in, c_out * k_h * k_w]
  * are A with m = c_in. The grid is taken from h_in, w_in, so output padding (extra rows
  * that no kernel position reaches) needs nothing special.
+ *
+ * A stride-1 convolution's backward-data is itself a stride-1 convolution of dy (the
+ * residual blocks' 3x3 and 1x1 layers): weights w'[ci][co][ky][kx] = w[co][ci][k-1-ky][k-1-kx]
+ * and padding k - 1 - pad. It runs through the forward pass, whose panels are built straight
+ * from the images, instead of the col2im-side pass, with w' at the end of the workspace.
  */
 #include "cpu.h"
 
@@ -33,10 +38,34 @@ static void deconv_geom(const ck_conv_shape *s, cpu_geom *g) {
 
 static float *host_or_null(const ck_buffer *b) { return b ? b->host : NULL; }
 
+/* Whether backward-data runs as the forward pass of the flipped convolution (see above). */
+static int data_by_forward(const ck_conv_shape *s) {
+    return s->stride_h == 1 && s->stride_w == 1 && s->dil_h == 1 && s->dil_w == 1 &&
+           s->pad_h <= s->k_h - 1 && s->pad_w <= s->k_w - 1;
+}
+
+/* The flipped convolution's geometry: dy [c_out, h_out, w_out] to dx [c_in, h_in, w_in]. */
+static void flipped_geom(const ck_conv_shape *s, cpu_geom *g) {
+    cpu_geom f;
+    conv_geom(s, &f);
+    *g = (cpu_geom){s->c_out, f.out_h, f.out_w, s->k_h, s->k_w, 1, 1, s->k_h - 1 - s->pad_h,
+                    s->k_w - 1 - s->pad_w, 1, 1, s->h_in, s->w_in};
+}
+
+static size_t flipped_weights(const ck_conv_shape *s) {
+    return (size_t)s->c_in * s->c_out * s->k_h * s->k_w;
+}
+
 size_t cpu_conv_workspace(const ck_backend *be, const ck_conv_shape *s, int transposed) {
     cpu_geom g;
     if (transposed) deconv_geom(s, &g); else conv_geom(s, &g);
-    return cpu_conv_ws(be->impl, &g, s->batch, transposed ? s->c_in : s->c_out);
+    size_t n = cpu_conv_ws(be->impl, &g, s->batch, transposed ? s->c_in : s->c_out);
+    if (!transposed && data_by_forward(s)) {
+        flipped_geom(s, &g);
+        size_t f = cpu_conv_ws(be->impl, &g, s->batch, s->c_in) + flipped_weights(s);
+        if (f > n) n = f;
+    }
+    return n;
 }
 
 ck_status cpu_conv2d_forward_act(const ck_conv_shape *s, const ck_buffer *x, const ck_buffer *w,
@@ -59,8 +88,21 @@ ck_status cpu_conv2d_backward_data_act(const ck_conv_shape *s, const ck_buffer *
                                        const ck_buffer *w, ck_activation act, float alpha,
                                        const ck_buffer *gate, ck_buffer *dx, ck_buffer *ws) {
     cpu_geom g;
-    conv_geom(s, &g);
     cpu_epilogue ep = {act, alpha, host_or_null(gate)};
+    if (data_by_forward(s)) {
+        flipped_geom(s, &g);
+        /* w' after the forward pass's own workspace */
+        float *wf = ws->host + cpu_conv_ws(cpu_of(dy), &g, s->batch, s->c_in);
+        const float *src = w->host;
+        const int kh = s->k_h, kw = s->k_w, taps = kh * kw;
+        for (int co = 0; co < s->c_out; co++)
+            for (int ci = 0; ci < s->c_in; ci++)
+                for (int t = 0; t < taps; t++)
+                    wf[((size_t)ci * s->c_out + co) * taps + t] = src[((size_t)co * s->c_in + ci) * taps + taps - 1 - t];
+        cpu_conv_im2col_gemm(cpu_of(dy), &g, s->batch, s->c_in, wf, dy->host, NULL, dx->host, ws->host, &ep);
+        return CK_OK;
+    }
+    conv_geom(s, &g);
     cpu_conv_gemm_col2im(cpu_of(dy), &g, s->batch, s->c_out, w->host, dy->host, NULL, dx->host,
                          host_or_null(ws), &ep);
     return CK_OK;

@@ -435,6 +435,47 @@ static void pack_cols_s2k4(const fast_job *j, const float *images, size_t n, flo
         }
 }
 
+/*
+ * Stride 1 across without dilation, output rows of at most 16 (the deep family's 3x3 and
+ * 1x1 layers on 14x14 and 7x7 planes): one masked load per tap and output row yields the
+ * row's values of that tap (the mask zeroes the padding), stored in one or two masked
+ * stores where the row crosses a panel: about 0.1 instructions per packed float where a
+ * gather costs one load per float.
+ */
+static int use_rows_s1(const cpu_geom *g) {
+    return g->stride_w == 1 && g->dil_w == 1 && g->out_w <= 16;
+}
+
+static void pack_cols_s1(const fast_job *j, const float *images, size_t n, float *bp) {
+    const cpu_geom *g = j->g;
+    const size_t k = j->z.k, plane = j->z.plane, cn = n * plane, pstride = k * NR;
+    const size_t hw = (size_t)g->height * g->width;
+    const int H = g->height, W = g->width, ow = g->out_w;
+    if (cn % NR) zero_tails(bp + (cn / NR) * pstride, k, cn % NR);
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < g->channels; c++) {
+            const float *chan = images + i * j->img_size + (size_t)c * hw;
+            for (int ky = 0; ky < g->k_h; ky++) {
+                size_t kk = ((size_t)c * g->k_h + ky) * g->k_w;
+                int iy = ky * g->dil_h - g->pad_h;
+                for (int oy = 0; oy < g->out_h; oy++, iy += g->stride_h) {
+                    size_t jj = i * plane + (size_t)oy * ow, off = jj % NR;
+                    float *d = bp + (jj / NR) * pstride + kk * NR + off;
+                    /* lanes of this panel, and of the next one when the row crosses into it */
+                    long first = (long)(NR - off) < ow ? (long)(NR - off) : ow;
+                    __mmask16 here = lanes(0, first), there = lanes(first, ow);
+                    const float *row = (unsigned)iy < (unsigned)H ? chan + (size_t)iy * W : NULL;
+                    for (int kx = 0; kx < g->k_w; kx++, d += NR) {
+                        long s0 = (long)kx - g->pad_w; /* source of lane 0 */
+                        __m512 v = row ? _mm512_maskz_loadu_ps(lanes(-s0, W - s0), row + s0) : _mm512_setzero_ps();
+                        _mm512_mask_storeu_ps(d, here, v);
+                        if (first < ow) _mm512_mask_storeu_ps(d + pstride - NR, there, v);
+                    }
+                }
+            }
+        }
+}
+
 static int use_gathers(const cpu_geom *g) {
     size_t groups = (geom_plane(g) + 15) / 16;
     return g->out_w <= GATHER_MAX_OW && (size_t)g->k_h * g->k_w * groups <= GATHER_MAX_ENTRIES;
@@ -548,7 +589,8 @@ static void forward_task(void *ctx, int tid, int threads) {
     float *bp = j->ws + (size_t)tid * j->z.slice;
     float *cbuf = bp + k * round_up(j->z.cap, NR);
     gather_table table;
-    int rows_s2k4 = use_rows_s2k4(j->g), gathers = !rows_s2k4 && use_gathers(j->g);
+    int rows_s2k4 = use_rows_s2k4(j->g), rows_s1 = !rows_s2k4 && use_rows_s1(j->g);
+    int gathers = !rows_s2k4 && !rows_s1 && use_gathers(j->g);
     if (gathers) gather_table_init(j->g, &table);
     size_t b0, b1;
     cpu_split((size_t)j->batch, tid, threads, &b0, &b1);
@@ -556,6 +598,7 @@ static void forward_task(void *ctx, int tid, int threads) {
         size_t n = b1 - b < j->z.chunk ? b1 - b : j->z.chunk, cn = n * plane;
         size_t npan = (cn + NR - 1) / NR;
         if (rows_s2k4) pack_cols_s2k4(j, j->src + b * j->img_size, n, bp);
+        else if (rows_s1) pack_cols_s1(j, j->src + b * j->img_size, n, bp);
         else if (gathers) pack_cols_gather(j, &table, j->src + b * j->img_size, n, bp);
         else pack_cols(j, j->src + b * j->img_size, n, bp);
         for (size_t k0 = 0; k0 < k; k0 += KC) {
@@ -978,39 +1021,49 @@ static void pack_channels(const fast_job *j, const float *in, size_t n, float *a
 }
 
 /*
- * pack_rows for 4 x 4 kernels without dilation (the reference models): a pixel's 16 taps
- * of one channel are 4 image rows of 4, gathered into one zmm by four masked 128-bit
- * loads and written as one 64-byte store (separate 16-byte stores, 128 bytes apart, made
- * this the slowest part of the weights pass).
+ * pack_rows for 4 x 4 kernels (the reference models) and 3 x 3 kernels (the residual blocks
+ * and latent heads) without dilation: a pixel's taps of one channel are k image rows of k,
+ * gathered into one zmm by k masked 128-bit loads (3 x 3: compressed to 9 contiguous floats)
+ * and written by one masked store, or two where the channel's taps cross into the next panel
+ * (separate 16-byte stores, 128 bytes apart, made this the slowest part of the weights pass).
  */
-static void pack_rows_4x4(const fast_job *j, const float *images, size_t n, float *bp) {
+static void pack_rows_small(const fast_job *j, const float *images, size_t n, float *bp, int k) {
     const cpu_geom *g = j->g;
-    const size_t plane = j->z.plane, cn = n * plane, pstride = cn * NR;
+    const size_t plane = j->z.plane, cn = n * plane, pstride = cn * NR, taps = (size_t)k * k;
     const int H = g->height, W = g->width;
+    const __mmask8 row_lanes = (__mmask8)((1u << k) - 1);
     for (size_t i = 0; i < n; i++) {
         const float *image = images + i * j->img_size;
         for (int c = 0; c < g->channels; c++) {
             const float *chan = image + (size_t)c * H * W;
-            size_t kk0 = (size_t)c * 16;
-            float *base = bp + (kk0 / NR) * pstride + i * plane * NR + kk0 % NR;
+            size_t kk0 = (size_t)c * taps, off = kk0 % NR;
+            float *base = bp + (kk0 / NR) * pstride + i * plane * NR + off;
+            /* lanes of this panel, and of the next one when the taps cross into it */
+            long first = (long)(NR - off) < (long)taps ? (long)(NR - off) : (long)taps;
+            __mmask16 here = lanes(0, first), there = lanes(first, (long)taps);
             for (int oy = 0; oy < g->out_h; oy++) {
                 int iy0 = oy * g->stride_h - g->pad_h;
                 const float *rp[4];
-                for (int ky = 0; ky < 4; ky++)
+                for (int ky = 0; ky < k; ky++)
                     rp[ky] = (unsigned)(iy0 + ky) < (unsigned)H ? chan + (size_t)(iy0 + ky) * W : NULL;
                 float *d = base + (size_t)oy * g->out_w * NR;
                 for (int ox = 0; ox < g->out_w; ox++, d += NR) {
                     int ix0 = ox * g->stride_w - g->pad_w;
-                    __mmask8 mk = (__mmask8)(lanes(-ix0, W - ix0) & 0xF);
+                    __mmask8 mk = (__mmask8)(lanes(-ix0, W - ix0) & row_lanes);
                     __m128 r0 = rp[0] ? _mm_maskz_loadu_ps(mk, rp[0] + ix0) : _mm_setzero_ps();
                     __m128 r1 = rp[1] ? _mm_maskz_loadu_ps(mk, rp[1] + ix0) : _mm_setzero_ps();
                     __m128 r2 = rp[2] ? _mm_maskz_loadu_ps(mk, rp[2] + ix0) : _mm_setzero_ps();
-                    __m128 r3 = rp[3] ? _mm_maskz_loadu_ps(mk, rp[3] + ix0) : _mm_setzero_ps();
                     __m512 v = _mm512_castps128_ps512(r0);
                     v = _mm512_insertf32x4(v, r1, 1);
                     v = _mm512_insertf32x4(v, r2, 2);
-                    v = _mm512_insertf32x4(v, r3, 3);
-                    _mm512_storeu_ps(d, v);
+                    if (k == 4) {
+                        __m128 r3 = rp[3] ? _mm_maskz_loadu_ps(mk, rp[3] + ix0) : _mm_setzero_ps();
+                        v = _mm512_insertf32x4(v, r3, 3);
+                    } else {
+                        v = _mm512_maskz_compress_ps(0x777, v);
+                    }
+                    _mm512_mask_storeu_ps(d, here, v);
+                    if (first < (long)taps) _mm512_mask_storeu_ps(d + pstride - NR, there, v);
                 }
             }
         }
@@ -1026,8 +1079,8 @@ static void pack_rows(const fast_job *j, const float *images, size_t n, float *b
     const size_t k = j->z.k, plane = j->z.plane, cn = n * plane, pstride = cn * NR;
     const size_t H = (size_t)g->height, W = (size_t)g->width, taps = (size_t)g->k_h * g->k_w;
     if (k % NR) zero_tails(bp + (k / NR) * pstride, cn, k % NR);
-    if (g->k_h == 4 && g->k_w == 4 && g->dil_h == 1 && g->dil_w == 1) {
-        pack_rows_4x4(j, images, n, bp);
+    if ((g->k_h == 4 || g->k_h == 3) && g->k_w == g->k_h && g->dil_h == 1 && g->dil_w == 1) {
+        pack_rows_small(j, images, n, bp, g->k_h);
         return;
     }
     for (size_t i = 0; i < n; i++) {

@@ -288,12 +288,11 @@ ck_status cpu_vq_restart(int batch, int dim, int plane, int codes, const ck_buff
 /* ---------------------------------------------------------------- numerics */
 
 /*
- * exp(-a) for a >= 0 (a > 87.3 gives about 1e-38; NaN gives NaN), written so that
- * loops over arrays vectorise: Cephes expf's reduction and polynomial (within 2 ulp), 2^n
- * from the exponent bits. No libm call.
+ * e^x = 2^n e^r for x in [-87.3, 0], written so that loops over arrays vectorise: Cephes
+ * expf's reduction and polynomial (within 2 ulp), 2^n from the exponent bits, no libm call.
+ * Returns e^r - 1 (full relative precision near 0) and sets *two_n.
  */
-static inline float cpu_exp_neg(float a) {
-    float x = a > 87.3f ? -87.3f : -a; /* NaN stays NaN */
+static inline float cpu_exp_split(float x, float *two_n) {
     float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
     float r = x - n * 0.693359375f + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -302,9 +301,15 @@ static inline float cpu_exp_neg(float a) {
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
     union { int32_t i; float f; } scale = {.i = ((int32_t)n + 127) << 23};
-    return p * scale.f;
+    *two_n = scale.f;
+    return p * r * r + r;
+}
+
+/* exp(-a) for a >= 0 (a > 87.3 gives about 1e-38; NaN gives NaN). */
+static inline float cpu_exp_neg(float a) {
+    float two_n, em1 = cpu_exp_split(a > 87.3f ? -87.3f : -a, &two_n); /* NaN stays NaN */
+    return (em1 + 1.0f) * two_n;
 }
 
 /*
@@ -324,6 +329,21 @@ static inline float cpu_log1p_unit(float e) {
     p = p * s2 + 1.0f / 3.0f;
     p = p * s2 + 1.0f;
     return (big ? 0.69314718055994531f : 0.0f) + 2.0f * s * p;
+}
+
+/*
+ * exp(x) - 1 for x <= 0 (ELU's negative side), vectorisable: 2^n (e^r - 1) + (2^n - 1),
+ * which keeps full relative precision near 0 (n = 0 there) where exp(x) - 1 would cancel.
+ */
+static inline float cpu_expm1_nonpos(float x) {
+    float two_n, em1 = cpu_exp_split(x < -87.3f ? -87.3f : x, &two_n);
+    return em1 * two_n + (two_n - 1.0f);
+}
+
+/* ELU (scale 1): x for x > 0, exp(x) - 1 otherwise; vectorisable. */
+static inline float cpu_elu(float x) {
+    float e = cpu_expm1_nonpos(x > 0 ? 0.0f : x);
+    return x > 0 ? x : e;
 }
 
 /* log(1 + exp(x)) without overflow or cancellation; vectorisable. */

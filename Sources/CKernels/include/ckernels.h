@@ -323,7 +323,8 @@ typedef enum ck_activation {
     CK_ACT_LEAKY_RELU = 2, /* slope alpha below zero */
     CK_ACT_SIGMOID = 3,
     CK_ACT_TANH = 4,
-    CK_ACT_SOFTPLUS = 5
+    CK_ACT_SOFTPLUS = 5,
+    CK_ACT_ELU = 6         /* x > 0 ? x : exp(x) - 1 (alpha ignored); f' = 1 or f(x) + 1, from the output */
 } ck_activation;
 
 /**
@@ -361,7 +362,8 @@ ck_status ck_activation_backward(ck_activation kind, float alpha, size_t count, 
  * layer1's pre-activation output directly: no separate activation pass, no extra buffer.
  * Results equal the plain operation followed by ck_activation_forward (or backward) up to
  * float rounding. Backward forms accept CK_ACT_IDENTITY, CK_ACT_RELU, CK_ACT_LEAKY_RELU
- * with alpha >= 0, CK_ACT_SIGMOID and CK_ACT_TANH (softplus's derivative needs its input).
+ * with alpha >= 0, CK_ACT_SIGMOID, CK_ACT_TANH and CK_ACT_ELU (softplus's derivative needs
+ * its input).
  * On backends without a fused kernel the library runs the two operations.
  */
 

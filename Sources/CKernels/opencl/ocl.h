@@ -51,8 +51,9 @@ ck_status ocl_fail_alloc(cl_int err, const char *what);
     X(im2col) X(col2im) X(col2im_planes) X(nchw_to_cn) X(cn_to_nchw) X(gemm) X(gemm_rows)  \
     X(gemm_dots) X(bias_add) X(bias_grad) X(fill) X(axpby)                                 \
     X(forward_identity) X(forward_relu) X(forward_leaky_relu) X(forward_sigmoid)           \
-    X(forward_tanh) X(forward_softplus) X(backward_identity) X(backward_relu)              \
-    X(backward_leaky_relu) X(backward_sigmoid) X(backward_tanh) X(backward_softplus)       \
+    X(forward_tanh) X(forward_softplus) X(forward_elu) X(backward_identity)                \
+    X(backward_relu) X(backward_leaky_relu) X(backward_sigmoid) X(backward_tanh)           \
+    X(backward_softplus) X(backward_elu)                                                   \
     X(bernoulli_nll) X(gaussian_nll) X(gaussian_dlogvar) X(logistic_nll)                   \
     X(logistic_dlogscale) X(kl_normal) X(kl_normal_grad) X(kl_normal_pair) X(reduce_sum)   \
     X(kl_normal_pair_dq) X(random_normal) X(random_bernoulli) X(reparameterize)            \

@@ -37,7 +37,8 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
         guard config.model.classes == nil else {
             throw VAEError("\(checkpoint): a label-conditional VAE; imputation needs an unconditional one")
         }
-        let (vae, _) = try ConvVAE.load(from: checkpoint, device: device, maxBatch: 128)
+        let (vae, _) = try ConvVAE.load(from: checkpoint, device: device, maxBatch: 128,
+                                        purpose: "inpainting by --method \(self == .pseudoGibbs ? "pseudo-gibbs" : "mwg") needs a shallow VAE (vae train without --arch deep)")
         let chosen: ImputationMethod = self == .pseudoGibbs ? .pseudoGibbs : .metropolisWithinGibbs
         return (Imputer(model: vae, method: chosen, iterations: iterations), config, chosen.rawValue)
     }

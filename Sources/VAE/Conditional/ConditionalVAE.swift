@@ -17,6 +17,9 @@ import NN
 /// Colorization can instead predict a distribution over quantized colors at a reduced resolution
 /// (`ChromaBins`): the decoder then stops that many stages early and its head, over [features;
 /// the prior's feature map there], gives K logits per position.
+/// With the deep family (`config.family == .deep`), every stage of the posterior, the prior
+/// network and the decoder also runs `deep.blocks` residual blocks (`ResidualBlock`) after its
+/// resampling convolution, at the same width and resolution: the skips are unchanged.
 ///
 /// Every join is a channel concatenation done per image by device copies. Training mixes two
 /// losses (Sohn et al.'s hybrid objective) over the values that the task asks for (inpainting:
@@ -38,12 +41,14 @@ public final class ConditionalVAE: CheckpointableModel {
     public let posteriorEncoder: Sequential
     /// The posterior's parameters (cached: the prior-path steps zero their gradients).
     let posteriorParameters: [Parameter]
-    /// The prior network's stages (a stride-2 convolution and a ReLU each) and its dense head.
+    /// The prior network's stages (a stride-2 convolution and a ReLU each, then the deep
+    /// family's residual blocks) and its dense head.
     public let priorStages: [Sequential]
     public let priorHead: Dense
     /// z to the bottleneck feature map (dense layer and ReLU).
     public let projection: Sequential
-    /// Upsampling stages (a transposed convolution and a ReLU each) over [features; prior skip].
+    /// Upsampling stages (a transposed convolution and a ReLU each, then the deep family's
+    /// residual blocks) over [features; prior skip].
     public let decoderStages: [Sequential]
     /// The final 3x3 convolution over [features; c] to the likelihood's means (or, with chroma
     /// bins, over [features; the prior's map at 1/stride] to the bins' logits).
@@ -85,6 +90,9 @@ public final class ConditionalVAE: CheckpointableModel {
         precondition(chroma.map { 1 << dropped == $0.stride && dropped < config.widths.count } ?? true,
                      "the chroma stride must be a power of two below the image's reduction")
         self.chroma = chroma
+        if config.family == .deep, (config.deep?.blocks ?? 0) < 1 {
+            throw VAEError("model family 'deep' without residual blocks (model.deep.blocks)")
+        }
         self.config = config
         self.task = task
         self.device = device
@@ -99,6 +107,18 @@ public final class ConditionalVAE: CheckpointableModel {
         self.workspace = workspace
         let H = config.height, W = config.width, L = config.latent
         let relu = { (shape: [Int]) in try Activation(.relu, shape: shape, maxBatch: maxBatch, on: device) }
+        let blockCount = config.family == .deep ? config.deep?.blocks ?? 0 : 0
+        // Three paths of stages, each stage's blocks starting near the identity.
+        let branchScale = 1 / Float(max(1, 3 * config.widths.count * blockCount)).squareRoot()
+        /// The residual blocks of one stage (none for the shallow family).
+        func blocks(_ name: String, _ shape: [Int]) throws -> [Layer] {
+            try (0..<blockCount).map { b in
+                let block = try ResidualBlock(input: shape, branchScale: branchScale, maxBatch: maxBatch, workspace: workspace,
+                                              rng: &rng)
+                block.nameParameters("\(name).block\(b)")
+                return block
+            }
+        }
 
         /// Stride-2 convolution stages from `inputChannels`, one per width.
         func downStages(_ name: String, inputChannels: Int) throws -> [Sequential] {
@@ -108,7 +128,7 @@ public final class ConditionalVAE: CheckpointableModel {
                                       workspace: workspace, rng: &rng)
                 conv.nameParameters("\(name).conv\(i)")
                 shape = conv.outputShape
-                return Sequential([conv, try relu(shape)])
+                return Sequential([conv, try relu(shape)] + (try blocks("\(name).stage\(i)", shape)))
             }
         }
         let bottleneck = config.bottleneck
@@ -135,7 +155,7 @@ public final class ConditionalVAE: CheckpointableModel {
             deconv.nameParameters("decoder.deconv\(i)")
             shape = deconv.outputShape
             joins.append(join)
-            stages.append(Sequential([deconv, try relu(shape)]))
+            stages.append(Sequential([deconv, try relu(shape)] + (try blocks("decoder.stage\(i)", shape))))
         }
         let s = 1 << dropped
         precondition(shape[1] == H / s && shape[2] == W / s, "decoder features \(shape) do not match the image \(H)x\(W) / \(s)")

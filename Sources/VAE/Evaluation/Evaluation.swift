@@ -22,15 +22,29 @@ public struct EvaluationResult: Codable, Sendable {
     public var bitsPerDim: Double
     /// Latent dimensions whose posterior mean varies across the data (variance > 0.01).
     public var activeUnits: Int
+    /// Latent dimensions in all.
     public var latent: Int
+    /// Per latent group, top first: its KL and active units (one entry for a single latent).
+    public var groups: [GroupEvaluation]
     /// Mean PSNR in dB of the images decoded from their posterior means against the images
     /// (`vae evaluate` fills it in, to set beside a VQ-VAE's); nil when not measured.
     public var reconstructionPSNR: Double? = nil
 }
 
-/// Computes ELBO, importance-weighted bounds and, for 2-D latents, a grid estimate of log p(x).
+/// One latent group's share of an evaluation.
+public struct GroupEvaluation: Codable, Sendable {
+    public var name: String
+    public var shape: [Int]
+    /// Mean KL per image, in nats.
+    public var kl: Double
+    /// Dimensions whose posterior mean varies across the data (variance > 0.01).
+    public var activeUnits: Int
+}
+
+/// Computes ELBO, importance-weighted bounds and, for 2-D latents, a grid estimate of log p(x),
+/// for a model of any family.
 public struct Evaluator {
-    public let model: ConvVAE
+    public let model: any GenerativeModel
     /// Seed of the latent noise and of the one binarization of the evaluation data.
     public var seed: UInt64 = 0x5EED
     /// Binarize the data once (for models trained with dynamic binarization).
@@ -38,7 +52,7 @@ public struct Evaluator {
     /// A prior fitted after training; the IW bound is then also given under it.
     public var fittedPrior: GaussianMixture?
 
-    public init(model: ConvVAE, binarize: Bool = false) {
+    public init(model: any GenerativeModel, binarize: Bool = false) {
         self.model = model
         self.binarize = binarize
     }
@@ -46,52 +60,60 @@ public struct Evaluator {
     /// Evaluates the model on the first `limit` images (all when nil).
     /// - Parameters:
     ///   - iwSamples: K for the importance-weighted bound; 0 skips it
-    ///   - grid: points per axis of the midpoint grid for 2-D latents; 0 skips it
+    ///   - grid: points per axis of the midpoint grid for a single 2-D latent; 0 skips it
     public func evaluate(_ data: ImageSet, limit: Int? = nil, iwSamples: Int = 0, grid: Int = 0,
                          progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
         let n = min(limit ?? data.count, data.count)
         guard n > 0 else { throw VAEError("no images to evaluate: the data set is empty") }
-        try model.checkLabels(of: data, name: "the evaluation data")
-        let B = model.maxBatch, L = model.config.latent, D = model.config.dimensions
+        try (model as? ConvVAE)?.checkLabels(of: data, name: "the evaluation data")
+        let B = model.maxBatch, D = model.config.dimensions
+        let groups = model.latentGroups
         let staging = UnsafeMutablePointer<Float>.allocate(capacity: B * D)
         defer { staging.deallocate() }
 
         // ELBO, and posterior means for active units.
         var sums = LossSums()
-        var meanSum = [Double](repeating: 0, count: L), meanSq = [Double](repeating: 0, count: L)
+        var meanSum = groups.map { [Double](repeating: 0, count: $0.size) }, meanSq = meanSum
         for start in stride(from: 0, to: n, by: B) {
             let idx = Array(start..<min(start + B, n))[...]
             try loadBinarized(data, idx, staging: staging)
             sums += try model.evaluateBatch(seed: seed, firstRow: UInt64(start))
-            let stats = try model.lastStats.read()
-            for r in 0..<idx.count {
-                for j in 0..<L {
-                    let m = Double(stats[r * 2 * L + j])
-                    meanSum[j] += m
-                    meanSq[j] += m * m
+            for (g, means) in try model.lastPosteriorMeans().enumerated() {
+                let L = groups[g].size
+                for r in 0..<idx.count {
+                    for j in 0..<L {
+                        let m = Double(means[r * L + j])
+                        meanSum[g][j] += m
+                        meanSq[g][j] += m * m
+                    }
                 }
             }
         }
-        let active = (0..<L).filter { j in
-            let mean = meanSum[j] / Double(n)
-            return meanSq[j] / Double(n) - mean * mean > 0.01
-        }.count
-
+        let deterministic = model.config.autoencoder
+        let active = groups.indices.map { g in
+            deterministic ? 0 : (0..<groups[g].size).filter { j in
+                let mean = meanSum[g][j] / Double(n)
+                return meanSq[g][j] / Double(n) - mean * mean > 0.01
+            }.count
+        }
+        let groupKL = sums.groupKL.isEmpty ? [sums.kl] : sums.groupKL
         var result = EvaluationResult(
             images: n, negativeELBO: sums.negativeELBO, reconstruction: sums.reconstruction / Double(n),
             kl: sums.kl / Double(n), negativeIWBound: nil, iwSamples: nil, negativeIWBoundFittedPrior: nil,
-            negativeLogLikelihoodGrid: nil,
-            bitsPerDim: 0, activeUnits: model.config.autoencoder ? 0 : active, latent: L)
+            negativeLogLikelihoodGrid: nil, bitsPerDim: 0, activeUnits: active.reduce(0, +), latent: model.codeSize,
+            groups: groups.indices.map { g in
+                GroupEvaluation(name: groups[g].name, shape: groups[g].shape, kl: groupKL[g] / Double(n), activeUnits: active[g])
+            })
         var best = result.negativeELBO
-        if iwSamples > 0, !model.config.autoencoder {
+        if iwSamples > 0, !deterministic {
             let (iw, fitted) = try importanceWeighted(data, n: n, samples: iwSamples, staging: staging, progress: progress)
             result.negativeIWBound = iw
             result.negativeIWBoundFittedPrior = fitted
             result.iwSamples = iwSamples
             best = iw
         }
-        if grid > 0, L == 2, !model.config.autoencoder {
-            let g = try gridLogLikelihood(data, n: n, points: grid, staging: staging)
+        if grid > 0, let vae = model as? ConvVAE, vae.config.latent == 2, !deterministic {
+            let g = try gridLogLikelihood(vae, data, n: n, points: grid, staging: staging)
             result.negativeLogLikelihoodGrid = g
             best = g
         }
@@ -113,8 +135,8 @@ public struct Evaluator {
                        repeats: Int = 1) throws {
         data.copyBatch(indices: idx, into: staging)
         try model.loadBatch(staging, batch: idx.count)
-        if model.conditioning != nil, let labels = data.labels {
-            try model.setLabels(count: idx.count * repeats) { labels[idx[idx.startIndex + $0 / repeats]] }
+        if let vae = model as? ConvVAE, vae.conditioning != nil, let labels = data.labels {
+            try vae.setLabels(count: idx.count * repeats) { labels[idx[idx.startIndex + $0 / repeats]] }
         }
         guard binarize else { return }
         // Binarize once per image: the stream position depends on the image's index only.
@@ -126,46 +148,32 @@ public struct Evaluator {
         try model.loadBatch(staging, batch: idx.count)
     }
 
-    /// Mean over images of -log (1/K) sum_k p(x, z_k) / q(z_k | x), z_k ~ q(z | x), with the
-    /// prior N(0, I), and with the fitted prior (nil without one) on the same z_k.
+    /// Mean over images of -log (1/K) sum_k p(x, z_k) / q(z_k | x), z_k ~ q(z | x) over every
+    /// latent group, with the model's prior, and with the fitted prior (nil without one) on the
+    /// same z_k.
     func importanceWeighted(_ data: ImageSet, n: Int, samples K: Int, staging: UnsafeMutablePointer<Float>,
                             progress: ((Int, Int) -> Void)?) throws -> (Double, Double?) {
-        let B = model.maxBatch, L = model.config.latent, D = model.config.dimensions
+        let B = model.maxBatch, D = model.config.dimensions
         var total = 0.0, totalFitted = 0.0
         var logw = [Double](repeating: 0, count: K), logwFitted = logw
-        // log N(z; 0, I) = -|z|^2 / 2 - L/2 log(2 pi); the loop below leaves out the constant.
-        let normalConstant = 0.5 * Double(L) * log(2 * Double.pi)
         for i in 0..<n {
             try loadBinarized(data, [i][...], staging: staging, repeats: B)
             // Replicate the image across the batch once; each chunk draws fresh latents.
             for r in 1..<B { (staging + r * D).update(from: staging, count: D) }
             try model.loadBatch(staging, batch: B)
-            let stats = try model.encode(batch: B)
-            let s = try stats.read()
+            try model.prepareImportanceSampling()
             var k0 = 0
             while k0 < K {
                 let m = min(B, K - k0)
-                stats.setBatch(m)
-                model.target.setBatch(m)
-                let counter = (UInt64(i) &* UInt64(K) &+ UInt64(k0)) &* UInt64(L)
-                let zTensor = try model.latent.draw(from: stats, seed: Noise.Stream.latent.seed(seed ^ 0x1A), counter: counter)
-                let nll = try model.likelihood.loss(try model.decode(zTensor), target: model.target).read()
-                let eps = try model.latent.noise.read(), z = try zTensor.read()
+                let (w, fitted) = try model.importanceLogWeights(count: m, seed: Noise.Stream.latent.seed(seed ^ 0x1A),
+                                                                 firstRow: UInt64(i) &* UInt64(K) &+ UInt64(k0),
+                                                                 fittedPrior: fittedPrior)
                 for r in 0..<m {
-                    var lw = -Double(nll[r]), logPrior = 0.0
-                    for j in 0..<L {
-                        let lv = Double(s[r * 2 * L + L + j]), e = Double(eps[r * L + j]), zz = Double(z[r * L + j])
-                        lw += 0.5 * (lv + e * e)
-                        logPrior -= 0.5 * zz * zz
-                    }
-                    logw[k0 + r] = lw + logPrior
-                    if let fittedPrior {
-                        logwFitted[k0 + r] = lw + normalConstant + fittedPrior.logDensity(z[(r * L)..<(r * L + L)].lazy.map(Double.init))
-                    }
+                    logw[k0 + r] = w[r]
+                    if let fitted { logwFitted[k0 + r] = fitted[r] }
                 }
                 k0 += m
             }
-            stats.setBatch(B)
             total += log(Double(K)) - logSumExp(logw)
             totalFitted += log(Double(K)) - logSumExp(logwFitted)
             progress?(i + 1, n)
@@ -174,7 +182,8 @@ public struct Evaluator {
     }
 
     /// -log p(x) by the midpoint rule on a points x points grid over [-6, 6]^2 of the prior.
-    func gridLogLikelihood(_ data: ImageSet, n: Int, points: Int, staging: UnsafeMutablePointer<Float>) throws -> Double {
+    func gridLogLikelihood(_ model: ConvVAE, _ data: ImageSet, n: Int, points: Int,
+                           staging: UnsafeMutablePointer<Float>) throws -> Double {
         let B = model.maxBatch, D = model.config.dimensions
         let h = 12.0 / Double(points)
         let G = points * points

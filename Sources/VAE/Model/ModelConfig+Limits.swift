@@ -6,6 +6,8 @@ extension ModelConfig {
     public static let maxSide = 4096, maxLatent = 16384, maxWidth = 8192, maxStages = 12
     /// The most classes a label-conditional model may have.
     public static let maxClasses = 4096
+    /// The most residual blocks per stage and latent groups per stage of a deep model.
+    public static let maxBlocks = 64, maxGroups = 64
 
     /// Floats of the plain VAE's parameters (convolutions, the encoder head and the decoder's
     /// projection), nil on overflow. Other families are of the same order.
@@ -30,7 +32,11 @@ extension ModelConfig {
         for (i, w) in widths.enumerated() {
             guard let map = MemoryLimit.product([w, height >> (i + 1), width >> (i + 1)]),
                   let unfolded = MemoryLimit.product([16, cin, height >> (i + 1), width >> (i + 1)]) else { return nil }
-            total += 8 * map
+            // A deep stage keeps a few maps per residual block and latent group besides.
+            let deepMaps = deep.map { 2 * $0.blocks + 3 * ($0.groups.indices.contains(i) ? $0.groups[i] : 0) } ?? 0
+            guard let stage = MemoryLimit.product([8 * (1 + deepMaps), map]),
+                  !total.addingReportingOverflow(stage).overflow else { return nil }
+            total += stage
             workspace = max(workspace, unfolded)
             cin = w
         }
@@ -53,6 +59,13 @@ extension ModelConfig {
         }
         guard widths.count <= Self.maxStages, widths.allSatisfy({ (1...Self.maxWidth).contains($0) }) else {
             throw VAEError("widths \(widths): at most \(Self.maxStages) stages of 1...\(Self.maxWidth) channels")
+        }
+        if modelFamily == .deep {
+            guard let deep else { throw VAEError("family deep without its options (deep)") }
+            guard (1...Self.maxBlocks).contains(deep.blocks), deep.groups.count <= Self.maxStages,
+                  deep.groups.allSatisfy({ (0...Self.maxGroups).contains($0) }) else {
+                throw VAEError("deep: blocks \(deep.blocks) must be in 1...\(Self.maxBlocks), groups \(deep.groups) each in 0...\(Self.maxGroups)")
+            }
         }
         let stride = 1 << widths.count
         guard height % stride == 0, width % stride == 0 else {

@@ -22,6 +22,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Label-conditional (see `LabelConditioning`): the number of classes whose one-hot code
     /// joins the encoder's input and the decoder's latent; nil for an unconditional model.
     public var classes: Int?
+    /// The deep family's blocks and latent groups; nil for the other families.
+    public var deep: DeepOptions?
 
     public init(arch: String, channels: Int, height: Int, width: Int, widths: [Int], latent: Int,
                 likelihood: Likelihood, autoencoder: Bool = false, classes: Int? = nil) {

@@ -3,8 +3,11 @@ import NN
 /// Which kind of model a run directory holds: config.json's "family" ("vae" when absent, as in
 /// runs written before there were families).
 public enum ModelFamily: String, Codable, CaseIterable, Sendable {
-    /// The shallow convolutional VAE (`ConvVAE`).
+    /// The shallow convolutional VAE (`ConvVAE`): stride-2 convolutions to one latent vector.
     case vae
+    /// `HierarchicalVAE`: residual blocks per resolution and a top-down hierarchy of latent
+    /// groups (`DeepOptions`); for conditional tasks, `ConditionalVAE` with residual blocks.
+    case deep
     /// A VQ-VAE (`VQVAE`): discrete codes on a map, decoded by a convolutional decoder.
     case vqvae
     /// A PixelCNN prior over a VQ-VAE's code maps (`PixelCNN`, trained by `vae train-prior`).
@@ -14,6 +17,7 @@ public enum ModelFamily: String, Codable, CaseIterable, Sendable {
     public var title: String {
         switch self {
         case .vae: "a VAE"
+        case .deep: "a deep VAE"
         case .vqvae: "a VQ-VAE"
         case .pixelcnn: "a PixelCNN prior"
         }

@@ -12,7 +12,7 @@ extension ConvVAE {
     ///   - images: training images
     ///   - seed: picks the images (at most `maxPoints`), the posterior noise and EM's start
     ///   - maxPoints: images used at most, which bounds the fitting time
-    public func fitPrior(to images: ImageSet, seed: UInt64, maxPoints: Int = priorFitImages) throws -> GaussianMixture {
+    public func fitMixture(to images: ImageSet, seed: UInt64, maxPoints: Int = priorFitImages) throws -> GaussianMixture {
         let L = config.latent
         let picked = Array(SplitMix64.permutation(count: images.count, seed: seed).prefix(maxPoints))
         precondition(!picked.isEmpty, "no images to fit a prior to")
@@ -34,9 +34,19 @@ extension ConvVAE {
         return GaussianMixture.fit(codes, dimension: L, components: components, seed: seed)
     }
 
-    /// Draws `count` images from a fitted prior, decoded to pixel means (given a label per
-    /// image for a label-conditional model).
-    public func sample(count: Int, seed: UInt64, prior: GaussianMixture, labels: [Int]? = nil) throws -> [Image] {
+    /// The mixture fitted to the codes of up to `priorFitImages` of `images` (see `fitMixture`).
+    public func fitPrior(to images: ImageSet, seed: UInt64) throws -> GaussianMixture? {
+        try fitMixture(to: images, seed: seed)
+    }
+
+    /// Draws `count` images from a fitted prior, decoded to pixel means.
+    public func sample(count: Int, seed: UInt64, prior: GaussianMixture) throws -> [Image] {
+        try sample(count: count, seed: seed, prior: prior, labels: nil)
+    }
+
+    /// Draws `count` images from a fitted prior, decoded to pixel means, given a label per
+    /// image for a label-conditional model.
+    public func sample(count: Int, seed: UInt64, prior: GaussianMixture, labels: [Int]?) throws -> [Image] {
         precondition(prior.dimension == config.latent, "a prior of dimension \(prior.dimension) for latent \(config.latent)")
         return try decode(latents: prior.sample(count: count, seed: seed), labels: labels)
     }

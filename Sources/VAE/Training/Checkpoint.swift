@@ -260,5 +260,6 @@ extension ModelConfig {
     /// The geometry in a few words, for messages.
     var shortDescription: String {
         "a \(arch) model of \(channels)x\(height)x\(width), widths \(widths), latent \(latent)\(autoencoder ? " (autoencoder)" : "")"
+            + (deep.map { ", \($0.blocks) block(s) per stage, latent groups \($0.groups)" } ?? "")
     }
 }

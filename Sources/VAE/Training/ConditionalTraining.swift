@@ -45,7 +45,8 @@ final class ConditionalTraining: TrainingFamily {
     var batchSize: Int { model.maxBatch }
     var summary: String {
         let m = config.model
-        return "conditional VAE for \(task.rawValue), \(m.arch) widths \(m.widths), latent \(m.latent), \(m.likelihood.rawValue), \(model.parameterCount) parameters\(options.masks.map { ", masks \($0)" } ?? "")"
+        let blocks = m.family == .deep ? ", \(m.deep?.blocks ?? 0) residual block(s) per stage" : ""
+        return "conditional VAE for \(task.rawValue), \(m.arch) widths \(m.widths)\(blocks), latent \(m.latent), \(m.likelihood.rawValue), \(model.parameterCount) parameters\(options.masks.map { ", masks \($0)" } ?? "")"
     }
 
     /// One step of the hybrid objective; the prior-path steps train the same networks on the

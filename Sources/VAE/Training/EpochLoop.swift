@@ -200,13 +200,18 @@ public final class EpochLoop {
                 let paused = Date()
                 try checkSameWeights()
                 if ranks.isRoot {
-                    let m = try endEpoch(epoch: epoch, sums: epochSums, rate: rate)
+                    let (m, groups) = try endEpoch(epoch: epoch, sums: epochSums, rate: rate)
                     let val = m.valLoss.isNaN ? "no validation images"
                         : String(format: "val %.3f  %.4f bits/dim", m.valLoss, m.bitsPerDim)
                     events.log(String(format: "epoch %d  step %lld  loss %.3f (rec %.3f, kl %.3f)  ", epoch + 1, state.step,
                                       m.trainLoss, m.trainReconstruction, m.trainKL)
                                + val + String(format: "  %.0f img/s", m.imagesPerSecond)
                                + m.extras.map { String(format: "  %@ %.4g", $0.name, $0.value) }.joined())
+                    if !groups.isEmpty {
+                        events.log("  val KL per group (active units): " + groups.map {
+                            String(format: "%@ %.2f (%d)", $0.name, $0.kl, $0.activeUnits)
+                        }.joined(separator: ", "))
+                    }
                 }
                 try ranks.barrier()  // the others wait, without a time limit, while rank 0 validates and saves
                 epochSums = LossSums()
@@ -248,7 +253,7 @@ public final class EpochLoop {
     }
 
     /// Validation, metrics.csv and a checkpoint at the end of an epoch (or of the run).
-    func endEpoch(epoch: Int, sums: LossSums, rate: Double) throws -> EpochMetrics {
+    func endEpoch(epoch: Int, sums: LossSums, rate: Double) throws -> (EpochMetrics, [GroupEvaluation]) {
         let val = try family.validate()
         let n = Double(max(sums.images, 1))
         let m = EpochMetrics(epoch: epoch + 1, step: state.step, trainLoss: sums.negativeELBO,
@@ -258,7 +263,7 @@ public final class EpochLoop {
                              seconds: state.seconds, extras: val?.extras ?? [])
         history.append(m)
         try saveCheckpoint()
-        return m
+        return (m, val?.groups ?? [])
     }
 
     /// Writes the checkpoint (configuration, weights, optimizer moments, state, metrics) into

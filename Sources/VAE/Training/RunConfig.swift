@@ -52,6 +52,26 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 }
 
+extension TrainingOptions {
+    /// The optimization recipe of a family: what `vae train` uses unless told otherwise.
+    public struct Recipe: Sendable {
+        public var learningRate: Float, cosineDecay: Bool, warmupEpochs: Double, clipNorm: Float?
+    }
+
+    /// The deep family's recipe (found on MNIST, see docs/architecture.md): a higher learning
+    /// rate decayed to zero along a cosine over the run (epochs or minutes), one epoch of KL
+    /// warm-up so that the upper groups are used before the KL presses on them, and clipping
+    /// against the rare spikes of a hierarchy's KL terms.
+    public static let deepRecipe = Recipe(learningRate: 2e-3, cosineDecay: true, warmupEpochs: 1, clipNorm: 200)
+
+    mutating func applyRecipe(_ r: Recipe) {
+        learningRate = r.learningRate
+        cosineDecay = r.cosineDecay
+        warmupEpochs = r.warmupEpochs
+        clipNorm = r.clipNorm
+    }
+}
+
 /// What a run trains: a plain VAE, or a conditional model for a task. Saved as config.json's
 /// "task" ("vae", "inpaint", "colorize").
 public enum RunTask: String, Codable, CaseIterable, Sendable {

@@ -31,6 +31,8 @@ struct ValidationSummary {
     var negativeELBO: Double, reconstruction: Double, kl: Double, bitsPerDim: Double
     /// A family's own figures (a VQ-VAE's PSNR, perplexity, codes in use), by column name.
     var extras: [(name: String, value: Double)] = []
+    /// KL and active units per latent group, for models with several (else empty).
+    var groups: [GroupEvaluation] = []
 }
 
 /// Where training stands after a step, for a progress display.

@@ -1,10 +1,11 @@
 import ImageIO
 import NN
 
-/// The architectures `vae train --arch` names: a reference preset, or `auto` (the preset that
-/// matches the data's geometry, else a stack of stride-2 layers sized from it).
+/// The architectures `vae train --arch` names: a reference preset, `auto` (the preset that
+/// matches the data's geometry, else a stack of stride-2 layers sized from it), or `deep` (the
+/// hierarchical family sized from the data's geometry, `ModelConfig.deep`).
 public enum Architecture: String, CaseIterable, Sendable {
-    case auto, mnist, cifar, tiny64
+    case auto, mnist, cifar, tiny64, deep
 }
 
 /// What a user asks `vae train` for. `resolve()` fills in every default and checks what depends
@@ -28,8 +29,13 @@ public struct TrainingRequest: Sendable {
     public var condition: ModelCondition = .none
     /// Dynamic binarization (nil: on for MNIST with a Bernoulli likelihood).
     public var binarize: Bool?
-    /// Conditional models and VQ-VAEs: convolution widths (nil: the preset's, or a VQ-VAE's default).
+    /// Conditional models and VQ-VAEs: convolution widths; the deep family: stage widths (nil:
+    /// the preset's, or a VQ-VAE's default).
     public var widths: [Int]?
+    /// The deep family: residual blocks per stage (nil: the preset's).
+    public var blocks: Int?
+    /// The deep family: latent groups per stage, highest resolution first (nil: the preset's).
+    public var groups: [Int]?
     /// Inpainting: the training mask mix (nil: every kind).
     public var masks: MaskGenerator?
     /// Conditional models: one step in this many trains the prior path.
@@ -43,8 +49,14 @@ public struct TrainingRequest: Sendable {
     /// Colorization: predict quantized colors (the default; see `ChromaBins`) or a Gaussian over
     /// the chroma's values.
     public var quantizedColor = true
-    /// Batch, learning rate, schedule, beta, free bits, clipping, seed, threads and length
-    /// (`data` and `binarize` are filled in by `resolve`).
+    /// The rest of the optimization recipe besides `learningRate`: cosine decay, KL warm-up
+    /// epochs and gradient clipping (0: none); each nil takes the family's default
+    /// (`TrainingOptions.deepRecipe` for the deep family, else `training`'s).
+    public var cosineDecay: Bool?
+    public var warmupEpochs: Double?
+    public var clipNorm: Float?
+    /// Batch, beta, free bits, seed, threads and length, and the recipe's values where the
+    /// fields above are nil (`data` and `binarize` are filled in by `resolve`).
     public var training = TrainingOptions()
 
     public init() {}
@@ -66,14 +78,28 @@ public struct TrainingRequest: Sendable {
             } ?? ModelConfig.automatic(channels: 3, height: patch, width: patch)
         } else if let preset = ModelConfig.presets[architecture.rawValue] {
             model = preset
+        } else if architecture == .deep, task == .vae {
+            model = try resolveDeep()
         } else {
             let g = try data.defaultGeometry()
             model = ModelConfig.automatic(channels: g.channels, height: g.height, width: g.width)
+        }
+        if architecture != .deep, blocks != nil || groups != nil {
+            throw VAEError("--blocks and --groups apply to --arch deep")
+        }
+        if architecture == .deep, task != .vae {
+            // Conditional models: the shallow stages of the geometry, each with residual blocks.
+            guard groups == nil else { throw VAEError("--groups applies to --arch deep without --task (one latent vector here)") }
+            model.family = .deep
+            model.arch = "deep"
+            model.deep = DeepOptions(blocks: blocks ?? 1, groups: [])
+            guard blocks ?? 1 >= 1 else { throw VAEError("--blocks must be at least 1") }
         }
         if let latent { model.latent = latent }
         if let likelihood { model.likelihood = likelihood }
         model.autoencoder = autoencoder
         if condition == .label {
+            guard architecture != .deep else { throw VAEError("--condition label applies to the shallow VAE, not to --arch deep") }
             guard task == .vae, family == .vae else {
                 throw VAEError("--condition label applies to a plain VAE, not to \(family == .vae ? "--task \(task.rawValue)" : "--model \(family.rawValue)")")
             }
@@ -82,11 +108,20 @@ public struct TrainingRequest: Sendable {
         }
         var t = training
         t.data = data.description
+        if model.modelFamily == .deep, task == .vae { t.applyRecipe(TrainingOptions.deepRecipe) }
         if let learningRate { t.learningRate = learningRate }
+        if let cosineDecay { t.cosineDecay = cosineDecay }
+        if let warmupEpochs { t.warmupEpochs = warmupEpochs }
+        if let clipNorm { t.clipNorm = clipNorm > 0 ? clipNorm : nil }
         if case .mnist = data { t.binarize = binarize ?? (model.likelihood == .bernoulli) } else { t.binarize = binarize ?? false }
         var config = RunConfig(model: model, training: t, task: task)
         if family == .vqvae { try resolveVQ(&config) }
-        guard let conditional = task.conditional else { return config }
+        guard let conditional = task.conditional else {
+            if widths != nil, model.modelFamily != .deep, family != .vqvae {
+                throw VAEError("--widths applies to --arch deep, --model vqvae and conditional tasks")
+            }
+            return config
+        }
 
         config.conditional = ConditionalOptions(
             masks: conditional == .inpaint ? masks ?? MaskGenerator(kinds: MaskKind.allCases) : nil,
@@ -121,6 +156,7 @@ public struct TrainingRequest: Sendable {
     /// 128 and twice as fast).
     func resolveVQ(_ config: inout RunConfig) throws {
         guard task == .vae else { throw VAEError("--model vqvae cannot be combined with --task \(task.rawValue)") }
+        guard architecture != .deep else { throw VAEError("--model vqvae cannot be combined with --arch deep") }
         if autoencoder { throw VAEError("--model vqvae cannot be combined with --autoencoder") }
         if latent != nil { throw VAEError("--latent is a VAE's option; a VQ-VAE takes --codes and --code-dim") }
         let o = vq ?? VQOptions()
@@ -142,5 +178,36 @@ public struct TrainingRequest: Sendable {
         }
         m.latent = o.codeDimension
         config.model = m
+    }
+
+    /// The deep family for the data's geometry, with the widths, blocks and groups asked for.
+    func resolveDeep() throws -> ModelConfig {
+        let g = try data.defaultGeometry()
+        var model = ModelConfig.deep(channels: g.channels, height: g.height, width: g.width)
+        guard var deep = model.deep, !model.widths.isEmpty else {
+            throw VAEError("images of \(g.height)x\(g.width) are too small for --arch deep (it halves them at least once, to 4 pixels or more)")
+        }
+        if autoencoder { throw VAEError("--autoencoder cannot be combined with --arch deep") }
+        if let w = widths {
+            guard g.height % (1 << w.count) == 0, g.width % (1 << w.count) == 0, g.height >> w.count >= 2,
+                  g.width >> w.count >= 2 else {
+                throw VAEError("--widths: \(w.count) stride-2 stages do not divide \(g.height)x\(g.width) images")
+            }
+            model.widths = w
+            if groups == nil { deep.groups = (0..<w.count).map { $0 == 0 ? 1 : 2 } }
+        }
+        if let blocks {
+            guard blocks >= 1 else { throw VAEError("--blocks must be at least 1") }
+            deep.blocks = blocks
+        }
+        if let groups {
+            guard groups.count == model.widths.count, groups.allSatisfy({ $0 >= 0 }), groups.last! >= 1 else {
+                throw VAEError("--groups: give one count per stage (\(model.widths.count) here, highest resolution first), the last at least 1")
+            }
+            deep.groups = groups
+        }
+        model.deep = deep
+        if widths != nil || blocks != nil || groups != nil || latent != nil { model.arch = "deep-custom" }
+        return model
     }
 }

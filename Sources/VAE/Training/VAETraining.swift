@@ -2,14 +2,19 @@ import Foundation
 import ImageIO
 import NN
 
-/// The plain VAE's part of training (see `TrainingFamily`): batches of images in, the ELBO's
-/// gradients out; when the run ends, a fitted prior, the pictures and the report.
+/// The plain VAE's part of training (see `TrainingFamily`), for every unconditional family
+/// (`GenerativeModel`): batches of images in, the ELBO's gradients out; when the run ends, a
+/// fitted prior where the family has one, the pictures and the report.
 final class VAETraining: TrainingFamily {
     let config: RunConfig
-    let model: ConvVAE
+    let model: any GenerativeModel
     let train: ImageSet, validation: ImageSet
     /// Host memory a batch passes through on its way to a device without host-visible tensors.
     let staging: UnsafeMutablePointer<Float>
+    /// The model again when it is label-conditional (it takes each batch's labels).
+    let labelled: ConvVAE?
+    /// The latent groups' KL and active units at the last validation (models with several).
+    var lastGroups: [GroupEvaluation] = []
 
     /// - Parameter ranks: the processes that share each step's batch
     init(config: RunConfig, device: Device, train: ImageSet, validation: ImageSet, ranks: Int = 1) throws {
@@ -17,9 +22,11 @@ final class VAETraining: TrainingFamily {
         self.config = config
         self.train = train
         self.validation = validation
-        model = try ConvVAE(config.model, device: device, maxBatch: try config.training.batch(perRankOf: ranks, images: train.count),
-                            seed: config.training.seed)
-        try model.checkLabels(of: train, name: config.training.data)
+        model = try makeGenerativeModel(config.model, device: device,
+                                        maxBatch: try config.training.batch(perRankOf: ranks, images: train.count),
+                                        seed: config.training.seed)
+        labelled = (model as? ConvVAE).flatMap { $0.conditioning == nil ? nil : $0 }
+        try labelled?.checkLabels(of: train, name: config.training.data)
         staging = .allocate(capacity: model.maxBatch * config.model.dimensions)
     }
 
@@ -30,7 +37,10 @@ final class VAETraining: TrainingFamily {
     var batchSize: Int { model.maxBatch }
     var summary: String {
         let m = config.model
-        return "\(m.arch), latent \(m.latent), \(m.likelihood.rawValue)\(m.classes.map { ", conditioned on \($0) label classes" } ?? ""), \(model.parameterCount) parameters"
+        guard let deep = m.deep, m.modelFamily == .deep else {
+            return "\(m.arch), latent \(m.latent), \(m.likelihood.rawValue)\(m.classes.map { ", conditioned on \($0) label classes" } ?? ""), \(model.parameterCount) parameters"
+        }
+        return "\(m.arch): widths \(m.widths), \(deep.blocks) residual block(s) per stage, latent groups \(deep.groups) of \(m.latent) channels (\(model.codeSize) dimensions), \(m.likelihood.rawValue), \(model.parameterCount) parameters"
     }
 
     func computeGradients(indices: ArraySlice<Int>, firstRow: UInt64, step: Int64, beta: Float) throws -> LossSums? {
@@ -41,8 +51,8 @@ final class VAETraining: TrainingFamily {
             train.copyBatch(indices: indices, into: staging)
             try model.loadBatch(staging, batch: indices.count)
         }
-        if model.conditioning != nil, let labels = train.labels {
-            try model.setLabels(count: indices.count) { labels[indices[indices.startIndex + $0]] }
+        if let labelled, let labels = train.labels {
+            try labelled.setLabels(count: indices.count) { labels[indices[indices.startIndex + $0]] }
         }
         let t = config.training
         let settings = StepSettings(beta: beta, freeBits: t.freeBits, binarize: t.binarize,
@@ -55,18 +65,21 @@ final class VAETraining: TrainingFamily {
         var evaluator = Evaluator(model: model, binarize: config.training.binarize)
         evaluator.seed = config.training.seed
         let v = try evaluator.evaluate(validation, limit: 2000)
+        lastGroups = v.groups.count > 1 ? v.groups : []
         return ValidationSummary(negativeELBO: v.negativeELBO, reconstruction: v.reconstruction, kl: v.kl,
-                                 bitsPerDim: v.bitsPerDim)
+                                 bitsPerDim: v.bitsPerDim, groups: lastGroups)
     }
 
     func finish(_ run: EpochLoop) throws -> [String] {
         let fitStart = Date()
         let prior = try model.fitPrior(to: train, seed: config.training.seed)
-        try Checkpoint.savePrior(prior, to: run.directory)
-        run.events.log(String(format: "prior: a %d-component Gaussian mixture fitted to the codes of %d training images in %.1f s",
-                              prior.components, min(train.count, ConvVAE.priorFitImages), Date().timeIntervalSince(fitStart)))
-        return ["model.safetensors", "prior.safetensors", "metrics.csv"]
+        if let prior {
+            try Checkpoint.savePrior(prior, to: run.directory)
+            run.events.log(String(format: "prior: a %d-component Gaussian mixture fitted to the codes of %d training images in %.1f s",
+                                  prior.components, min(train.count, ConvVAE.priorFitImages), Date().timeIntervalSince(fitStart)))
+        }
+        return ["model.safetensors"] + (prior == nil ? [] : ["prior.safetensors"]) + ["metrics.csv"]
             + (try Report.writeRun(model: model, config: config, history: run.history, state: run.state,
-                                   heldOut: validation, prior: prior, directory: run.directory))
+                                   heldOut: validation, prior: prior, groups: lastGroups, directory: run.directory))
     }
 }
