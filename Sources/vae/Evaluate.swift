@@ -49,7 +49,11 @@ struct Evaluate: ParsableCommand {
         }
         if showProgress, iwSamples > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
         let originals = (0..<result.images).map { images.image(at: $0) }
-        let psnr = zip(originals, try vae.reconstruct(originals)).map { ImageMetrics.psnr($0, $1) }
+        // A label-conditional model reconstructs each image given its label.
+        let reconstructions = try (vae as? ConvVAE).flatMap { labelled in
+            try labelled.conditioningLabels(images, count: originals.count).map { try labelled.reconstruct(originals, labels: $0) }
+        } ?? vae.reconstruct(originals)
+        let psnr = zip(originals, reconstructions).map { ImageMetrics.psnr($0, $1) }
         result.reconstructionPSNR = psnr.reduce(0, +) / Double(psnr.count)
         if json {
             let encoder = JSONEncoder()

@@ -18,8 +18,8 @@ struct FrechetOptions: ParsableArguments {
 
     /// Evaluates and prints a table or one JSON object.
     func run(checkpoint: CheckpointOptions, data: DataSpec?, json: Bool) throws {
-        let device = try checkpoint.device.open()
-        let (vae, config) = try ConvVAE.load(from: checkpoint.checkpoint, device: device)
+        let (vae, config) = try checkpoint.load(purpose: "vae evaluate --fid needs a VAE")
+        let device = vae.device
         let m = config.model
         let parent = FileIO.parentDirectory(checkpoint.checkpoint)
         let directory = featureNetwork ?? ((parent.isEmpty ? "." : parent) as NSString).appendingPathComponent("feature-network")

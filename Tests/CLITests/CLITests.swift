@@ -200,6 +200,10 @@ struct CLITests {
         let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
         #expect(json?["negativeIWBound"] is Double)
         #expect((json?["groups"] as? [Any])?.count == 3)
+        let fid = try Tool.run(["evaluate", "--checkpoint", run, "--fid", "--fid-images", "24", "--feature-epochs", "1", "--json"])
+        #expect(fid.status == 0, "\(fid.stderr)")
+        let f = try JSONSerialization.jsonObject(with: Data(fid.stdout.utf8)) as? [String: Any]
+        #expect(f?["model"] is Double && f?["untrained"] is Double && f?["modelPrior"] as? String == "the model's own")
         try Image(width: 32, height: 32, channels: 3, pixels: (0..<3072).map { Float($0 % 7) / 7 }).writePNG(to: dir + "/in.png")
         let mwg = try Tool.run(["inpaint", "--checkpoint", run, "--input", dir + "/in.png", "--mask-kind", "center",
                                 "--method", "mwg", "--out", dir + "/out.png"])

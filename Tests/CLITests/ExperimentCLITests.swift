@@ -33,6 +33,13 @@ struct ExperimentCLITests {
         // A row per class: 6 rows of 28-pixel cells with 2-pixel gaps.
         #expect(try Image.load(tmp.file("all.png")).height == 6 * 30 + 2)
         expectOneLineError(try Tool.run(["sample", "--checkpoint", run, "--label", "6", "--out", tmp.file("x.png")]), naming: "--label 6")
+        // The bounds and reconstructions given each held-out image's label.
+        let bounds = try Tool.run(["evaluate", "--checkpoint", run, "--limit", "8", "--iw-samples", "4", "--json"])
+        #expect(bounds.status == 0, "\(bounds.stderr)")
+        let b = try JSONSerialization.jsonObject(with: Data(bounds.stdout.utf8)) as? [String: Any]
+        #expect((b?["reconstructionPSNR"] as? Double)?.isFinite == true && b?["negativeIWBound"] is Double)
+        let recon = try Tool.run(["reconstruct", "--checkpoint", run, "--count", "4", "--out", tmp.file("recon.png")])
+        #expect(recon.status == 0, "\(recon.stderr)")
         let fid = try Tool.run(["evaluate", "--checkpoint", run, "--fid", "--fid-images", "24", "--feature-epochs", "1", "--json"])
         #expect(fid.status == 0, "\(fid.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(fid.stdout.utf8)) as? [String: Any]

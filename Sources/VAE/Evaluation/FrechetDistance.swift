@@ -133,7 +133,7 @@ extension FeatureNetworkStore {
     /// - Parameters:
     ///   - config: the model's run configuration (the untrained model starts from its seed)
     ///   - prior: the run's fitted prior, if any
-    public func evaluate(_ model: ConvVAE, config: RunConfig, prior: GaussianMixture?, count: Int,
+    public func evaluate(_ model: any GenerativeModel, config: RunConfig, prior: GaussianMixture?, count: Int,
                          log: (String) -> Void = { _ in }) throws -> FrechetResult {
         if let classes = model.config.classes, classes != info.model.classes {
             throw VAEError("\(directory): the feature network knows \(info.model.classes ?? 0) classes, the model \(classes)")
@@ -145,17 +145,25 @@ extension FeatureNetworkStore {
         func distance(_ images: [Image]) throws -> Double {
             try LinearAlgebra.frechetDistance(reference, try featureMoments(ImageSet(images: images)))
         }
+        /// `count` samples of a model (given the labels, for a label-conditional one).
+        func draw(from model: any GenerativeModel, prior: GaussianMixture?) throws -> [Image] {
+            if let labels, let labelled = model as? ConvVAE {
+                return try prior.map { try labelled.sample(count: count, seed: seed, prior: $0, labels: labels) }
+                    ?? labelled.sample(count: count, seed: seed, labels: labels)
+            }
+            return try prior.map { try model.sample(count: count, seed: seed, prior: $0) } ?? model.sample(count: count, seed: seed)
+        }
         log("sampling \(count) images and measuring their features")
-        let samples = try prior.map { try model.sample(count: count, seed: seed, prior: $0, labels: labels) }
-            ?? model.sample(count: count, seed: seed, labels: labels)
+        let samples = try draw(from: model, prior: prior)
         var result = FrechetResult(
             featureNetwork: directory, featureNetworkTestAccuracy: info.testAccuracy, data: info.data,
             reference: "test", referenceImages: reference.count, images: count, realTrain: try LinearAlgebra.frechetDistance(reference, train),
-            model: try distance(samples), modelPrior: prior == nil ? "N(0, I)" : "fitted Gaussian mixture",
-            modelNormalPrior: try prior.map { _ in try distance(try model.sample(count: count, seed: seed, labels: labels)) },
+            model: try distance(samples), modelPrior: prior == nil ? "the model's own" : "fitted Gaussian mixture",
+            modelNormalPrior: try prior.map { _ in try distance(try draw(from: model, prior: nil)) },
             untrained: 0, sampleLabelAccuracy: nil, note: info.note)
-        let untrained = try ConvVAE(model.config, device: model.device, maxBatch: model.maxBatch, seed: config.training.seed)
-        result.untrained = try distance(try untrained.sample(count: count, seed: seed, labels: labels))
+        let untrained = try makeGenerativeModel(model.config, device: model.device, maxBatch: model.maxBatch,
+                                                seed: config.training.seed)
+        result.untrained = try distance(try draw(from: untrained, prior: nil))
         if let labels, let classes = model.config.classes {
             let predicted = try network.evaluate(ImageSet(images: samples)).predictions
             result.sampleLabelAccuracy = (0..<classes).map { k in

@@ -48,10 +48,7 @@ extension ConvVAE {
     /// set (`setLabels`).
     @discardableResult
     public func lossAndGradients(_ settings: StepSettings, seed: UInt64, firstRow: UInt64) throws -> LossSums {
-        if settings.binarize {
-            try target.sampleBernoulli(seed: Noise.Stream.binarize.seed(seed),
-                                       counter: Noise.counter(row: firstRow, valuesPerRow: config.dimensions))
-        }
+        if settings.binarize { try binarizeTarget(seed: seed, firstRow: firstRow) }
         let b = target.batch
         let stats = try encode(batch: b)
         let z = try latent.draw(from: stats, seed: Noise.Stream.latent.seed(seed),

@@ -114,6 +114,13 @@ extension GenerativeModel {
         try values.withUnsafeBufferPointer { try loadBatch($0.baseAddress!, batch: $0.count / config.dimensions) }
     }
 
+    /// Dynamic binarization: replaces the loaded intensities by Bernoulli draws of them, with the
+    /// noise of rows `firstRow...`.
+    func binarizeTarget(seed: UInt64, firstRow: UInt64) throws {
+        try target.sampleBernoulli(seed: Noise.Stream.binarize.seed(seed),
+                                   counter: Noise.counter(row: firstRow, valuesPerRow: config.dimensions))
+    }
+
     /// The temperature of group `g` from a per-group list (one value serves every group).
     func temperature(_ temperatures: [Float], group g: Int) -> Float {
         temperatures.isEmpty ? 1 : temperatures[min(g, temperatures.count - 1)]

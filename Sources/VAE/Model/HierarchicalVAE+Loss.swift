@@ -21,10 +21,7 @@ extension HierarchicalVAE: GenerativeModel {
     /// the rows `firstRow...` (binarizing the batch first when the settings ask).
     @discardableResult
     public func lossAndGradients(_ settings: StepSettings, seed: UInt64, firstRow: UInt64) throws -> LossSums {
-        if settings.binarize {
-            try target.sampleBernoulli(seed: Noise.Stream.binarize.seed(seed),
-                                       counter: Noise.counter(row: firstRow, valuesPerRow: config.dimensions))
-        }
+        if settings.binarize { try binarizeTarget(seed: seed, firstRow: firstRow) }
         let b = target.batch
         try bottomUp(batch: b)
         let latentSeed = Noise.Stream.latent.seed(seed)
