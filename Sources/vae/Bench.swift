@@ -164,7 +164,7 @@ struct Bench: ParsableCommand {
         request.task = self.task
         request.data = .shapes(count: batch)
         request.architecture = Architecture(rawValue: name)!
-        request.training.batch = batch
+        request.batch = batch
         let config = try request.resolve()
         var model = config.model
         model.channels = preset.channels

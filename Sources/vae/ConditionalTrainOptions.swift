@@ -10,10 +10,10 @@ struct ConditionalTrainOptions: ParsableArguments {
     var maskKind: MaskGenerator?
     @Option(help: "Conditional models and VQ-VAEs: convolution widths, e.g. 16,32,64,128 (one stride-2 stage each); --arch deep: the channels of each resolution stage, highest resolution first (default: the preset's).")
     var widths: String?
-    @Option(help: "Conditional models: one step in N trains the prior (sampling) path, the others the ELBO; 0 never (default 2).")
+    @Option(help: "Conditional models: one step in N trains the prior (sampling) path, the others the ELBO; 0 never (default 4).")
     var priorPathEvery: Int?
-    @Flag(help: "Conditional models: also train on left-right mirror images (each flipped with probability 1/2); for photos, not digits or text.")
-    var mirror = false
+    @Flag(inversion: .prefixedNo, help: "Conditional models: also train on left-right mirror images (each flipped with probability 1/2; default: on for color, off for gray data such as digits or text).")
+    var mirror: Bool?
     @Option(help: "Conditional models on a folder of photos: train on random NxN patches of the photos at their own size (N is the model's window).")
     var patch: Int?
     @Option(help: "With --patch: each patch is a square of up to Z times N pixels of the photo, averaged down to N (wider context; default 2).")
@@ -22,7 +22,7 @@ struct ConditionalTrainOptions: ParsableArguments {
     var color: ColorModel?
 
     func validate() throws {
-        if mirror, task.conditional == nil { throw ValidationError("--mirror applies to --task inpaint or colorize") }
+        if mirror != nil, task.conditional == nil { throw ValidationError("--mirror applies to --task inpaint or colorize") }
         if maskKind != nil, task == .colorize { throw ValidationError("--mask-kind applies to --task inpaint") }
         _ = try parsedWidths()
         if let priorPathEvery, priorPathEvery < 0 { throw ValidationError("--prior-path-every must be >= 0") }
@@ -49,7 +49,7 @@ struct ConditionalTrainOptions: ParsableArguments {
         request.task = task
         request.masks = maskKind
         request.widths = try? parsedWidths()
-        request.priorPathEvery = priorPathEvery ?? request.priorPathEvery
+        request.priorPathEvery = priorPathEvery
         request.mirror = mirror
         request.patch = patch
         request.zoom = zoom ?? 2

@@ -22,15 +22,15 @@ struct Train: ParsableCommand {
     var groups: String?
     @Option(help: "Epochs to train (default 10 unless --minutes).") var epochs: Int?
     @Option(help: "Minutes of training instead of epochs.") var minutes: Double?
-    @Option(help: "Batch size (default 128).") var batch: Int?
+    @Option(help: "Batch size (default 128; conditional tasks 64).") var batch: Int?
     @Option(help: "Adam learning rate (default: 1e-3; --arch deep: 2e-3).") var lr: Float?
-    @Flag(inversion: .prefixedNo, help: "Decay the learning rate to zero along a half cosine over the run (default: off; --arch deep: on).")
+    @Flag(inversion: .prefixedNo, help: "Decay the learning rate to zero along a half cosine over the run (default: off; --arch deep and conditional tasks: on).")
     var cosine: Bool?
     @Option(help: "bernoulli, gaussian or logistic (default: bernoulli for gray, gaussian with learned variance for color).")
     var likelihood: Likelihood?
     @Option(help: "Weight of the KL term (default 1).") var beta: Float?
     @Option(help: "Epochs of linear KL warm-up from 0 to beta (default: 0; --arch deep: 1).") var warmupEpochs: Double?
-    @Option(help: "Free bits: nats per latent dimension below which the posterior gets no KL gradient (default 0).") var freeBits: Float?
+    @Option(help: "Free bits: nats per latent dimension below which the posterior gets no KL gradient (default 0; conditional tasks 0.5).") var freeBits: Float?
     @Option(help: "Clip the global gradient norm to this value, 0 for none (default: none; --arch deep: 200).")
     var clipNorm: Float?
     @Flag(inversion: .prefixedNo, help: "Dynamic binarization (default: on for Bernoulli on MNIST).") var binarize: Bool?
@@ -125,7 +125,7 @@ struct Train: ParsableCommand {
         differs("--task", conditional.task == .vae ? nil : conditional.task, saved.task)
         differs("--widths", try conditional.parsedWidths(), m.widths)
         differs("--prior-path-every", conditional.priorPathEvery, saved.conditional?.priorPathPeriod ?? 2)
-        differs("--mirror", conditional.mirror ? true : nil, saved.conditional?.mirror ?? false)
+        differs("--mirror", conditional.mirror, saved.conditional?.mirror ?? false)
         differs("--patch", conditional.patch, saved.conditional?.patch ?? 0)
         differs("--zoom", conditional.zoom, saved.conditional?.zoom ?? 1)
         differs("--color", conditional.color?.rawValue, saved.task == .colorize ? (saved.conditional?.chroma == nil ? "gaussian" : "bins") : "none")
@@ -158,12 +158,12 @@ struct Train: ParsableCommand {
         vq.apply(to: &r)
         r.learningRate = lr
         var t = TrainingOptions()
-        t.batch = batch ?? t.batch
+        r.batch = batch
         r.cosineDecay = cosine
         r.warmupEpochs = warmupEpochs
         r.clipNorm = clipNorm
+        r.freeBits = freeBits
         t.beta = beta ?? t.beta
-        t.freeBits = freeBits ?? t.freeBits
         t.seed = seed ?? t.seed
         t.threads = device.threads
         t.epochs = epochs

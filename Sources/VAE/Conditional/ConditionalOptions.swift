@@ -34,8 +34,11 @@ public struct ConditionalOptions: Codable, Equatable, Sendable {
     /// The zoom-out factors patches are drawn at.
     public var zoomRange: ClosedRange<Float> { 1...max(1, zoom ?? 1) }
 
-    /// `priorPathEvery` with its default.
+    /// `priorPathEvery` with its default (2: what runs before it was recorded used).
     public var priorPathPeriod: Int { priorPathEvery ?? 2 }
+
+    /// The prior-path period of new runs unless told otherwise (see `TrainingOptions.conditionalRecipe`).
+    public static let recipePriorPathEvery = 4
 
     /// Whether optimizer step `step` (0-based: the steps taken before it) trains the prior path.
     public func isPriorPathStep(_ step: Int64) -> Bool {

@@ -38,10 +38,13 @@ public struct TrainingRequest: Sendable {
     public var groups: [Int]?
     /// Inpainting: the training mask mix (nil: every kind).
     public var masks: MaskGenerator?
-    /// Conditional models: one step in this many trains the prior path.
-    public var priorPathEvery = 2
-    /// Conditional models: also train on mirror images.
-    public var mirror = false
+    /// Conditional models: one step in this many trains the prior path (nil: the recipe's 4).
+    public var priorPathEvery: Int?
+    /// Conditional models: also train on mirror images (nil: for color data, not for gray).
+    public var mirror: Bool?
+    /// Images per step and free bits (nil: the task's or family's recipe, else `training`'s).
+    public var batch: Int?
+    public var freeBits: Float?
     /// Conditional models on photos: train on random patches of this side (nil: whole pictures).
     public var patch: Int?
     /// With `patch`: patches are squares of up to this many times the side, averaged down.
@@ -109,6 +112,9 @@ public struct TrainingRequest: Sendable {
         var t = training
         t.data = data.description
         if model.modelFamily == .deep, task == .vae { t.applyRecipe(TrainingOptions.deepRecipe) }
+        if task.conditional != nil { t.applyRecipe(TrainingOptions.conditionalRecipe) }
+        if let batch { t.batch = batch }
+        if let freeBits { t.freeBits = freeBits }
         if let learningRate { t.learningRate = learningRate }
         if let cosineDecay { t.cosineDecay = cosineDecay }
         if let warmupEpochs { t.warmupEpochs = warmupEpochs }
@@ -125,7 +131,8 @@ public struct TrainingRequest: Sendable {
 
         config.conditional = ConditionalOptions(
             masks: conditional == .inpaint ? masks ?? MaskGenerator(kinds: MaskKind.allCases) : nil,
-            priorPathEvery: priorPathEvery, mirror: mirror ? true : nil, patch: patch, zoom: patch == nil ? nil : zoom,
+            priorPathEvery: priorPathEvery ?? ConditionalOptions.recipePriorPathEvery,
+            mirror: (mirror ?? (model.channels == 3)) ? true : nil, patch: patch, zoom: patch == nil ? nil : zoom,
             chroma: conditional == .colorize && quantizedColor ? ChromaBins() : nil)
         if conditional == .colorize, model.channels != 3 {
             throw VAEError("colorization needs color images; \(data) has \(model.channels) channel(s)")

@@ -1,0 +1,47 @@
+import Testing
+@testable import VAE
+
+@Suite("vae train's defaults: each task and family gets its recipe unless a flag says otherwise")
+struct TrainingRequestTests {
+    func request(_ task: RunTask, _ architecture: Architecture = .auto) -> TrainingRequest {
+        var r = TrainingRequest()
+        r.data = .shapes(count: 16)
+        r.task = task
+        r.architecture = architecture
+        return r
+    }
+
+    @Test("plain VAE: the general defaults; deep: its recipe")
+    func plainAndDeep() throws {
+        let plain = try request(.vae).resolve().training
+        #expect(plain.batch == 128 && !plain.cosineDecay && plain.freeBits == 0 && plain.learningRate == 1e-3)
+        let deep = try request(.vae, .deep).resolve().training
+        #expect(deep.learningRate == 2e-3 && deep.cosineDecay && deep.warmupEpochs == 1 && deep.clipNorm == 200)
+        #expect(deep.batch == 128 && deep.freeBits == 0)
+    }
+
+    @Test("conditional tasks: batch 64, cosine decay, free bits 0.5, the prior path every 4th step, mirror images for color only")
+    func conditional() throws {
+        for task in [RunTask.inpaint, .colorize] {
+            let config = try request(task).resolve()
+            #expect(config.model.channels == 3)
+            #expect(config.training.batch == 64 && config.training.cosineDecay && config.training.freeBits == 0.5)
+            #expect(config.conditional?.priorPathPeriod == 4 && config.conditional?.mirror == true)
+        }
+        let gray = try request(.inpaint, .mnist).resolve()
+        #expect(gray.model.channels == 1 && gray.conditional?.mirror == nil)
+    }
+
+    @Test("given options win over the recipe")
+    func overrides() throws {
+        var r = request(.inpaint)
+        r.batch = 32
+        r.freeBits = 0
+        r.cosineDecay = false
+        r.priorPathEvery = 2
+        r.mirror = false
+        let config = try r.resolve()
+        #expect(config.training.batch == 32 && config.training.freeBits == 0 && !config.training.cosineDecay)
+        #expect(config.conditional?.priorPathPeriod == 2 && config.conditional?.mirror == nil)
+    }
+}
