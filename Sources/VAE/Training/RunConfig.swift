@@ -69,7 +69,7 @@ extension TrainingOptions {
     /// The conditional tasks' recipe (inpainting and colorization; with `ConditionalOptions`'
     /// prior-path period 4 and mirror images for color): smaller batches, cosine decay and half
     /// a nat of free bits per latent dimension, which keeps the posterior in use. Measured against
-    /// the general defaults with 10 minutes of training on one core each (docs/architecture.md).
+    /// the general defaults with 10 minutes of training on one core each (README, "Conditional defaults").
     public static let conditionalRecipe = Recipe(learningRate: 1e-3, cosineDecay: true, warmupEpochs: 0, clipNorm: nil,
                                                  batch: 64, freeBits: 0.5)
 
