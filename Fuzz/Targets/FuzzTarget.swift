@@ -4,7 +4,7 @@ import VAE
 
 /// The readers a hostile file reaches, each one entry point from bytes: what libFuzzer drives
 /// (Fuzz/Driver, `scripts/fuzz`) and what the tests replay over the seed corpus and every input
-/// the fuzzer found to crash (Fuzz/corpus, Fuzz/regressions).
+/// the fuzzer found to crash (the seeds of Fuzz/make-corpus, Fuzz/regressions).
 public enum FuzzTarget: String, CaseIterable, Sendable {
     case safetensors, config, state, idx, cifar, png, jpeg, mask
 
