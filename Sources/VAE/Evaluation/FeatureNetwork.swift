@@ -72,13 +72,7 @@ public final class FeatureNetwork: CheckpointableModel {
 
     /// Copies the images `indices` of `data` into the input.
     func load(_ data: ImageSet, _ indices: some Collection<Int>) throws {
-        input.setBatch(indices.count)
-        if let host = input.host {
-            data.copyBatch(indices: indices, into: host)
-        } else {
-            data.copyBatch(indices: indices, into: staging)
-            try input.write(from: staging, count: indices.count * config.dimensions)
-        }
+        try data.load(indices, into: input, staging: staging)
     }
 
     /// The gradients of the mean cross-entropy of the loaded batch with the labels `indices` of

@@ -44,13 +44,7 @@ final class VAETraining: TrainingFamily {
     }
 
     func computeGradients(indices: ArraySlice<Int>, firstRow: UInt64, step: Int64, beta: Float) throws -> LossSums? {
-        if let host = model.target.host {
-            train.copyBatch(indices: indices, into: host)
-            model.target.setBatch(indices.count)
-        } else {
-            train.copyBatch(indices: indices, into: staging)
-            try model.loadBatch(staging, batch: indices.count)
-        }
+        try train.load(indices, into: model.target, staging: staging)
         if let labelled, let labels = train.labels {
             try labelled.setLabels(count: indices.count) { labels[indices[indices.startIndex + $0]] }
         }

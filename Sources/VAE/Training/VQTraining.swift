@@ -42,13 +42,7 @@ final class VQTraining: TrainingFamily {
     }
 
     func computeGradients(indices: ArraySlice<Int>, firstRow: UInt64, step: Int64, beta: Float) throws -> LossSums? {
-        if let host = model.target.host {
-            train.copyBatch(indices: indices, into: host)
-            model.target.setBatch(indices.count)
-        } else {
-            train.copyBatch(indices: indices, into: staging)
-            try model.loadBatch(staging, batch: indices.count)
-        }
+        try train.load(indices, into: model.target, staging: staging)
         let t = config.training
         let sums = try model.lossAndGradients(binarize: t.binarize, seed: t.seed, firstRow: firstRow)
         if step == 0 || (step + 1) % stepsPerEpoch == 0 { restarted = try model.restartDeadCodes(seed: t.seed, step: step) }
