@@ -16,12 +16,9 @@ extension ConditionalVAE {
         guard saved == task else {
             throw VAEError("\(directory): trained for \(saved.rawValue), not for \(task.rawValue)")
         }
-        let model: ConditionalVAE
-        do {
-            model = try ConditionalVAE(config.model, task: task, device: device, maxBatch: maxBatch, seed: 0,
-                                       chroma: config.conditional?.chroma)
-        } catch {
-            throw VAEError("\(Checkpoint.path(directory, Checkpoint.configFile)): cannot build the model it describes: \(error)")
+        let model = try Checkpoint.build(from: directory) {
+            try ConditionalVAE(config.model, task: task, device: device, maxBatch: maxBatch, seed: 0,
+                               chroma: config.conditional?.chroma)
         }
         try Checkpoint.load(into: model, optimizer: nil, from: directory)
         return (model, config)

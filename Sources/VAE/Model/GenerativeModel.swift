@@ -151,9 +151,8 @@ public func loadGenerativeModel(from directory: String, device: Device, maxBatch
     if let task = config.task.conditional {
         throw VAEError("\(directory): a conditional model trained for \(task.rawValue); use vae \(task.rawValue) or vae evaluate --task \(task.rawValue)")
     }
-    let model: any GenerativeModel
-    do { model = try makeGenerativeModel(config.model, device: device, maxBatch: maxBatch, seed: 0) } catch {
-        throw VAEError("\(Checkpoint.path(directory, Checkpoint.configFile)): cannot build the model it describes: \(error)")
+    let model = try Checkpoint.build(from: directory) {
+        try makeGenerativeModel(config.model, device: device, maxBatch: maxBatch, seed: 0)
     }
     try Checkpoint.load(into: model, optimizer: nil, from: directory)
     return (model, config)

@@ -7,7 +7,7 @@ extension VQVAE {
     public static func load(from directory: String, device: Device, maxBatch: Int = 128) throws -> (VQVAE, RunConfig) {
         let config = try Checkpoint.loadConfig(directory)
         try config.expect(.vqvae, in: directory)
-        let model = try VQVAE(config.model, device: device, maxBatch: maxBatch, seed: 0)
+        let model = try Checkpoint.build(from: directory) { try VQVAE(config.model, device: device, maxBatch: maxBatch, seed: 0) }
         try Checkpoint.load(into: model, optimizer: nil, from: directory)
         return (model, config)
     }

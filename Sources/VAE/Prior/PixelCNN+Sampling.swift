@@ -6,7 +6,7 @@ extension PixelCNN {
     public static func load(from directory: String, device: Device, maxBatch: Int = 128) throws -> (PixelCNN, RunConfig) {
         let config = try Checkpoint.loadConfig(directory)
         try config.expect(.pixelcnn, in: directory)
-        let model = try PixelCNN(config.model, device: device, maxBatch: maxBatch, seed: 0)
+        let model = try Checkpoint.build(from: directory) { try PixelCNN(config.model, device: device, maxBatch: maxBatch, seed: 0) }
         try Checkpoint.load(into: model, optimizer: nil, from: directory)
         return (model, config)
     }

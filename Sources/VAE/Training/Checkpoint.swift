@@ -191,6 +191,14 @@ public enum Checkpoint {
         }
     }
 
+    /// The model a run's configuration describes, built by `make`; a failure is named with the
+    /// run's config.json. (Its weights come next, by `load(into:optimizer:from:)`.)
+    static func build<M>(from dir: String, _ make: () throws -> M) throws -> M {
+        do { return try make() } catch {
+            throw VAEError("\(path(dir, configFile)): cannot build the model it describes: \(error)")
+        }
+    }
+
     /// Loads weights (and optimizer moments when asked) into a model of the saved architecture.
     /// Every value must be finite (and second moments non-negative), and the optimizer's step
     /// must be state.json's.
