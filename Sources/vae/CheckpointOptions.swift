@@ -12,9 +12,7 @@ struct CheckpointOptions: ParsableArguments {
     /// The VAE of either family (for batches up to maxBatch) and its run configuration.
     /// - Parameter purpose: what the command needs a VAE for, said when the run holds another family
     func load(maxBatch: Int = 128, purpose: String? = nil) throws -> (any GenerativeModel, RunConfig) {
-        let config = try Checkpoint.loadConfig(checkpoint)
-        if config.model.modelFamily != .deep { try config.expect(.vae, in: checkpoint, purpose: purpose) }
-        return try loadGenerativeModel(from: checkpoint, device: try device.open(), maxBatch: maxBatch)
+        try loadGenerativeModel(from: checkpoint, device: try device.open(), maxBatch: maxBatch, purpose: purpose)
     }
 
     /// The model of any family that encodes and decodes images, and its run configuration.

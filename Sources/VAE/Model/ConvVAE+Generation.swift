@@ -12,8 +12,8 @@ extension ConvVAE: GenerativeModel {
     ///   - purpose: what needs the shallow family, for the message refusing another one
     public static func load(from directory: String, device: Device, maxBatch: Int = 128,
                             purpose: String? = nil) throws -> (ConvVAE, RunConfig) {
-        try Checkpoint.loadConfig(directory).expect(.vae, in: directory, purpose: purpose)
-        let (model, config) = try loadGenerativeModel(from: directory, device: device, maxBatch: maxBatch)
+        let (model, config) = try loadGenerativeModel(from: directory, device: device, maxBatch: maxBatch, shallowOnly: true,
+                                                      purpose: purpose)
         return (model as! ConvVAE, config)
     }
 

@@ -143,11 +143,14 @@ public func makeGenerativeModel(_ config: ModelConfig, device: Device, maxBatch:
 /// - Parameters:
 ///   - directory: holds config.json and model.safetensors
 ///   - maxBatch: the largest batch the model will process
-/// - Throws: `VAEError` for a conditional run (one line naming the command to use instead).
-public func loadGenerativeModel(from directory: String, device: Device, maxBatch: Int = 128) throws
-    -> (any GenerativeModel, RunConfig) {
+///   - shallowOnly: refuse the deep family too (for what only the shallow VAE does)
+///   - purpose: what needs the model, said when the run holds another family
+/// - Throws: `VAEError` for a run of another family or a conditional run (one line naming the
+///   command to use instead).
+public func loadGenerativeModel(from directory: String, device: Device, maxBatch: Int = 128, shallowOnly: Bool = false,
+                                purpose: String? = nil) throws -> (any GenerativeModel, RunConfig) {
     let config = try Checkpoint.loadConfig(directory)
-    if config.model.modelFamily != .deep { try config.expect(.vae, in: directory) }
+    if shallowOnly || config.model.modelFamily != .deep { try config.expect(.vae, in: directory, purpose: purpose) }
     if let task = config.task.conditional {
         throw VAEError("\(directory): a conditional model trained for \(task.rawValue); use vae \(task.rawValue) or vae evaluate --task \(task.rawValue)")
     }
