@@ -13,6 +13,7 @@ struct Colorize: ParsableCommand {
     @OptionGroup var model: CheckpointOptions
     @Option(help: "An image file, or a directory of images.") var input: String
     @Option(help: "Colorizations per image.") var samples: Int = 1
+    @OptionGroup var temperature: TemperatureOption
     @Option(help: "Seed of the samples.") var seed: UInt64 = 1
     @Option(help: "Output image file, or a directory for a directory input (NAME.png, NAME_s2.png, ...).")
     var out: String
@@ -26,7 +27,8 @@ struct Colorize: ParsableCommand {
         let inputs = try imageFiles(input)
         try checkOutput(out, directoryRun: directoryRun)
         let (completer, _, _) = try CompletionMethod.auto.completer(checkpoint: model.checkpoint, task: .colorize,
-                                                                    iterations: 1, device: try model.device.open())
+                                                                    iterations: 1, temperature: temperature.temperature,
+                                                                    device: try model.device.open())
         let images = try inputs.map { try Image.load($0) }
         try checkResultMemory(images, samples: samples)
         let started = Date()

@@ -3,6 +3,16 @@ import Foundation
 import ImageIO
 import VAE
 
+/// The latent temperature of conditional completions (`vae inpaint`, `vae colorize`, `vae evaluate --task`).
+struct TemperatureOption: ParsableArguments {
+    @Option(help: "Scale of the latent noise of a conditional model's completions: 1 samples them, below 1 stays nearer the most likely one (0: its mean).")
+    var temperature: Float = 1
+
+    func validate() throws {
+        guard temperature.isFinite, (0...10).contains(temperature) else { throw ValidationError("--temperature must be in 0...10") }
+    }
+}
+
 /// The image files a FILE|DIR argument names: the file itself, or the PNG/JPEG files directly
 /// inside the directory (regular files only), sorted by name.
 func imageFiles(_ path: String) throws -> [String] {

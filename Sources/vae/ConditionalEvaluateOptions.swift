@@ -10,6 +10,7 @@ struct ConditionalEvaluateOptions: ParsableArguments {
     @Option(help: "Inpainting masks: center, boxes, strokes, pixels or a mix such as boxes,strokes.")
     var maskKind: MaskGenerator = MaskGenerator(kinds: [.center])
     @Option(help: "Samples per image (best of K, diversity).") var samples: Int = 10
+    @OptionGroup var temperature: TemperatureOption
     @Option(help: "Seed of the masks and the samples.") var seed: UInt64 = 1
     @Option(help: "auto, conditional, pseudo-gibbs or mwg (inpainting).") var method: CompletionMethod = .auto
     @Option(help: "Imputation iterations (pseudo-gibbs, mwg).") var iterations: Int = 100
@@ -26,7 +27,8 @@ struct ConditionalEvaluateOptions: ParsableArguments {
     func run(task: ConditionalTask, checkpoint: CheckpointOptions, data: DataSpec?, split: DataSplit, limit: Int?,
              json: Bool) throws {
         let (completer, config, methodName) = try method.completer(checkpoint: checkpoint.checkpoint, task: task,
-                                                                   iterations: iterations, device: try checkpoint.device.open())
+                                                                   iterations: iterations, temperature: temperature.temperature,
+                                                                   device: try checkpoint.device.open())
         var evaluator = ConditionalEvaluator(completer: completer, samples: samples, seed: seed,
                                              masks: maskKind)
         evaluator.method = methodName

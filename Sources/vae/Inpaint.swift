@@ -21,6 +21,7 @@ struct Inpaint: ParsableCommand {
     @Option(help: "Generate masks instead: center, boxes, strokes, pixels or a mix such as boxes,strokes.")
     var maskKind: MaskGenerator?
     @Option(help: "Completions per image.") var samples: Int = 1
+    @OptionGroup var temperature: TemperatureOption
     @Option(help: "auto, conditional, pseudo-gibbs or mwg (auto: conditional for an inpainting model, else mwg).")
     var method: CompletionMethod = .auto
     @Option(help: "Imputation iterations (pseudo-gibbs, mwg).") var iterations: Int = 100
@@ -43,7 +44,8 @@ struct Inpaint: ParsableCommand {
             throw VAEError("\(mask): give a mask directory for an input directory, and a mask file for an input file")
         }
         let (completer, _, methodName) = try method.completer(checkpoint: model.checkpoint, task: .inpaint,
-                                                              iterations: iterations, device: try model.device.open())
+                                                              iterations: iterations, temperature: temperature.temperature,
+                                                              device: try model.device.open())
         // Read every input and mask before computing anything.
         var jobs: [(Image, Mask)] = []
         for (i, path) in inputs.enumerated() {

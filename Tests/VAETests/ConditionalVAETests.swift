@@ -119,6 +119,27 @@ struct ConditionalVAETests {
         for p in model.parameters { #expect(try p.grad.sumOfSquares() > 0, "\(p.name) has no gradient") }
     }
 
+    @Test("the completion temperature scales the latent noise: 0 decodes the prior's mean, so every sample agrees")
+    func completionTemperature() throws {
+        let model = try loadedModel(.inpaint, likelihood: .gaussian, batch: 2)
+        let conditions = Array(try model.condition.read().prefix(2 * model.conditionItem))
+        let first = try model.complete(conditions: conditions, count: 2, sample: 0, seed: 3)
+        let second = try model.complete(conditions: conditions, count: 2, sample: 1, seed: 3)
+        #expect(zip(first, second).contains { abs($0 - $1) > 1e-4 }, "samples at temperature 1 should differ")
+        model.temperature = 0.5
+        let half = try model.complete(conditions: conditions, count: 2, sample: 0, seed: 3)
+        // The reference: the same draw with its noise row halved by hand.
+        let L = model.config.latent
+        let row = Noise.normal(count: L, seed: Noise.Stream.conditionalLatent.seed(3), counter: 0).map { $0 * 0.5 }
+        let reference = try model.sample(conditions: conditions, count: 2, noise: row + row)
+        #expect(half == reference)
+        model.temperature = 0
+        let a = try model.complete(conditions: conditions, count: 2, sample: 0, seed: 3)
+        let b = try model.complete(conditions: conditions, count: 2, sample: 5, seed: 9)
+        #expect(a == b)
+        #expect(a == (try model.sample(conditions: conditions, count: 2, noise: [Float](repeating: 0, count: 2 * L))))
+    }
+
     @Test("a few epochs of training lower the loss and write a run directory with a report", arguments: ConditionalTask.allCases)
     func endToEnd(task: ConditionalTask) throws {
         let device = try Device("cpu", threads: 2)

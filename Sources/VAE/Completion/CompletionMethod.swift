@@ -13,9 +13,11 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
     /// - Parameters:
     ///   - checkpoint: the run directory
     ///   - iterations: imputation chain length (plain VAEs)
+    ///   - temperature: the conditional model's latent noise scale (1: samples of p(z | c))
     /// - Returns: the completer, the run's configuration and the method's name.
     /// - Throws: `VAEError` when the checkpoint cannot do the task by this method.
-    public func completer(checkpoint: String, task: ConditionalTask, iterations: Int, device: Device) throws
+    public func completer(checkpoint: String, task: ConditionalTask, iterations: Int, temperature: Float = 1,
+                          device: Device) throws
         -> (TileCompleter, RunConfig, String) {
         let config = try Checkpoint.loadConfig(checkpoint)
         if let trained = config.task.conditional {
@@ -26,6 +28,7 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
                 throw VAEError("\(checkpoint): --method \(rawValue) needs a plain VAE checkpoint; this one is a conditional model (use --method conditional)")
             }
             let (model, config) = try ConditionalVAE.load(from: checkpoint, task: task, device: device)
+            model.temperature = temperature
             return (model, config, "conditional")
         }
         guard task == .inpaint else {
@@ -33,6 +36,9 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
         }
         guard self != .conditional else {
             throw VAEError("\(checkpoint): --method conditional needs a checkpoint trained with --task inpaint; this one is a plain VAE (use pseudo-gibbs or mwg)")
+        }
+        guard temperature == 1 else {
+            throw VAEError("\(checkpoint): --temperature applies to conditional models (vae train --task \(task.rawValue)); this one is a plain VAE")
         }
         guard config.model.classes == nil else {
             throw VAEError("\(checkpoint): a label-conditional VAE; imputation needs an unconditional one")

@@ -21,10 +21,12 @@ extension ConditionalVAE: TileCompleter {
 
     /// Samples p(x | c) tile by tile with ONE noise vector eps per sample shared by all tiles:
     /// z = mu_p(c) + sigma_p(c) eps, so neighbouring tiles, whose conditions overlap, make the same
-    /// choices (one colour scheme per picture rather than one per tile).
+    /// choices (one colour scheme per picture rather than one per tile). eps is scaled by
+    /// `temperature` (below 1: completions closer to the prior's mean, and closer to each other).
     public func complete(conditions: [Float], count: Int, sample: Int, seed: UInt64) throws -> [Float] {
         let L = config.latent
         let row = Noise.normal(count: L, seed: Noise.Stream.conditionalLatent.seed(seed), counter: UInt64(sample) &* UInt64(L))
+            .map { $0 * temperature }
         var noise = [Float]()
         noise.reserveCapacity(count * L)
         for _ in 0..<count { noise += row }

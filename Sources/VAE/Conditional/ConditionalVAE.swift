@@ -60,6 +60,9 @@ public final class ConditionalVAE: CheckpointableModel {
     /// Colorization by quantized colors: the bins, their likelihood, and the loaded labels and
     /// loss weights [batch, H / stride, W / stride]; nil for a pixel likelihood.
     public let chroma: ChromaBins?
+    /// The scale of the latent noise when completing pictures (`vae inpaint|colorize|evaluate
+    /// --temperature`): 1 samples p(z | c); 0 decodes its mean.
+    public var temperature: Float = 1
     let bins: CategoricalLikelihood?
     let labels: Tensor?, labelWeights: Tensor?
     /// The prior stage whose feature map the head joins (-1: the condition itself).
