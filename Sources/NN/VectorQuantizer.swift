@@ -133,30 +133,42 @@ public final class VectorQuantizer {
 
     /// Learns from the last `quantize` of `z`: counts the codes' use, then updates the codebook
     /// by moving averages (`.ema`) or writes the codebook loss's gradient `scale` *
-    /// d/dc |sg(z) - c|^2 into the codebook's `grad` (`.loss`).
-    public func learn(from z: Tensor, decay: Float, epsilon: Float = 1e-5, scale: Float) throws {
+    /// d/dc |sg(z) - c|^2 into the codebook's `grad` (`.loss`). On several `ranks` the counts
+    /// and sums are those of every rank's batch, so every rank updates its codebook alike (and
+    /// the loss's gradient is pre-divided by the ranks, whose gradients the caller averages).
+    public func learn(from z: Tensor, decay: Float, epsilon: Float = 1e-5, scale: Float,
+                      ranks: Communicator = .alone) throws {
         try check(ck_vq_statistics(Int32(z.batch), Int32(dimension), Int32(plane), Int32(codes), z.buffer,
                                    indices.buffer, counts.buffer, sums.buffer))
+        if ranks.size > 1 {
+            try ranks.sum(counts)
+            try ranks.sum(sums)
+        }
         try usage.axpby(1, counts, 1)
         if let emaCounts, let emaSums {
             try check(ck_vq_ema_update(Int32(codes), Int32(dimension), decay, epsilon, counts.buffer, sums.buffer,
                                        emaCounts.buffer, emaSums.buffer, codebook.value.buffer))
         } else {
-            try check(ck_vq_codebook_grad(Int32(codes), Int32(dimension), scale, counts.buffer, sums.buffer,
+            try check(ck_vq_codebook_grad(Int32(codes), Int32(dimension), scale / Float(ranks.size), counts.buffer, sums.buffer,
                                           codebook.value.buffer, codebook.grad.buffer))
         }
     }
 
     /// Restarts every code unused since the last restart from a vector of `z` (a batch of
-    /// encoder outputs) picked by (seed, counter + code), then starts counting again.
+    /// encoder outputs) picked by (seed, counter + code), then starts counting again. On several
+    /// `ranks` (whose usage `learn` summed, so all find the same dead codes) rank 0's batch
+    /// restarts them and every rank takes its codebook.
     /// - Returns: how many codes were restarted.
     @discardableResult
-    public func restartDeadCodes(from z: Tensor, seed: UInt64, counter: UInt64) throws -> Int {
+    public func restartDeadCodes(from z: Tensor, seed: UInt64, counter: UInt64, ranks: Communicator = .alone) throws -> Int {
         let dead = try usage.read().filter { $0 == 0 }.count
         if dead > 0 {
             try check(ck_vq_restart(Int32(z.batch), Int32(dimension), Int32(plane), Int32(codes), z.buffer,
                                     usage.buffer, seed, counter, codebook.value.buffer, emaCounts?.buffer,
                                     emaSums?.buffer))
+            if ranks.size > 1 {
+                for t in [codebook.value, emaCounts, emaSums].compactMap({ $0 }) { try ranks.broadcast(t) }
+            }
         }
         try usage.fill(0)
         return dead

@@ -75,6 +75,23 @@ struct MPICLITests {
         #expect(resumed.stderr.contains("resuming at step 9") && resumed.stderr.contains("epoch 2  step 18"), "\(resumed.stderr)")
     }
 
+    /// Debug builds compare the ranks' weights (the codebook among them) every 10 steps and at
+    /// each epoch's end, and stop the run if they differ: moving averages of each rank's own
+    /// batch, or dead codes restarted from each rank's own vectors, would fail it.
+    @Test("a VQ-VAE trains on two ranks with one codebook, and one process resumes it")
+    func vqVAE() throws {
+        let tmp = TemporaryDirectory("convvae-mpi")
+        let args = ["train", "--model", "vqvae", "--data", "shapes:320", "--batch", "32", "--codes", "16", "--code-dim", "4",
+                    "--threads", "1", "--seed", "3"]
+        let r = try Tool.run(args + ["--epochs", "2", "--out", tmp.file("vq")], launcher: MPI.launcher(2), when: nil) { _ in }
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("processes: 2 ranks of 16 images per step") && r.stderr.contains("epoch 2  step 18"),
+                "\(r.stderr)")
+        let resumed = try Tool.run(["train", "--out", tmp.file("vq"), "--resume", "--epochs", "3", "--threads", "1"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("epoch 3  step 27"), "\(resumed.stderr)")
+    }
+
     @Test("vae devices says that Open MPI is there; another MPI's launcher is refused, not run N times over")
     func devicesAndLaunchers() throws {
         let r = try Tool.run(["devices"])

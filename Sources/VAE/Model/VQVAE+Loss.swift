@@ -11,8 +11,9 @@ extension VQVAE {
     ///     rows `firstRow...` of the run (see `Noise.counter(row:valuesPerRow:)`)
     /// - Returns: the summed reconstruction terms and, in `kl`, the summed squared distances
     ///   |z - c|^2 (the commitment term before its weight).
+    ///   - ranks: the processes whose batches the codebook learns from together (data parallelism)
     @discardableResult
-    public func lossAndGradients(binarize: Bool, seed: UInt64, firstRow: UInt64) throws -> LossSums {
+    public func lossAndGradients(binarize: Bool, seed: UInt64, firstRow: UInt64, ranks: Communicator = .alone) throws -> LossSums {
         if binarize {
             try target.sampleBernoulli(seed: Noise.Stream.binarize.seed(seed),
                                        counter: Noise.counter(row: firstRow, valuesPerRow: config.dimensions))
@@ -26,7 +27,7 @@ extension VQVAE {
         }
         _ = try encoder.backward(try quantizer.backward(z, quantizedGradient: dq, scale: options.commitment * scale),
                                  inputGradient: false)
-        try quantizer.learn(from: z, decay: options.decay, scale: scale)
+        try quantizer.learn(from: z, decay: options.decay, scale: scale, ranks: ranks)
         return LossSums(reconstruction: try likelihood.nll.sum(), kl: try quantizer.squaredDistance.sum(), images: b)
     }
 
@@ -34,10 +35,10 @@ extension VQVAE {
     /// (call after `lossAndGradients`), with picks from (seed, step).
     /// - Returns: how many codes were restarted.
     @discardableResult
-    public func restartDeadCodes(seed: UInt64, step: Int64) throws -> Int {
+    public func restartDeadCodes(seed: UInt64, step: Int64, ranks: Communicator = .alone) throws -> Int {
         guard let z = encoding else { preconditionFailure("restart before a forward pass") }
         return try quantizer.restartDeadCodes(from: z, seed: Noise.Stream.codeRestarts.seed(seed),
-                                              counter: UInt64(step) &* UInt64(options.codes))
+                                              counter: UInt64(step) &* UInt64(options.codes), ranks: ranks)
     }
 
     /// Encodes, quantizes and decodes the loaded batch without gradients: the likelihood's

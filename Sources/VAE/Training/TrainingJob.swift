@@ -131,7 +131,7 @@ public struct TrainingJob {
             events.log("data: \(spec), \(train.count) training and \(validation.count) validation images of \(m.channels)x\(m.height)x\(m.width)")
             events.log("device: \(device.description)")
             family = config.model.modelFamily == .vqvae
-                ? try VQTraining(config: config, device: device, train: train, validation: validation, ranks: n)
+                ? try VQTraining(config: config, device: device, train: train, validation: validation, ranks: ranks)
                 : try VAETraining(config: config, device: device, train: train, validation: validation, ranks: n)
         }
         if n > 1 { events.log("processes: \(n) ranks of \(family.batchSize) images per step (\(ranks.description))") }

@@ -12,20 +12,19 @@ final class VQTraining: TrainingFamily {
     let model: VQVAE
     let train: ImageSet, validation: ImageSet
     let staging: UnsafeMutablePointer<Float>
+    /// The processes that share each step's batch; the codebook learns from all of theirs.
+    let ranks: Communicator
     /// Codes restarted at the end of the last epoch.
     var restarted = 0
 
-    /// - Parameter ranks: must be 1: the codebook's moving averages are updated from each
-    ///   process's own batch, so data-parallel training would need them summed across the ranks.
-    init(config: RunConfig, device: Device, train: ImageSet, validation: ImageSet, ranks: Int = 1) throws {
-        guard ranks == 1 else {
-            throw VAEError("a VQ-VAE trains in one process: its codebook's moving averages are not yet summed across ranks")
-        }
+    init(config: RunConfig, device: Device, train: ImageSet, validation: ImageSet, ranks: Communicator = .alone) throws {
         guard train.count >= 1 else { throw VAEError("the training set is empty") }
         self.config = config
         self.train = train
         self.validation = validation
-        model = try VQVAE(config.model, device: device, maxBatch: min(config.training.batch, train.count),
+        self.ranks = ranks
+        model = try VQVAE(config.model, device: device,
+                          maxBatch: try config.training.batch(perRankOf: ranks.size, images: train.count),
                           seed: config.training.seed)
         staging = .allocate(capacity: model.maxBatch * config.model.dimensions)
     }
@@ -35,7 +34,8 @@ final class VQTraining: TrainingFamily {
     var checkpointable: any CheckpointableModel { model }
     var trainingCount: Int { train.count }
     var batchSize: Int { model.maxBatch }
-    var stepsPerEpoch: Int64 { Int64(max(1, train.count / model.maxBatch)) }
+    /// Steps in an epoch of the run (each step takes `batchSize` images on every rank).
+    var stepsPerEpoch: Int64 { Int64(max(1, train.count / (model.maxBatch * ranks.size))) }
     var summary: String {
         let m = config.model, o = model.options, map = m.codeMap
         return "VQ-VAE, widths \(m.widths), \(o.codes) codes of \(o.codeDimension) on a \(map[0])x\(map[1]) map, commitment \(o.commitment), \(o.codebook == .ema ? "EMA codebook (decay \(o.decay))" : "codebook loss"), \(m.likelihood.rawValue), \(model.parameterCount) parameters"
@@ -44,8 +44,10 @@ final class VQTraining: TrainingFamily {
     func computeGradients(indices: ArraySlice<Int>, firstRow: UInt64, step: Int64, beta: Float) throws -> LossSums? {
         try train.load(indices, into: model.target, staging: staging)
         let t = config.training
-        let sums = try model.lossAndGradients(binarize: t.binarize, seed: t.seed, firstRow: firstRow)
-        if step == 0 || (step + 1) % stepsPerEpoch == 0 { restarted = try model.restartDeadCodes(seed: t.seed, step: step) }
+        let sums = try model.lossAndGradients(binarize: t.binarize, seed: t.seed, firstRow: firstRow, ranks: ranks)
+        if step == 0 || (step + 1) % stepsPerEpoch == 0 {
+            restarted = try model.restartDeadCodes(seed: t.seed, step: step, ranks: ranks)
+        }
         return sums
     }
 
