@@ -30,12 +30,12 @@ struct EvaluationTests {
         let train = Fixtures.shapes(128)
         let trainer = try Fixtures.train(config, directory: dir.path, train: train, validation: Fixtures.shapes(8, seed: 7))
         var evaluator = Evaluator(model: trainer.vae)
-        evaluator.fittedPrior = GaussianMixture(weights: [0.5, 0.5], means: [Double](repeating: 0, count: 6),
-                                                scales: [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1], dimension: 3)
+        evaluator.fittedPrior = FittedPrior(mixture: GaussianMixture(weights: [0.5, 0.5], means: [Double](repeating: 0, count: 6),
+                                                                     scales: [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1], dimension: 3))
         let same = try evaluator.evaluate(Fixtures.shapes(4, seed: 21), iwSamples: 50)
         let fitted = try #require(same.negativeIWBoundFittedPrior), standard = try #require(same.negativeIWBound)
         #expect(abs(fitted - standard) < 1e-6 * abs(standard))
-        evaluator.fittedPrior = try trainer.vae.fitMixture(to: train, seed: 1)
+        evaluator.fittedPrior = try trainer.vae.fitPrior(to: train, seed: 1)
         #expect(try evaluator.evaluate(Fixtures.shapes(4, seed: 21), iwSamples: 50).negativeIWBoundFittedPrior?.isFinite == true)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import NN
 import Testing
 import TestSupport
 @testable import VAE
@@ -100,18 +101,68 @@ import TestSupport
         #expect(g.sample(count: 5, seed: 9) == g.sample(count: 5, seed: 9))
     }
 
-    @Test("prior.safetensors is written and read back; a misshapen one is refused, naming the file")
+    @Test("prior.safetensors is written and read back; a file without coordinates models them all; a misshapen one is refused, naming the file")
     func priorFileRoundTrip() throws {
         let temporary = TemporaryDirectory(), dir = temporary.path
         let g = GaussianMixture(weights: [0.5, 0.5], means: [0, 1, 2, 3], scales: [1, 0, 0.5, 2, 0.75, 0, 0, 0.25],
                                 dimension: 2)
-        #expect(try Checkpoint.loadPrior(from: dir, latent: 2) == nil)
-        try Checkpoint.savePrior(g, to: dir)
-        #expect(try Checkpoint.loadPrior(from: dir, latent: 2) == g)
-        #expect(throws: VAEError.self) { try Checkpoint.loadPrior(from: dir, latent: 3) }
-        do { _ = try Checkpoint.loadPrior(from: dir, latent: 3) } catch {
-            #expect("\(error)".contains("prior.safetensors"))
+        #expect(try Checkpoint.loadPrior(from: dir, dimension: 5) == nil)
+        let prior = FittedPrior(mixture: g, coordinates: [1, 3], dimension: 5)
+        try Checkpoint.savePrior(prior, to: dir)
+        #expect(try Checkpoint.loadPrior(from: dir, dimension: 5) == prior)
+        for wrong in [3, 1] {
+            do {
+                _ = try Checkpoint.loadPrior(from: dir, dimension: wrong)
+                Issue.record("a prior over a code of 5 values loaded for \(wrong)")
+            } catch { #expect("\(error)".contains("prior.safetensors"), "\(error)") }
         }
+        // A file of the earlier format: weights, means and scales only.
+        let entries = [SafeTensors.Entry(name: "prior.weights", shape: [2], values: [0.5, 0.5]),
+                       SafeTensors.Entry(name: "prior.means", shape: [2, 2], values: g.means.map(Float.init)),
+                       SafeTensors.Entry(name: "prior.scales", shape: [2, 2, 2], values: g.scales.map(Float.init))]
+        try Data(SafeTensors.encode(entries, metadata: [:])).write(to: URL(fileURLWithPath: dir + "/prior.safetensors"))
+        #expect(try Checkpoint.loadPrior(from: dir, dimension: 2) == FittedPrior(mixture: g))
+        #expect(throws: VAEError.self) { try Checkpoint.loadPrior(from: dir, dimension: 5) }
+    }
+
+    @Test("a prior over some coordinates is the mixture there times N(0, 1) elsewhere: density and draws")
+    func partialPrior() {
+        // The same density as a mixture over all three coordinates whose covariances are block
+        // diagonal with 1 for the middle one and whose means are 0 there.
+        let l1: [Double] = [1.2, 0, 0.3, 0.8], l2: [Double] = [0.6, 0, -0.1, 1.1]
+        let partial = FittedPrior(mixture: GaussianMixture(weights: [0.3, 0.7], means: [0.5, -1, 2, 0.7], scales: l1 + l2, dimension: 2),
+                                  coordinates: [0, 2], dimension: 3)
+        func embed(_ l: [Double]) -> [Double] { [l[0], 0, 0, 0, 1, 0, l[2], 0, l[3]] }
+        let full = GaussianMixture(weights: [0.3, 0.7], means: [0.5, 0, -1, 2, 0, 0.7], scales: embed(l1) + embed(l2), dimension: 3)
+        for x in [[0.1, 0.2, 0.3], [2.0, -1.5, 0.0], [-0.3, 0.7, 0.1]] {
+            #expect(abs(partial.logDensity(x) - full.logDensity(x)) < 1e-10)
+            #expect(abs(partial.logDensity(([9.0] + x)[1...]) - full.logDensity(x)) < 1e-10)  // a slice of a longer row
+        }
+        let n = 20_000, x = partial.sample(count: n, seed: 5).map(Double.init)
+        func moments(_ j: Int) -> (Double, Double) {
+            let m = stride(from: j, to: 3 * n, by: 3).reduce(0) { $0 + x[$1] } / Double(n)
+            return (m, stride(from: j, to: 3 * n, by: 3).reduce(0) { $0 + (x[$1] - m) * (x[$1] - m) } / Double(n))
+        }
+        let (m1, v1) = moments(1), (m0, _) = moments(0)
+        #expect(abs(m1) < 0.03 && abs(v1 - 1) < 0.04)
+        #expect(abs(m0 - (0.3 * 0.5 + 0.7 * 2)) < 0.03)
+        // With every coordinate modelled the draws are the mixture's own.
+        #expect(FittedPrior(mixture: full).sample(count: 4, seed: 5) == full.sample(count: 4, seed: 5))
+    }
+
+    @Test("the fit models the coordinates whose posterior means vary, and N(0, 1) the rest")
+    func fitPicksActiveCoordinates() {
+        var rng = SplitMix64(seed: 8)
+        var draws: [Double] = [], means: [Double] = []
+        for _ in 0..<600 {
+            // Coordinates 0 and 2 carry information (their means vary); 1 and 3 are the prior's.
+            let m = [2 * rng.nextNormal(), 0.01 * rng.nextNormal(), 1 + rng.nextNormal(), 0]
+            means += m
+            draws += m.enumerated().map { j, mu in mu + (j % 2 == 0 ? 0.1 : 1) * rng.nextNormal() }
+        }
+        let prior = FittedPrior.fit(draws: draws, means: means, dimension: 4, seed: 1)
+        #expect(prior.coordinates == [0, 2] && prior.dimension == 4)
+        #expect(FittedPrior.fit(draws: draws, means: nil, dimension: 4, seed: 1).coordinates == [0, 1, 2, 3])
     }
 
     @Test("an autoencoder's prior is fitted to its codes: the mixture's mean is theirs")
@@ -120,7 +171,7 @@ import TestSupport
         config.autoencoder = true
         let model = try ConvVAE(config, device: try Fixtures.device(), maxBatch: 16, seed: 2)
         let images = Fixtures.shapes(40)
-        let prior = try model.fitMixture(to: images, seed: 4)
+        let prior = try #require(try model.fitPrior(to: images, seed: 4)).mixture
         #expect(prior.components == 2 && prior.dimension == 3)  // 40 points, about 6 L per component
         let codes = try model.encodeMeans((0..<images.count).map { images.image(at: $0) })
         for a in 0..<3 {

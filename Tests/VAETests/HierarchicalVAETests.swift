@@ -86,6 +86,36 @@ struct HierarchicalVAETests {
         #expect(result.latent == 2 * 2 * 2 * 2 + 2 * 4 * 4)
     }
 
+    @Test("a fitted prior replaces the top group's N(0, I): equal to it, the same weights; fitted, a prior of the top group's size")
+    func fittedPrior() throws {
+        let model = try model(Fixtures.deepConfig(), batch: 16)
+        let d = model.priorDimension
+        #expect(d == 2 * 2 * 2)
+        // One standard normal component over every coordinate of the top group is N(0, I) itself.
+        let identity = (0..<(d * d)).map { $0 / d == $0 % d ? 1.0 : 0.0 }
+        let standard = FittedPrior(mixture: GaussianMixture(weights: [1], means: [Double](repeating: 0, count: d),
+                                                            scales: identity, dimension: d))
+        try model.prepareImportanceSampling()
+        let w = try model.importanceLogWeights(count: 16, seed: 3, firstRow: 0, fittedPrior: standard)
+        let fitted = try #require(w.fitted)
+        for (a, b) in zip(w.standard, fitted) { #expect(abs(a - b) < 1e-9 * max(1, abs(a))) }
+        // A prior that moves the top group's mean changes the weights by its log density ratio.
+        let shifted = FittedPrior(mixture: GaussianMixture(weights: [1], means: [Double](repeating: 0.5, count: d),
+                                                           scales: identity, dimension: d))
+        let w2 = try model.importanceLogWeights(count: 16, seed: 3, firstRow: 0, fittedPrior: shifted)
+        let z = try model.groups[0].latent.sample.read().map(Double.init)
+        for r in 0..<16 {
+            let code = z[(r * d)..<((r + 1) * d)]
+            let ratio = code.reduce(0) { $0 - 0.5 * ($1 - 0.5) * ($1 - 0.5) + 0.5 * $1 * $1 }
+            #expect(abs(try #require(w2.fitted)[r] - (w2.standard[r] + ratio)) < 1e-6 * max(1, abs(w2.standard[r])))
+        }
+        let prior = try #require(try model.fitPrior(to: Fixtures.shapes(64), seed: 2))
+        #expect(prior.dimension == d && !prior.coordinates.isEmpty)
+        let images = try model.sample(count: 20, seed: 4, prior: prior)
+        #expect(images.count == 20 && images.allSatisfy { $0.pixels.allSatisfy { (0...1).contains($0) } })
+        #expect(try model.sample(count: 20, seed: 4, prior: prior).map(\.pixels) == images.map(\.pixels))
+    }
+
     @Test("codes decode to the reconstruction; temperature 0 samples are deterministic, others vary")
     func generation() throws {
         let model = try model(Fixtures.deepConfig(), batch: 4)

@@ -50,7 +50,7 @@ public struct Evaluator {
     /// Binarize the data once (for models trained with dynamic binarization).
     public var binarize = false
     /// A prior fitted after training; the IW bound is then also given under it.
-    public var fittedPrior: GaussianMixture?
+    public var fittedPrior: FittedPrior?
 
     public init(model: any GenerativeModel, binarize: Bool = false) {
         self.model = model

@@ -133,7 +133,7 @@ extension FeatureNetworkStore {
     /// - Parameters:
     ///   - config: the model's run configuration (the untrained model starts from its seed)
     ///   - prior: the run's fitted prior, if any
-    public func evaluate(_ model: any GenerativeModel, config: RunConfig, prior: GaussianMixture?, count: Int,
+    public func evaluate(_ model: any GenerativeModel, config: RunConfig, prior: FittedPrior?, count: Int,
                          log: (String) -> Void = { _ in }) throws -> FrechetResult {
         if let classes = model.config.classes, classes != info.model.classes {
             throw VAEError("\(directory): the feature network knows \(info.model.classes ?? 0) classes, the model \(classes)")
@@ -146,7 +146,7 @@ extension FeatureNetworkStore {
             try LinearAlgebra.frechetDistance(reference, try featureMoments(ImageSet(images: images)))
         }
         /// `count` samples of a model (given the labels, for a label-conditional one).
-        func draw(from model: any GenerativeModel, prior: GaussianMixture?) throws -> [Image] {
+        func draw(from model: any GenerativeModel, prior: FittedPrior?) throws -> [Image] {
             if let labels, let labelled = model as? ConvVAE {
                 return try prior.map { try labelled.sample(count: count, seed: seed, prior: $0, labels: labels) }
                     ?? labelled.sample(count: count, seed: seed, labels: labels)

@@ -22,7 +22,7 @@ extension ConvVAE {
 
     /// log p(x | z) + log p(z) - log q(z | x) per row, with p(z) = N(0, I) and, when given, the
     /// fitted prior on the same z.
-    public func importanceLogWeights(count m: Int, seed: UInt64, firstRow: UInt64, fittedPrior: GaussianMixture?) throws
+    public func importanceLogWeights(count m: Int, seed: UInt64, firstRow: UInt64, fittedPrior: FittedPrior?) throws
         -> (standard: [Double], fitted: [Double]?) {
         let L = config.latent
         let stats = lastStats, full = stats.batch

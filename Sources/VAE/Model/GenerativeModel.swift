@@ -51,7 +51,7 @@ public protocol GenerativeModel: CheckpointableModel {
     /// log p(x, z) - log q(z | x) of one draw z ~ q(z | x) per row for the first `count` rows
     /// of the prepared batch, draws from (seed, counter); and the same log weights with
     /// `fittedPrior` as the prior of the top group when given.
-    func importanceLogWeights(count: Int, seed: UInt64, firstRow: UInt64, fittedPrior: GaussianMixture?) throws
+    func importanceLogWeights(count: Int, seed: UInt64, firstRow: UInt64, fittedPrior: FittedPrior?) throws
         -> (standard: [Double], fitted: [Double]?)
 
     /// Draws `count` images from the model's prior, decoded to pixel means; each group's
@@ -59,10 +59,11 @@ public protocol GenerativeModel: CheckpointableModel {
     /// every group; 1 is the prior itself).
     func sample(count: Int, seed: UInt64, temperatures: [Float]) throws -> [Image]
     /// Like `sample` at temperature 1, with the top group drawn from a fitted prior.
-    func sample(count: Int, seed: UInt64, prior: GaussianMixture) throws -> [Image]
-    /// A Gaussian mixture fitted to the top group's codes of some training images, where a
-    /// fitted prior applies to the family (else nil).
-    func fitPrior(to images: ImageSet, seed: UInt64) throws -> GaussianMixture?
+    func sample(count: Int, seed: UInt64, prior: FittedPrior) throws -> [Image]
+    /// A prior fitted to the top group's codes of some training images.
+    func fitPrior(to images: ImageSet, seed: UInt64) throws -> FittedPrior?
+    /// Values of the top group's code, which a fitted prior models.
+    var priorDimension: Int { get }
     /// Codes of images: each group's posterior mean given the means above it.
     func encodeMeans(_ images: [Image]) throws -> [Float]
     /// Images decoded from codes (rows of `codeSize` values), as pixel means.

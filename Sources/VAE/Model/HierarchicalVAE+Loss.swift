@@ -1,3 +1,4 @@
+import Foundation
 import NN
 
 extension HierarchicalVAE: GenerativeModel {
@@ -76,8 +77,9 @@ extension HierarchicalVAE: GenerativeModel {
     }
 
     /// log p(x | z) + sum over groups of log p(z_i | z_<i) - log q(z_i | x, z_<i), one draw of
-    /// every group per row. A fitted prior does not apply to this family (`fitted` is nil).
-    public func importanceLogWeights(count m: Int, seed: UInt64, firstRow: UInt64, fittedPrior: GaussianMixture?) throws
+    /// every group per row; and, with `fittedPrior`, the same with it in place of the top
+    /// group's N(0, I).
+    public func importanceLogWeights(count m: Int, seed: UInt64, firstRow: UInt64, fittedPrior: FittedPrior?) throws
         -> (standard: [Double], fitted: [Double]?) {
         let full = target.batch
         for e in features { e.setBatch(m) }
@@ -91,6 +93,15 @@ extension HierarchicalVAE: GenerativeModel {
         for group in groups {
             for (r, v) in try group.logDensityRatio(rows: m).enumerated() { logw[r] += v }
         }
-        return (logw, nil)
+        guard let fittedPrior else { return (logw, nil) }
+        // The top group's term holds log N(z; 0, I) without its log(2 pi) constant (that of
+        // log q cancelled it): swap in the whole of log p(z) under the fitted prior.
+        let d = groups[0].size, z = try groups[0].latent.sample.read().map(Double.init)
+        let normalConstant = 0.5 * Double(d) * log(2 * Double.pi)
+        let fitted = (0..<m).map { r in
+            let code = z[(r * d)..<((r + 1) * d)]
+            return logw[r] + 0.5 * code.reduce(0) { $0 + $1 * $1 } + normalConstant + fittedPrior.logDensity(code)
+        }
+        return (logw, fitted)
     }
 }

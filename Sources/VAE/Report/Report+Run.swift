@@ -12,7 +12,7 @@ extension Report {
     /// - Returns: the names of the files written (no reconstructions without held-out images).
     @discardableResult
     public static func writeRun(model: any GenerativeModel, config: RunConfig, history: [EpochMetrics], state: RunState,
-                                heldOut: ImageSet, prior: GaussianMixture? = nil, groups: [GroupEvaluation] = [],
+                                heldOut: ImageSet, prior: FittedPrior? = nil, groups: [GroupEvaluation] = [],
                                 directory: String) throws -> [String] {
         var written: [String] = []
         func path(_ f: String) -> String {
@@ -30,7 +30,9 @@ extension Report {
                 ?? model.sample(count: count, seed: seed, prior: prior)
             let grid = ImageGrid.compose(images, columns: 8)
             try grid.writePNG(to: path("samples.png"))
-            sampleGrids.append(("Samples from the prior fitted to the training codes (\(prior.components)-component Gaussian mixture)\(rows)", grid))
+            let fitted = "the prior fitted to the training codes (a \(prior.mixture.components)-component Gaussian mixture over \(prior.coordinates.count) of \(prior.dimension) values, N(0, 1) on the rest)"
+            sampleGrids.append((model.latentGroups.count > 1 ? "Samples with the top group from \(fitted), the others from their learned priors"
+                                                             : "Samples from \(fitted)\(rows)", grid))
         }
         let normal = try labelled.map { try $0.sample(count: count, seed: seed, labels: labels) }
             ?? model.sample(count: count, seed: seed)
