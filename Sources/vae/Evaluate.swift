@@ -38,7 +38,7 @@ struct Evaluate: ParsableCommand {
         try checkGeometry(config)
         let images = try loadImages(data, split: split == .all ? .test : split, model: config.model, run: config)
         var evaluator = Evaluator(model: vae, binarize: config.training.binarize)
-        evaluator.fittedPrior = try Checkpoint.loadPrior(from: model.checkpoint, dimension: vae.priorDimension)
+        evaluator.fittedPrior = try Checkpoint.loadPrior(from: model.checkpoint, groupSizes: vae.latentGroups.map(\.size))
         evaluator.seed = 0xE7A1
         let showProgress = !json && isatty(STDERR_FILENO) == 1
         var result = try evaluator.evaluate(images, limit: limit, iwSamples: iwSamples,

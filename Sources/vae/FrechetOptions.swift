@@ -25,7 +25,7 @@ struct FrechetOptions: ParsableArguments {
         let directory = featureNetwork ?? ((parent.isEmpty ? "." : parent) as NSString).appendingPathComponent("feature-network")
         let store = try FeatureNetworkStore.open(directory, data: data ?? DataSpec(parsing: config.training.data), channels: m.channels,
                                                  height: m.height, width: m.width, epochs: featureEpochs, device: device, log: log)
-        let prior = try Checkpoint.loadPrior(from: checkpoint.checkpoint, dimension: vae.priorDimension)
+        let prior = try Checkpoint.loadPrior(from: checkpoint.checkpoint, groupSizes: vae.latentGroups.map(\.size))
         let r = try store.evaluate(vae, config: config, prior: prior, count: fidImages, log: json ? { _ in } : log)
         if json {
             let encoder = JSONEncoder()

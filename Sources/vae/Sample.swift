@@ -59,7 +59,7 @@ struct Sample: ParsableCommand {
             throw VAEError("\(model.checkpoint): --temperature gives \(t.count) values; the model has \(vae.latentGroups.count) latent group(s)")
         }
         // The fitted prior draws at temperature 1; another temperature asks for the model's own prior.
-        let prior = normalPrior || t != [1] ? nil : try Checkpoint.loadPrior(from: model.checkpoint, dimension: vae.priorDimension)
+        let prior = normalPrior || t != [1] ? nil : try Checkpoint.loadPrior(from: model.checkpoint, groupSizes: vae.latentGroups.map(\.size))
         let images: [Image]
         if let labelled = vae as? ConvVAE, labels != nil {
             images = try prior.map { try labelled.sample(count: count, seed: seed, prior: $0, labels: labels) }

@@ -16,6 +16,28 @@ struct CodecTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["x.png"])
     }
 
+    @Test("the header gives the size without decoding: PNG, JPEG with segments before its frame, and neither")
+    func headerSize() throws {
+        let dir = TemporaryDirectory()
+        for (w, h, channels) in [(13, 7, 1), (300, 129, 3), (70000 % 997, 2, 3)] {
+            let image = patternImage(width: w, height: h, channels: channels)
+            try image.writePNG(to: dir.file("x.png"))
+            try image.writeJPEG(to: dir.file("x.jpg"))
+            for name in ["x.png", "x.jpg"] {
+                let size = try Image.headerSize(of: RawPath(dir.file(name)))
+                let decoded = try Image.load(dir.file(name))
+                #expect(size.width == decoded.width && size.height == decoded.height && size.width == w && size.height == h, "\(name)")
+            }
+        }
+        // An APP segment (EXIF-like, 300 bytes) and fill bytes before the frame header are skipped.
+        let jpeg = try FileIO.readBytes(dir.file("x.jpg"))
+        let app1: [UInt8] = [0xFF, 0xE1, 0x01, 0x2E] + [UInt8](repeating: 7, count: 300) + [0xFF, 0xFF]
+        #expect(Image.headerSize(Array(jpeg[0..<2]) + app1 + Array(jpeg[2...]))! == (70000 % 997, 2))
+        #expect(Image.headerSize([UInt8](repeating: 0, count: 40)) == nil)
+        #expect(Image.headerSize(Array(jpeg[0..<12])) == nil)
+        #expect(throws: ImageIOError.self) { try Image.headerSize(of: RawPath(dir.file("none.png"))) }
+    }
+
     @Test func garbageIsNotAnImage() throws {
         let dir = TemporaryDirectory()
         dir.write(Array("hello".utf8), to: "x.png")

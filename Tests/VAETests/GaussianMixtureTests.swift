@@ -106,13 +106,13 @@ import TestSupport
         let temporary = TemporaryDirectory(), dir = temporary.path
         let g = GaussianMixture(weights: [0.5, 0.5], means: [0, 1, 2, 3], scales: [1, 0, 0.5, 2, 0.75, 0, 0, 0.25],
                                 dimension: 2)
-        #expect(try Checkpoint.loadPrior(from: dir, dimension: 5) == nil)
-        let prior = FittedPrior(mixture: g, coordinates: [1, 3], dimension: 5)
+        #expect(try Checkpoint.loadPrior(from: dir, groupSizes: [7, 5]) == nil)
+        let prior = FittedPrior(mixture: g, coordinates: [1, 3], dimension: 5, group: 1)
         try Checkpoint.savePrior(prior, to: dir)
-        #expect(try Checkpoint.loadPrior(from: dir, dimension: 5) == prior)
-        for wrong in [3, 1] {
+        #expect(try Checkpoint.loadPrior(from: dir, groupSizes: [7, 5]) == prior)
+        for wrong in [[7, 3], [7, 1], [5]] {
             do {
-                _ = try Checkpoint.loadPrior(from: dir, dimension: wrong)
+                _ = try Checkpoint.loadPrior(from: dir, groupSizes: wrong)
                 Issue.record("a prior over a code of 5 values loaded for \(wrong)")
             } catch { #expect("\(error)".contains("prior.safetensors"), "\(error)") }
         }
@@ -121,8 +121,8 @@ import TestSupport
                        SafeTensors.Entry(name: "prior.means", shape: [2, 2], values: g.means.map(Float.init)),
                        SafeTensors.Entry(name: "prior.scales", shape: [2, 2, 2], values: g.scales.map(Float.init))]
         try Data(SafeTensors.encode(entries, metadata: [:])).write(to: URL(fileURLWithPath: dir + "/prior.safetensors"))
-        #expect(try Checkpoint.loadPrior(from: dir, dimension: 2) == FittedPrior(mixture: g))
-        #expect(throws: VAEError.self) { try Checkpoint.loadPrior(from: dir, dimension: 5) }
+        #expect(try Checkpoint.loadPrior(from: dir, groupSizes: [2]) == FittedPrior(mixture: g))
+        #expect(throws: VAEError.self) { try Checkpoint.loadPrior(from: dir, groupSizes: [5]) }
     }
 
     @Test("a prior over some coordinates is the mixture there times N(0, 1) elsewhere: density and draws")

@@ -86,10 +86,14 @@ struct HierarchicalVAETests {
         #expect(result.latent == 2 * 2 * 2 * 2 + 2 * 4 * 4)
     }
 
-    @Test("a fitted prior replaces the top group's N(0, I): equal to it, the same weights; fitted, a prior of the top group's size")
+    @Test("a fitted prior replaces its group's prior on its coordinates: N(0, I) itself changes nothing; any other changes the weights by its log density ratio")
     func fittedPrior() throws {
         let model = try model(Fixtures.deepConfig(), batch: 16)
-        let d = model.priorDimension
+        var rng = TestRandom(seed: 4)
+        for p in model.parameters where p.name.contains("prior") {
+            try p.value.write(rng.signed(p.value.count).map { 0.3 * $0 })
+        }
+        let d = model.groups[0].size
         #expect(d == 2 * 2 * 2)
         // One standard normal component over every coordinate of the top group is N(0, I) itself.
         let identity = (0..<(d * d)).map { $0 / d == $0 % d ? 1.0 : 0.0 }
@@ -99,21 +103,33 @@ struct HierarchicalVAETests {
         let w = try model.importanceLogWeights(count: 16, seed: 3, firstRow: 0, fittedPrior: standard)
         let fitted = try #require(w.fitted)
         for (a, b) in zip(w.standard, fitted) { #expect(abs(a - b) < 1e-9 * max(1, abs(a))) }
-        // A prior that moves the top group's mean changes the weights by its log density ratio.
-        let shifted = FittedPrior(mixture: GaussianMixture(weights: [1], means: [Double](repeating: 0.5, count: d),
-                                                           scales: identity, dimension: d))
-        let w2 = try model.importanceLogWeights(count: 16, seed: 3, firstRow: 0, fittedPrior: shifted)
-        let z = try model.groups[0].latent.sample.read().map(Double.init)
+        // A mixture over three coordinates of the second group, against normalized densities
+        // computed here: the weights move by log p_fit(z_A) - sum over A of log N(z_j; mu_j, var_j).
+        let g = 1, L = model.groups[g].size, A = [0, 3, 5]
+        let mixture = GaussianMixture(weights: [0.4, 0.6], means: [0.2, -0.1, 0.3, -0.5, 0.4, 0],
+                                      scales: [1.1, 0, 0, 0.2, 0.9, 0, -0.1, 0.3, 1.2] + [0.7, 0, 0, 0, 0.8, 0, 0.1, 0, 1.3],
+                                      dimension: 3)
+        let partial = FittedPrior(mixture: mixture, coordinates: A, dimension: L, group: g)
+        let w2 = try model.importanceLogWeights(count: 16, seed: 3, firstRow: 0, fittedPrior: partial)
+        let z = try model.groups[g].latent.sample.read(), p = try #require(try model.groups[g].priorStats?.read())
         for r in 0..<16 {
-            let code = z[(r * d)..<((r + 1) * d)]
-            let ratio = code.reduce(0) { $0 - 0.5 * ($1 - 0.5) * ($1 - 0.5) + 0.5 * $1 * $1 }
-            #expect(abs(try #require(w2.fitted)[r] - (w2.standard[r] + ratio)) < 1e-6 * max(1, abs(w2.standard[r])))
+            var expected = mixture.logDensity(A.map { Double(z[r * L + $0]) })
+            for j in A {
+                let mu = Double(p[r * 2 * L + j]), variance = exp(Double(p[r * 2 * L + L + j])), x = Double(z[r * L + j])
+                expected -= -0.5 * log(2 * Double.pi * variance) - (x - mu) * (x - mu) / (2 * variance)
+            }
+            #expect(abs(try #require(w2.fitted)[r] - w2.standard[r] - expected) < 1e-6 * max(1, abs(w2.standard[r])))
         }
+        // Samples put the mixture's draws at its coordinates.
+        let images = try model.sample(count: 4, seed: 6, prior: partial)
+        let drawn = mixture.sample(count: 4, seed: 6), zs = try model.groups[g].latent.sample.read()
+        for r in 0..<4 { for (i, j) in A.enumerated() { #expect(zs[r * L + j] == drawn[r * 3 + i]) } }
+        #expect(images.allSatisfy { $0.pixels.allSatisfy { (0...1).contains($0) } })
+        #expect(try model.sample(count: 4, seed: 6, prior: partial).map(\.pixels) == images.map(\.pixels))
+        // Fitted to codes: of a group the model has, over some of its coordinates.
         let prior = try #require(try model.fitPrior(to: Fixtures.shapes(64), seed: 2))
-        #expect(prior.dimension == d && !prior.coordinates.isEmpty)
-        let images = try model.sample(count: 20, seed: 4, prior: prior)
-        #expect(images.count == 20 && images.allSatisfy { $0.pixels.allSatisfy { (0...1).contains($0) } })
-        #expect(try model.sample(count: 20, seed: 4, prior: prior).map(\.pixels) == images.map(\.pixels))
+        #expect(model.groups.indices.contains(prior.group) && prior.dimension == model.groups[prior.group].size)
+        #expect(!prior.coordinates.isEmpty)
     }
 
     @Test("codes decode to the reconstruction; temperature 0 samples are deterministic, others vary")

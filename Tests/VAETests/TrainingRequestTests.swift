@@ -1,4 +1,6 @@
+import ImageIO
 import Testing
+import TestSupport
 @testable import VAE
 
 @Suite("vae train's defaults: each task and family gets its recipe unless a flag says otherwise")
@@ -30,6 +32,27 @@ struct TrainingRequestTests {
         }
         let gray = try request(.inpaint, .mnist).resolve()
         #expect(gray.model.channels == 1 && gray.conditional?.mirror == nil)
+    }
+
+    @Test("conditional tasks on a folder of photos train on 64x64 patches; on smaller pictures, whole pictures")
+    func photoPatches() throws {
+        let dir = TemporaryDirectory()
+        let photo = Image(width: 200, height: 130, channels: 3, pixels: [Float](repeating: 0.5, count: 200 * 130 * 3))
+        try photo.writePNG(to: dir.file("a.png"))
+        try photo.writeJPEG(to: dir.file("b.jpg"))
+        var r = request(.inpaint)
+        r.data = .folder(directory: dir.path)
+        var config = try r.resolve()
+        #expect(config.conditional?.patch == TrainingRequest.photoPatch && config.model.height == 64 && config.model.width == 64)
+        r.task = .vae
+        #expect(try r.resolve().conditional == nil)
+        // One picture below 128 pixels on a side: whole pictures, as for thumbnails.
+        try Image(width: 100, height: 300, channels: 3, pixels: [Float](repeating: 0.5, count: 100 * 300 * 3)).writePNG(to: dir.file("c.png"))
+        r.task = .colorize
+        config = try r.resolve()
+        #expect(config.conditional?.patch == nil)
+        r.patch = 32
+        #expect(try r.resolve().conditional?.patch == 32)
     }
 
     @Test("given options win over the recipe")

@@ -50,7 +50,7 @@ public protocol GenerativeModel: CheckpointableModel {
     func prepareImportanceSampling() throws
     /// log p(x, z) - log q(z | x) of one draw z ~ q(z | x) per row for the first `count` rows
     /// of the prepared batch, draws from (seed, counter); and the same log weights with
-    /// `fittedPrior` as the prior of the top group when given.
+    /// `fittedPrior` in place of its group's prior when given.
     func importanceLogWeights(count: Int, seed: UInt64, firstRow: UInt64, fittedPrior: FittedPrior?) throws
         -> (standard: [Double], fitted: [Double]?)
 
@@ -58,12 +58,10 @@ public protocol GenerativeModel: CheckpointableModel {
     /// spread scaled by its temperature (`temperatures` per group, top first; one value serves
     /// every group; 1 is the prior itself).
     func sample(count: Int, seed: UInt64, temperatures: [Float]) throws -> [Image]
-    /// Like `sample` at temperature 1, with the top group drawn from a fitted prior.
+    /// Like `sample` at temperature 1, with the fitted prior's group drawn from it.
     func sample(count: Int, seed: UInt64, prior: FittedPrior) throws -> [Image]
-    /// A prior fitted to the top group's codes of some training images.
+    /// A prior fitted to the codes of some training images (of a hierarchy's topmost group in use).
     func fitPrior(to images: ImageSet, seed: UInt64) throws -> FittedPrior?
-    /// Values of the top group's code, which a fitted prior models.
-    var priorDimension: Int { get }
     /// Codes of images: each group's posterior mean given the means above it.
     func encodeMeans(_ images: [Image]) throws -> [Float]
     /// Images decoded from codes (rows of `codeSize` values), as pixel means.

@@ -18,52 +18,73 @@ extension HierarchicalVAE {
         return result
     }
 
-    /// The top group's size: a fitted prior replaces its N(0, I); the learned priors of the
-    /// groups below it stay.
-    public var priorDimension: Int { groups[0].size }
-
-    /// Fits the prior to the top group's codes of up to `FittedPrior.maxImages` of `images`:
-    /// one posterior draw per image (the aggregated posterior); the posterior means pick the
-    /// active coordinates.
+    /// Fits the prior to the codes of the topmost group in use (a group above it whose posterior
+    /// means do not vary carries nothing, so its prior changes nothing) over up to
+    /// `FittedPrior.maxImages` of `images`: one posterior draw per image (the aggregated
+    /// posterior); the posterior means pick the active coordinates.
     /// - Parameter seed: picks the images, the posterior noise and EM's start
     public func fitPrior(to images: ImageSet, seed: UInt64) throws -> FittedPrior? {
-        let top = groups[0], d = top.size
         let picked = Array(SplitMix64.permutation(count: images.count, seed: seed).prefix(FittedPrior.maxImages))
         precondition(!picked.isEmpty, "no images to fit a prior to")
+        var pixels = [Float](repeating: 0, count: maxBatch * config.dimensions)
+        /// Runs `body(start, rows)` after a posterior pass over each batch of the picked images.
+        func passes(_ body: (Int, Int) throws -> Void) throws {
+            for start in stride(from: 0, to: picked.count, by: maxBatch) {
+                let rows = picked[start..<min(start + maxBatch, picked.count)]
+                try pixels.withUnsafeMutableBufferPointer { buffer in
+                    images.copyBatch(indices: rows, into: buffer.baseAddress!)
+                    try loadBatch(UnsafePointer(buffer.baseAddress!), batch: rows.count)
+                }
+                try bottomUp(batch: rows.count)
+                _ = try topDown(batch: rows.count) { g in self.posteriorDraw(g, seed: seed, firstRow: UInt64(start)) }
+                try body(start, rows.count)
+            }
+        }
+        // First pass: which groups' posterior means vary (the active units of evaluation).
+        var sums = groups.map { [Double](repeating: 0, count: 2 * $0.size) }
+        try passes { _, m in
+            for (g, group) in groups.enumerated() {
+                let d = group.size, q = try group.posteriorStats!.read()
+                for r in 0..<m {
+                    for j in 0..<d {
+                        let mu = Double(q[r * 2 * d + j])
+                        sums[g][j] += mu
+                        sums[g][d + j] += mu * mu
+                    }
+                }
+            }
+        }
+        let n = Double(picked.count)
+        let g = groups.indices.first { g in
+            let d = groups[g].size
+            return (0..<d).contains { j in sums[g][d + j] / n - (sums[g][j] / n) * (sums[g][j] / n) > 0.01 }
+        } ?? 0
+        // Second pass: that group's draws and means.
+        let d = groups[g].size
         var draws: [Double] = [], means: [Double] = []
         draws.reserveCapacity(picked.count * d)
         means.reserveCapacity(picked.count * d)
-        var pixels = [Float](repeating: 0, count: maxBatch * config.dimensions)
-        for start in stride(from: 0, to: picked.count, by: maxBatch) {
-            let rows = picked[start..<min(start + maxBatch, picked.count)]
-            try pixels.withUnsafeMutableBufferPointer { buffer in
-                images.copyBatch(indices: rows, into: buffer.baseAddress!)
-                try loadBatch(UnsafePointer(buffer.baseAddress!), batch: rows.count)
-            }
-            try bottomUp(batch: rows.count)
-            // The top group's posterior needs only the features: draw it alone.
-            let s = top.stage
-            _ = try top.forward(h: nil, e: features[s], batch: rows.count,
-                                draw: posteriorDraw(0, seed: seed, firstRow: UInt64(start)))
-            draws += try top.latent.sample.read().map(Double.init)
-            let q = try top.posteriorStats!.read()
-            for r in 0..<rows.count { means += q[(r * 2 * d)..<(r * 2 * d + d)].map(Double.init) }
+        try passes { _, m in
+            draws += try groups[g].latent.sample.read().prefix(m * d).map(Double.init)
+            let q = try groups[g].posteriorStats!.read()
+            for r in 0..<m { means += q[(r * 2 * d)..<(r * 2 * d + d)].map(Double.init) }
         }
-        return FittedPrior.fit(draws: draws, means: means, dimension: d, seed: seed)
+        return FittedPrior.fit(draws: draws, means: means, dimension: d, group: g, seed: seed)
     }
 
-    /// Draws `count` images with the top group from a fitted prior and every other group from
-    /// its learned prior, decoded to pixel means.
+    /// Draws `count` images with the fitted prior's group from it on its coordinates (the rest
+    /// of that group and every other group from the model's priors), decoded to pixel means.
     public func sample(count: Int, seed: UInt64, prior: FittedPrior) throws -> [Image] {
-        precondition(prior.dimension == priorDimension, "a prior of dimension \(prior.dimension) for a top group of \(priorDimension)")
-        let tops = prior.sample(count: count, seed: seed), d = priorDimension
+        let fitted = prior.group, d = groups[fitted].size
+        precondition(prior.dimension == d, "a prior of dimension \(prior.dimension) for group \(fitted) of \(d)")
+        let drawn = prior.mixture.sample(count: count, seed: seed), a = prior.coordinates.count
         var result: [Image] = []
         for start in stride(from: 0, to: count, by: maxBatch) {
             let m = min(maxBatch, count - start)
             let counter = UInt64(start * codeSize)
             let out = try topDown(batch: m) { g in
-                g == 0 ? .given(tops[(start * d)..<((start + m) * d)])
-                       : .prior(seed: seed, counter: counter &+ UInt64(m * self.groupOffsets[g]), temperature: 1)
+                let draw = LatentGroup.Draw.prior(seed: seed, counter: counter &+ UInt64(m * self.groupOffsets[g]), temperature: 1)
+                return g == fitted ? .overriding(draw, coordinates: prior.coordinates, values: drawn[(start * a)..<((start + m) * a)]) : draw
             }
             result += try images(out, count: m)
         }

@@ -77,8 +77,8 @@ extension HierarchicalVAE: GenerativeModel {
     }
 
     /// log p(x | z) + sum over groups of log p(z_i | z_<i) - log q(z_i | x, z_<i), one draw of
-    /// every group per row; and, with `fittedPrior`, the same with it in place of the top
-    /// group's N(0, I).
+    /// every group per row; and, with `fittedPrior`, the same with it in place of its group's
+    /// prior on its coordinates.
     public func importanceLogWeights(count m: Int, seed: UInt64, firstRow: UInt64, fittedPrior: FittedPrior?) throws
         -> (standard: [Double], fitted: [Double]?) {
         let full = target.batch
@@ -94,13 +94,16 @@ extension HierarchicalVAE: GenerativeModel {
             for (r, v) in try group.logDensityRatio(rows: m).enumerated() { logw[r] += v }
         }
         guard let fittedPrior else { return (logw, nil) }
-        // The top group's term holds log N(z; 0, I) without its log(2 pi) constant (that of
-        // log q cancelled it): swap in the whole of log p(z) under the fitted prior.
-        let d = groups[0].size, z = try groups[0].latent.sample.read().map(Double.init)
-        let normalConstant = 0.5 * Double(d) * log(2 * Double.pi)
+        // The fitted group's term holds its prior's log p(z_j) without the log(2 pi) constants
+        // (those of log q cancelled them): swap in the mixture's log density of the fitted
+        // coordinates, with their constants.
+        let g = groups[fittedPrior.group], d = g.size, a = fittedPrior.coordinates.count
+        let z = try g.latent.sample.read(), own = try g.priorLogDensities(rows: m)
+        let constant = 0.5 * Double(a) * log(2 * Double.pi)
         let fitted = (0..<m).map { r in
-            let code = z[(r * d)..<((r + 1) * d)]
-            return logw[r] + 0.5 * code.reduce(0) { $0 + $1 * $1 } + normalConstant + fittedPrior.logDensity(code)
+            let replaced = fittedPrior.coordinates.reduce(0.0) { $0 + own[r * d + $1] }
+            let code = fittedPrior.coordinates.lazy.map { Double(z[r * d + $0]) }
+            return logw[r] - replaced + constant + fittedPrior.mixture.logDensity(code)
         }
         return (logw, fitted)
     }

@@ -93,6 +93,9 @@ final class LatentGroup {
         case prior(seed: UInt64, counter: UInt64, temperature: Float)
         /// Given values (`batch * size` host values), with the prior computed alongside.
         case given(ArraySlice<Float>)
+        /// Another draw, then `values` (rows of `coordinates.count`) in place of its values at
+        /// `coordinates` (a fitted prior's part of a code).
+        indirect case overriding(Draw, coordinates: [Int], values: ArraySlice<Float>)
     }
 
     /// One pass: the statistics the draw needs, z, and the next state.
@@ -102,6 +105,13 @@ final class LatentGroup {
     ///   - batch: rows in the pass
     func forward(h: Tensor?, e: Tensor?, batch: Int, draw: Draw) throws -> Tensor {
         if let prior { priorStats = try prior.forward(h!) }
+        let s = try projection.forward(try pick(h: h, e: e, batch: batch, draw: draw))
+        if let h { try s.axpby(1, h, 1) }
+        return try block.forward(s)
+    }
+
+    /// z of one pass, as `draw` says.
+    private func pick(h: Tensor?, e: Tensor?, batch: Int, draw: Draw) throws -> Tensor {
         let z: Tensor
         switch draw {
         case let .posterior(seed, counter, temperature):
@@ -115,10 +125,27 @@ final class LatentGroup {
             }
         case let .given(values):
             z = try latent.set(values)
+        case let .overriding(first, coordinates, values):
+            var all = try pick(h: h, e: e, batch: batch, draw: first).read()
+            let L = size, a = coordinates.count, base = values.startIndex
+            for r in 0..<batch {
+                for (i, j) in coordinates.enumerated() { all[r * L + j] = values[base + r * a + i] }
+            }
+            z = try latent.set(all[...])
         }
-        let s = try projection.forward(z)
-        if let h { try s.axpby(1, h, 1) }
-        return try block.forward(s)
+        return z
+    }
+
+    /// log p(z_j) per row and coordinate of the last draw under the group's own prior (N(0, 1)
+    /// for the top), without the log(2 pi) terms, as in `logDensityRatio`.
+    func priorLogDensities(rows m: Int) throws -> [Double] {
+        let L = size, z = try latent.sample.read(), p = try priorStats?.read()
+        return (0..<(m * L)).map { i in
+            let r = i / L, j = i % L, zz = Double(z[i])
+            guard let p else { return -0.5 * zz * zz }
+            let mu = Double(p[r * 2 * L + j]), lv = Double(p[r * 2 * L + L + j])
+            return -0.5 * (lv + (zz - mu) * (zz - mu) * exp(-lv))
+        }
     }
 
     /// q = p + posterior([h; e]), or posterior(e) for the top group (after the prior's forward).

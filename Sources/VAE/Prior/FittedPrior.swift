@@ -5,8 +5,10 @@ import NN
 /// A prior fitted to a trained model's codes after training (ex-post density estimation, Ghosh
 /// et al. 2020). A trained VAE's codes do not fill N(0, I): decoding prior draws that land
 /// between them gives blends and fragments, and the bound pays for the mismatch. The fitted
-/// prior is a Gaussian mixture over the code's active coordinates (those whose posterior means
-/// vary between images) and N(0, 1) on the others, where the posterior is the prior anyway.
+/// prior is a Gaussian mixture over the active coordinates of one latent group's code (those
+/// whose posterior means vary between images); the group's other coordinates keep the model's
+/// prior (N(0, 1) for a top group), where the posterior is the prior anyway. A hierarchy's
+/// fitted group is its topmost one in use (groups above it that carry nothing change nothing).
 /// Leaving those out keeps a full covariance estimable: its estimation error costs about
 /// d^2 / 4n nats for d coordinates and n codes, 8 nats for a deep model's 392-value top group
 /// from 5,000 images, but 0.1 for its 41 active ones.
@@ -15,19 +17,22 @@ public struct FittedPrior: Equatable, Sendable {
     public let mixture: GaussianMixture
     /// The code's coordinates the mixture models, ascending; the others are N(0, 1).
     public let coordinates: [Int]
-    /// Values in a code.
+    /// Values in the group's code.
     public let dimension: Int
+    /// The latent group whose prior it replaces on `coordinates`, top first (0: the top).
+    public let group: Int
 
     /// Images whose codes a prior is fitted to, at most: bounds the fitting time (seconds).
     public static let maxImages = 5000
 
-    public init(mixture: GaussianMixture, coordinates: [Int], dimension: Int) {
+    public init(mixture: GaussianMixture, coordinates: [Int], dimension: Int, group: Int = 0) {
         precondition(mixture.dimension == coordinates.count && coordinates == coordinates.sorted()
                      && Set(coordinates).count == coordinates.count && coordinates.allSatisfy { (0..<dimension).contains($0) },
                      "a fitted prior's coordinates must be distinct, ascending and inside the code")
         self.mixture = mixture
         self.coordinates = coordinates
         self.dimension = dimension
+        self.group = group
     }
 
     /// A mixture over every coordinate.
@@ -41,8 +46,9 @@ public struct FittedPrior: Equatable, Sendable {
     ///   - means: the images' posterior means, rows like `draws`, which pick the active
     ///     coordinates (variance over the images above 0.01, as in evaluation's active units);
     ///     nil models every coordinate (an autoencoder's codes are its means)
+    ///   - group: the latent group the codes are of
     ///   - seed: EM's start
-    public static func fit(draws: [Double], means: [Double]?, dimension d: Int, seed: UInt64) -> FittedPrior {
+    public static func fit(draws: [Double], means: [Double]?, dimension d: Int, group: Int = 0, seed: UInt64) -> FittedPrior {
         let n = draws.count / d
         precondition(n >= 1 && draws.count == n * d && (means?.count ?? draws.count) == draws.count, "codes of the wrong size")
         var coordinates = Array(0..<d)
@@ -60,10 +66,11 @@ public struct FittedPrior: Equatable, Sendable {
         // Enough points per component for a full covariance: about 6 a each, at most 50 components.
         let components = min(50, max(1, n / (6 * a)))
         return FittedPrior(mixture: .fit(points, dimension: a, components: components, seed: seed),
-                           coordinates: coordinates, dimension: d)
+                           coordinates: coordinates, dimension: d, group: group)
     }
 
-    /// log p(z) of a whole code.
+    /// log p(z) of a whole code, with N(0, 1) on the coordinates the mixture leaves out (the
+    /// prior of a top group).
     public func logDensity<C: RandomAccessCollection<Double>>(_ z: C) -> Double where C.Index == Int {
         precondition(z.count == dimension, "a code of \(z.count) values for a prior of \(dimension)")
         let base = z.startIndex
@@ -94,9 +101,6 @@ public struct FittedPrior: Equatable, Sendable {
 }
 
 extension ConvVAE {
-    /// The latent's size.
-    public var priorDimension: Int { config.latent }
-
     /// Fits the prior to the model's codes of up to `FittedPrior.maxImages` of `images`: one
     /// posterior draw z = mu + sigma * eps per image (the aggregated posterior), or mu for an
     /// autoencoder; the posterior means pick the active coordinates.
@@ -150,19 +154,25 @@ extension Checkpoint {
                        SafeTensors.Entry(name: "prior.scales", shape: [k, d, d], values: g.scales.map(Float.init)),
                        SafeTensors.Entry(name: "prior.coordinates", shape: [d], values: prior.coordinates.map(Float.init))]
         try FileIO.writeAtomically(SafeTensors.encode(entries, metadata: ["kind": "gaussian-mixture",
-                                                                          "dimension": String(prior.dimension)]),
+                                                                          "dimension": String(prior.dimension),
+                                                                          "group": String(prior.group)]),
                                    to: path(dir, priorFile))
     }
 
     /// The run's fitted prior, or nil when it has none. A file without coordinates (written
-    /// before they were saved) models every coordinate.
+    /// before they were saved) models every coordinate of the top group.
     /// - Parameters:
     ///   - dir: the run directory
-    ///   - dimension: the size of the codes it is a prior of (the model's `priorDimension`)
-    public static func loadPrior(from dir: String, dimension: Int) throws -> FittedPrior? {
+    ///   - groupSizes: the size of each latent group's code, top first (the model's `latentGroups`)
+    public static func loadPrior(from dir: String, groupSizes: [Int]) throws -> FittedPrior? {
         let file = path(dir, priorFile)
         guard FileIO.exists(file) else { return nil }
-        let t = try read(file).tensors
+        let contents = try read(file), t = contents.tensors
+        let group = contents.metadata["group"].map { Int($0) ?? -1 } ?? 0
+        guard groupSizes.indices.contains(group) else {
+            throw VAEError("\(file): a prior of latent group \(contents.metadata["group"] ?? "?"), which the model (\(groupSizes.count) group(s)) does not have")
+        }
+        let dimension = groupSizes[group]
         guard let w = t["prior.weights"], let m = t["prior.means"], let s = t["prior.scales"], w.shape.count == 1,
               w.shape[0] > 0, m.shape.count == 2, m.shape[0] == w.shape[0], (1...dimension).contains(m.shape[1])
         else { throw VAEError("\(file): not a mixture prior for codes of \(dimension) values") }
@@ -185,6 +195,6 @@ extension Checkpoint {
         let total = w.values.reduce(0) { $0 + Double($1) }
         let mixture = GaussianMixture(weights: w.values.map { Double($0) / total }, means: m.values.map(Double.init),
                                       scales: scales, dimension: a)
-        return FittedPrior(mixture: mixture, coordinates: coordinates, dimension: dimension)
+        return FittedPrior(mixture: mixture, coordinates: coordinates, dimension: dimension, group: group)
     }
 }

@@ -30,8 +30,8 @@ extension Report {
                 ?? model.sample(count: count, seed: seed, prior: prior)
             let grid = ImageGrid.compose(images, columns: 8)
             try grid.writePNG(to: path("samples.png"))
-            let fitted = "the prior fitted to the training codes (a \(prior.mixture.components)-component Gaussian mixture over \(prior.coordinates.count) of \(prior.dimension) values, N(0, 1) on the rest)"
-            sampleGrids.append((model.latentGroups.count > 1 ? "Samples with the top group from \(fitted), the others from their learned priors"
+            let fitted = "the prior fitted to the training codes (a \(prior.mixture.components)-component Gaussian mixture over \(prior.coordinates.count) of \(prior.dimension) values)"
+            sampleGrids.append((model.latentGroups.count > 1 ? "Samples with group \(model.latentGroups[prior.group].name) from \(fitted), the rest from the model's priors"
                                                              : "Samples from \(fitted)\(rows)", grid))
         }
         let normal = try labelled.map { try $0.sample(count: count, seed: seed, labels: labels) }

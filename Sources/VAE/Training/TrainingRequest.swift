@@ -45,7 +45,7 @@ public struct TrainingRequest: Sendable {
     /// Images per step and free bits (nil: the task's or family's recipe, else `training`'s).
     public var batch: Int?
     public var freeBits: Float?
-    /// Conditional models on photos: train on random patches of this side (nil: whole pictures).
+    /// Conditional models on photos: train on random patches of this side (nil: `defaultPatch()`).
     public var patch: Int?
     /// With `patch`: patches are squares of up to this many times the side, averaged down.
     public var zoom: Float?
@@ -64,10 +64,27 @@ public struct TrainingRequest: Sendable {
 
     public init() {}
 
+    /// The patch side a conditional model trains on when none is given.
+    public static let photoPatch = 64
+
+    /// Patches of `photoPatch` for a conditional task on a folder whose pictures all have at
+    /// least twice that on their shorter side (photos: shrinking them whole to the window
+    /// would throw their detail away); nil otherwise (whole pictures, e.g. 64x64 thumbnails).
+    /// Reads the pictures' headers only.
+    func defaultPatch() throws -> Int? {
+        guard task.conditional != nil, case .folder(let dir) = data else { return nil }
+        for file in try ImageSet.imageFiles(in: dir) {
+            let size = try Image.headerSize(of: file)
+            if min(size.width, size.height) < 2 * Self.photoPatch { return nil }
+        }
+        return Self.photoPatch
+    }
+
     /// The run's configuration.
     /// - Throws: `VAEError` when the data cannot be read or the options do not fit it.
     public func resolve() throws -> RunConfig {
         var model: ModelConfig
+        let patch = try self.patch ?? defaultPatch()
         if let patch {
             guard task.conditional != nil else { throw VAEError("--patch applies to --task inpaint or colorize") }
             guard case .folder = data else { throw VAEError("--patch trains on photos: give --data folder:DIR") }

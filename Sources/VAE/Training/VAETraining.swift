@@ -69,8 +69,9 @@ final class VAETraining: TrainingFamily {
         let prior = try model.fitPrior(to: train, seed: config.training.seed)
         if let prior {
             try Checkpoint.savePrior(prior, to: run.directory)
-            run.events.log(String(format: "prior: a %d-component Gaussian mixture over %d of %d code values, fitted to the codes of %d training images in %.1f s",
-                                  prior.mixture.components, prior.coordinates.count, prior.dimension,
+            let group = model.latentGroups.count > 1 ? " of group \(model.latentGroups[prior.group].name)" : ""
+            run.events.log(String(format: "prior: a %d-component Gaussian mixture over %d of %d code values%@, fitted to the codes of %d training images in %.1f s",
+                                  prior.mixture.components, prior.coordinates.count, prior.dimension, group,
                                   min(train.count, FittedPrior.maxImages), Date().timeIntervalSince(fitStart)))
         }
         return ["model.safetensors"] + (prior == nil ? [] : ["prior.safetensors"]) + ["metrics.csv"]
