@@ -18,8 +18,8 @@ struct TrainingRequestTests {
         let plain = try request(.vae).resolve().training
         #expect(plain.batch == 128 && !plain.cosineDecay && plain.freeBits == 0 && plain.learningRate == 1e-3)
         let deep = try request(.vae, .deep).resolve().training
-        #expect(deep.learningRate == 1e-3 && deep.cosineDecay && deep.warmupEpochs == 1 && deep.clipNorm == 200)
-        #expect(deep.batch == 32 && deep.freeBits == 0)
+        #expect(deep.learningRate == 2e-3 && deep.cosineDecay && deep.warmupEpochs == 1 && deep.clipNorm == 200)
+        #expect(deep.batch == 128 && deep.freeBits == 0)
     }
 
     @Test("conditional tasks: batch 64, cosine decay, free bits 0.5, the prior path every 4th step, mirror images for color only")
