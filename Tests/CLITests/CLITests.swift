@@ -185,7 +185,10 @@ struct CLITests {
         let config = try String(contentsOfFile: run + "/config.json", encoding: .utf8)
         #expect(config.contains("\"family\" : \"deep\"") && config.contains("\"groups\""), "\(config)")
         #expect(ok.stderr.contains("KL per group"), "\(ok.stderr)")
-        for (cmd, extra) in [("sample", ["--count", "4", "--temperature", "0.5"]),
+        // A prior fitted to the codes of its topmost group in use; sample draws from it at temperature 1.
+        #expect(ok.stderr.contains("Gaussian mixture over") && FileManager.default.fileExists(atPath: run + "/prior.safetensors"),
+                "\(ok.stderr)")
+        for (cmd, extra) in [("sample", ["--count", "4"]), ("sample", ["--count", "4", "--temperature", "0.5"]),
                              ("sample", ["--count", "4", "--temperature", "1,0.8,0.5"]), ("reconstruct", ["--count", "4"]),
                              ("interpolate", ["--steps", "3"])] {
             let r = try Tool.run([cmd, "--checkpoint", run, "--out", dir + "/\(cmd).png"] + extra)
@@ -203,7 +206,7 @@ struct CLITests {
         let fid = try Tool.run(["evaluate", "--checkpoint", run, "--fid", "--fid-images", "24", "--feature-epochs", "1", "--json"])
         #expect(fid.status == 0, "\(fid.stderr)")
         let f = try JSONSerialization.jsonObject(with: Data(fid.stdout.utf8)) as? [String: Any]
-        #expect(f?["model"] is Double && f?["untrained"] is Double && f?["modelPrior"] as? String == "the model's own")
+        #expect(f?["model"] is Double && f?["untrained"] is Double && f?["modelPrior"] as? String == "fitted Gaussian mixture")
         try Image(width: 32, height: 32, channels: 3, pixels: (0..<3072).map { Float($0 % 7) / 7 }).writePNG(to: dir + "/in.png")
         let mwg = try Tool.run(["inpaint", "--checkpoint", run, "--input", dir + "/in.png", "--mask-kind", "center",
                                 "--method", "mwg", "--out", dir + "/out.png"])
