@@ -35,7 +35,7 @@ struct EvaluationTests {
         let same = try evaluator.evaluate(Fixtures.shapes(4, seed: 21), iwSamples: 50)
         let fitted = try #require(same.negativeIWBoundFittedPrior), standard = try #require(same.negativeIWBound)
         #expect(abs(fitted - standard) < 1e-6 * abs(standard))
-        evaluator.fittedPrior = try trainer.vae.fitPrior(to: train, seed: 1)
+        evaluator.fittedPrior = try trainer.vae.fitPrior(to: train, seed: 1, binarize: false)
         #expect(try evaluator.evaluate(Fixtures.shapes(4, seed: 21), iwSamples: 50).negativeIWBoundFittedPrior?.isFinite == true)
     }
 

@@ -150,6 +150,19 @@ import TestSupport
         #expect(FittedPrior(mixture: full).sample(count: 4, seed: 5) == full.sample(count: 4, seed: 5))
     }
 
+    @Test("the number of components is the one held-out codes favour: one Gaussian's points get one, three clusters several")
+    func componentsByHeldOutLikelihood() {
+        var rng = SplitMix64(seed: 12)
+        // 600 points of one Gaussian in 20 dimensions: 6a points per component would allow 4.
+        let single = (0..<(600 * 20)).map { _ in rng.nextNormal() }
+        #expect(FittedPrior.mixture(single, dimension: 20, seed: 1).components == 1)
+        // Three well separated clusters in 2 dimensions.
+        let centers: [[Double]] = [[-6, 0], [6, 0], [0, 8]]
+        let clusters = (0..<1500).flatMap { i in centers[i % 3].map { $0 + rng.nextNormal() } }
+        let k = FittedPrior.mixture(clusters, dimension: 2, seed: 1).components
+        #expect(k >= 2 && k <= 8, "\(k) components")
+    }
+
     @Test("the fit models the coordinates whose posterior means vary, and N(0, 1) the rest")
     func fitPicksActiveCoordinates() {
         var rng = SplitMix64(seed: 8)
@@ -171,7 +184,7 @@ import TestSupport
         config.autoencoder = true
         let model = try ConvVAE(config, device: try Fixtures.device(), maxBatch: 16, seed: 2)
         let images = Fixtures.shapes(40)
-        let prior = try #require(try model.fitPrior(to: images, seed: 4)).mixture
+        let prior = try #require(try model.fitPrior(to: images, seed: 4, binarize: false)).mixture
         #expect(prior.components == 2 && prior.dimension == 3)  // 40 points, about 6 L per component
         let codes = try model.encodeMeans((0..<images.count).map { images.image(at: $0) })
         for a in 0..<3 {

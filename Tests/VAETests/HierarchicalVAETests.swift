@@ -127,7 +127,7 @@ struct HierarchicalVAETests {
         #expect(images.allSatisfy { $0.pixels.allSatisfy { (0...1).contains($0) } })
         #expect(try model.sample(count: 4, seed: 6, prior: partial).map(\.pixels) == images.map(\.pixels))
         // Fitted to codes: of a group the model has, over some of its coordinates.
-        let prior = try #require(try model.fitPrior(to: Fixtures.shapes(64), seed: 2))
+        let prior = try #require(try model.fitPrior(to: Fixtures.shapes(64), seed: 2, binarize: true))
         #expect(model.groups.indices.contains(prior.group) && prior.dimension == model.groups[prior.group].size)
         #expect(!prior.coordinates.isEmpty)
     }

@@ -83,7 +83,7 @@ struct LabelConditionalTests {
         let r = try Evaluator(model: model).evaluate(labeledShapes(6, seed: 21), iwSamples: 20)
         #expect(r.negativeELBO.isFinite && (r.negativeIWBound ?? .nan) <= r.negativeELBO + 0.05)
         #expect(throws: VAEError.self) { try Evaluator(model: model).evaluate(Fixtures.shapes(6, seed: 21)) }
-        let prior = try #require(try model.fitPrior(to: labeledShapes(64), seed: 1))
+        let prior = try #require(try model.fitPrior(to: labeledShapes(64), seed: 1, binarize: false))
         #expect(try model.sample(count: 3, seed: 1, prior: prior, labels: [0, 1, 2]).count == 3)
         #expect(FileManager.default.fileExists(atPath: dir.file("config.json")))
     }

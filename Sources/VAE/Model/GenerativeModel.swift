@@ -61,7 +61,8 @@ public protocol GenerativeModel: CheckpointableModel {
     /// Like `sample` at temperature 1, with the fitted prior's group drawn from it.
     func sample(count: Int, seed: UInt64, prior: FittedPrior) throws -> [Image]
     /// A prior fitted to the codes of some training images (of a hierarchy's topmost group in use).
-    func fitPrior(to images: ImageSet, seed: UInt64) throws -> FittedPrior?
+    /// `binarize`: draw binary images from the intensities first, as training and evaluation do.
+    func fitPrior(to images: ImageSet, seed: UInt64, binarize: Bool) throws -> FittedPrior?
     /// Codes of images: each group's posterior mean given the means above it.
     func encodeMeans(_ images: [Image]) throws -> [Float]
     /// Images decoded from codes (rows of `codeSize` values), as pixel means.

@@ -22,8 +22,11 @@ extension HierarchicalVAE {
     /// means do not vary carries nothing, so its prior changes nothing) over up to
     /// `FittedPrior.maxImages` of `images`: one posterior draw per image (the aggregated
     /// posterior); the posterior means pick the active coordinates.
-    /// - Parameter seed: picks the images, the posterior noise and EM's start
-    public func fitPrior(to images: ImageSet, seed: UInt64) throws -> FittedPrior? {
+    /// - Parameters:
+    ///   - seed: picks the images, the posterior noise, the binarization and EM's start
+    ///   - binarize: fit to the codes of binary images drawn from the intensities, the images
+    ///     the encoder sees in training and evaluation
+    public func fitPrior(to images: ImageSet, seed: UInt64, binarize: Bool) throws -> FittedPrior? {
         let picked = Array(SplitMix64.permutation(count: images.count, seed: seed).prefix(FittedPrior.maxImages))
         precondition(!picked.isEmpty, "no images to fit a prior to")
         var pixels = [Float](repeating: 0, count: maxBatch * config.dimensions)
@@ -35,6 +38,7 @@ extension HierarchicalVAE {
                     images.copyBatch(indices: rows, into: buffer.baseAddress!)
                     try loadBatch(UnsafePointer(buffer.baseAddress!), batch: rows.count)
                 }
+                if binarize { try binarizeTarget(seed: seed, firstRow: UInt64(start)) }
                 try bottomUp(batch: rows.count)
                 _ = try topDown(batch: rows.count) { g in self.posteriorDraw(g, seed: seed, firstRow: UInt64(start)) }
                 try body(start, rows.count)

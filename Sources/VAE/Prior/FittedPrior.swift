@@ -22,8 +22,9 @@ public struct FittedPrior: Equatable, Sendable {
     /// The latent group whose prior it replaces on `coordinates`, top first (0: the top).
     public let group: Int
 
-    /// Images whose codes a prior is fitted to, at most: bounds the fitting time (seconds).
-    public static let maxImages = 5000
+    /// Images whose codes a prior is fitted to, at most: bounds the fitting time (about a
+    /// minute for a deep MNIST model's 46 active values).
+    public static let maxImages = 20_000
 
     public init(mixture: GaussianMixture, coordinates: [Int], dimension: Int, group: Int = 0) {
         precondition(mixture.dimension == coordinates.count && coordinates == coordinates.sorted()
@@ -63,10 +64,41 @@ public struct FittedPrior: Equatable, Sendable {
         }
         let a = coordinates.count
         let points = (0..<n).flatMap { r in coordinates.map { draws[r * d + $0] } }
-        // Enough points per component for a full covariance: about 6 a each, at most 50 components.
-        let components = min(50, max(1, n / (6 * a)))
-        return FittedPrior(mixture: .fit(points, dimension: a, components: components, seed: seed),
-                           coordinates: coordinates, dimension: d, group: group)
+        return FittedPrior(mixture: mixture(points, dimension: a, seed: seed), coordinates: coordinates,
+                           dimension: d, group: group)
+    }
+
+    /// Points a fit holds out to choose the number of components, at least.
+    static let minHeldOut = 100
+
+    /// A mixture fitted to `points` (rows of `a`, in random order). The number of components is
+    /// the one whose fit to the first 80% gives the last 20% the highest likelihood (1, 2, 4, ...
+    /// up to 50, each with at least 6a points; the search stops after two that do worse), then
+    /// refitted to all: a full covariance has a(a+3)/2 parameters per component, and a mixture
+    /// with more than the points support fits the training codes, not the prior, and costs the
+    /// bound on new images. With too few points to hold any out, as many components as 6a
+    /// points each allow.
+    static func mixture(_ points: [Double], dimension a: Int, seed: UInt64) -> GaussianMixture {
+        let n = points.count / a
+        let held = n / 5, kept = n - held
+        let limit = min(50, max(1, kept / (6 * a)))
+        guard held >= minHeldOut, limit > 1 else {
+            return .fit(points, dimension: a, components: min(50, max(1, n / (6 * a))), seed: seed)
+        }
+        let train = Array(points[..<(kept * a)]), test = points[(kept * a)...]
+        var best = (components: 1, score: -Double.infinity), worse = 0
+        for k in [1, 2, 4, 8, 16, 32, 50].filter({ $0 <= limit }) {
+            let g = GaussianMixture.fit(train, dimension: a, components: k, seed: seed)
+            let score = stride(from: test.startIndex, to: test.endIndex, by: a).reduce(0.0) { $0 + g.logDensity(test[$1..<($1 + a)]) }
+            if score > best.score {
+                best = (k, score)
+                worse = 0
+            } else {
+                worse += 1
+                if worse == 2 { break }
+            }
+        }
+        return .fit(points, dimension: a, components: best.components, seed: seed)
     }
 
     /// log p(z) of a whole code, with N(0, 1) on the coordinates the mixture leaves out (the
@@ -104,8 +136,11 @@ extension ConvVAE {
     /// Fits the prior to the model's codes of up to `FittedPrior.maxImages` of `images`: one
     /// posterior draw z = mu + sigma * eps per image (the aggregated posterior), or mu for an
     /// autoencoder; the posterior means pick the active coordinates.
-    /// - Parameter seed: picks the images, the posterior noise and EM's start
-    public func fitPrior(to images: ImageSet, seed: UInt64) throws -> FittedPrior? {
+    /// - Parameters:
+    ///   - seed: picks the images, the posterior noise, the binarization and EM's start
+    ///   - binarize: fit to the codes of binary images drawn from the intensities, the images
+    ///     the encoder sees in training and evaluation
+    public func fitPrior(to images: ImageSet, seed: UInt64, binarize: Bool) throws -> FittedPrior? {
         let L = config.latent
         let picked = Array(SplitMix64.permutation(count: images.count, seed: seed).prefix(FittedPrior.maxImages))
         precondition(!picked.isEmpty, "no images to fit a prior to")
@@ -119,6 +154,7 @@ extension ConvVAE {
                 images.copyBatch(indices: rows, into: buffer.baseAddress!)
                 try loadBatch(UnsafePointer(buffer.baseAddress!), batch: rows.count)
             }
+            if binarize { try binarizeTarget(seed: seed, firstRow: UInt64(start)) }
             if conditioning != nil { try condition(on: images.labels.map { l in ArraySlice(rows.map { l[$0] }) }) }
             let stats = try encode(batch: rows.count)
             let z = try latent.draw(from: stats, seed: seed, counter: UInt64(start * L))

@@ -66,7 +66,7 @@ final class VAETraining: TrainingFamily {
 
     func finish(_ run: EpochLoop) throws -> [String] {
         let fitStart = Date()
-        let prior = try model.fitPrior(to: train, seed: config.training.seed)
+        let prior = try model.fitPrior(to: train, seed: config.training.seed, binarize: config.training.binarize)
         if let prior {
             try Checkpoint.savePrior(prior, to: run.directory)
             let group = model.latentGroups.count > 1 ? " of group \(model.latentGroups[prior.group].name)" : ""
