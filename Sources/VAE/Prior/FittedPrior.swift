@@ -15,15 +15,15 @@ import NN
 public struct FittedPrior: Equatable, Sendable {
     /// The mixture over `coordinates`.
     public let mixture: GaussianMixture
-    /// The code's coordinates the mixture models, ascending; the others are N(0, 1).
+    /// The code's coordinates the mixture models, ascending; the others keep the model's prior.
     public let coordinates: [Int]
     /// Values in the group's code.
     public let dimension: Int
     /// The latent group whose prior it replaces on `coordinates`, top first (0: the top).
     public let group: Int
 
-    /// Images whose codes a prior is fitted to, at most: bounds the fitting time (about a
-    /// minute for a deep MNIST model's 46 active values).
+    /// Images whose codes a prior is fitted to, at most: bounds the fitting time (about three
+    /// minutes of one core for a deep MNIST model's 42 active values).
     public static let maxImages = 20_000
 
     public init(mixture: GaussianMixture, coordinates: [Int], dimension: Int, group: Int = 0) {
