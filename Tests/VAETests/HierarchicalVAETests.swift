@@ -32,16 +32,21 @@ struct HierarchicalVAETests {
         return model
     }
 
+    /// Random prior weights (0.3 x uniform in [-1, 1]), so the posteriors sit off their priors.
+    func offsetPriors(_ model: HierarchicalVAE, seed: UInt64) throws {
+        var rng = TestRandom(seed: seed)
+        for p in model.parameters where p.name.contains("prior") {
+            try p.value.write(rng.signed(p.value.count).map { 0.3 * $0 })
+        }
+    }
+
     @Test("every parameter's gradient of the whole loss (reconstruction + KL of every group) matches finite differences",
           arguments: [Likelihood.bernoulli, .logistic])
     func gradients(likelihood: Likelihood) throws {
         let config = Fixtures.deepConfig(likelihood, channels: likelihood == .bernoulli ? 1 : 3)
         let model = try model(config, batch: 3)
         // Bring the posteriors off their priors so that every KL term has a gradient.
-        var rng = TestRandom(seed: 3)
-        for p in model.parameters where p.name.contains("prior") {
-            try p.value.write(rng.signed(p.value.count).map { 0.3 * $0 })
-        }
+        try offsetPriors(model, seed: 3)
         let settings = StepSettings(beta: 0.7)
         let sums = try model.lossAndGradients(settings, seed: 5, firstRow: 0)
         let evaluated = try model.evaluateBatch(seed: 5, firstRow: 0)
@@ -60,10 +65,7 @@ struct HierarchicalVAETests {
     @Test("the importance weights average to the ELBO, and the IW bound lies between the ELBO and the data's cost")
     func importanceWeights() throws {
         let model = try model(Fixtures.deepConfig(), batch: 64)
-        var rng = TestRandom(seed: 4)
-        for p in model.parameters where p.name.contains("prior") {
-            try p.value.write(rng.signed(p.value.count).map { 0.3 * $0 })
-        }
+        try offsetPriors(model, seed: 4)
         // E over draws of log p(x, z) - log q(z | x) is the ELBO: compare the mean of 64 x 40 draws
         // of the weights with the mean of as many ELBO draws (each an analytic KL).
         var meanWeight = 0.0, meanELBO = 0.0
@@ -89,10 +91,7 @@ struct HierarchicalVAETests {
     @Test("a fitted prior replaces its group's prior on its coordinates: N(0, I) itself changes nothing; any other changes the weights by its log density ratio")
     func fittedPrior() throws {
         let model = try model(Fixtures.deepConfig(), batch: 16)
-        var rng = TestRandom(seed: 4)
-        for p in model.parameters where p.name.contains("prior") {
-            try p.value.write(rng.signed(p.value.count).map { 0.3 * $0 })
-        }
+        try offsetPriors(model, seed: 4)
         let d = model.groups[0].size
         #expect(d == 2 * 2 * 2)
         // One standard normal component over every coordinate of the top group is N(0, I) itself.

@@ -114,6 +114,23 @@ extension GenerativeModel {
         try values.withUnsafeBufferPointer { try loadBatch($0.baseAddress!, batch: $0.count / config.dimensions) }
     }
 
+    /// Loads the images a prior is fitted to, batch by batch: up to `FittedPrior.maxImages` of
+    /// `images` picked by `seed`, binarized as in training when `binarize`; `body(start, rows)`
+    /// runs on each loaded batch (`start`: its first position among the picked images).
+    func forEachPriorFitBatch(of images: ImageSet, seed: UInt64, binarize: Bool,
+                              _ body: (Int, ArraySlice<Int>) throws -> Void) throws {
+        let picked = Array(SplitMix64.permutation(count: images.count, seed: seed).prefix(FittedPrior.maxImages))
+        precondition(!picked.isEmpty, "no images to fit a prior to")
+        let staging = UnsafeMutablePointer<Float>.allocate(capacity: maxBatch * config.dimensions)
+        defer { staging.deallocate() }
+        for start in stride(from: 0, to: picked.count, by: maxBatch) {
+            let rows = picked[start..<min(start + maxBatch, picked.count)]
+            try images.load(rows, into: target, staging: staging)
+            if binarize { try binarizeTarget(seed: seed, firstRow: UInt64(start)) }
+            try body(start, rows)
+        }
+    }
+
     /// Dynamic binarization: replaces the loaded intensities by Bernoulli draws of them, with the
     /// noise of rows `firstRow...`.
     func binarizeTarget(seed: UInt64, firstRow: UInt64) throws {

@@ -27,26 +27,17 @@ extension HierarchicalVAE {
     ///   - binarize: fit to the codes of binary images drawn from the intensities, the images
     ///     the encoder sees in training and evaluation
     public func fitPrior(to images: ImageSet, seed: UInt64, binarize: Bool) throws -> FittedPrior? {
-        let picked = Array(SplitMix64.permutation(count: images.count, seed: seed).prefix(FittedPrior.maxImages))
-        precondition(!picked.isEmpty, "no images to fit a prior to")
-        var pixels = [Float](repeating: 0, count: maxBatch * config.dimensions)
-        /// Runs `body(start, rows)` after a posterior pass over each batch of the picked images.
-        func passes(_ body: (Int, Int) throws -> Void) throws {
-            for start in stride(from: 0, to: picked.count, by: maxBatch) {
-                let rows = picked[start..<min(start + maxBatch, picked.count)]
-                try pixels.withUnsafeMutableBufferPointer { buffer in
-                    images.copyBatch(indices: rows, into: buffer.baseAddress!)
-                    try loadBatch(UnsafePointer(buffer.baseAddress!), batch: rows.count)
-                }
-                if binarize { try binarizeTarget(seed: seed, firstRow: UInt64(start)) }
+        /// Runs `body(rows)` after a posterior pass over each batch of the images.
+        func passes(_ body: (Int) throws -> Void) throws {
+            try forEachPriorFitBatch(of: images, seed: seed, binarize: binarize) { start, rows in
                 try bottomUp(batch: rows.count)
                 _ = try topDown(batch: rows.count) { g in self.posteriorDraw(g, seed: seed, firstRow: UInt64(start)) }
-                try body(start, rows.count)
+                try body(rows.count)
             }
         }
         // First pass: which groups' posterior means vary (the active units of evaluation).
         var sums = groups.map { [Double](repeating: 0, count: 2 * $0.size) }
-        try passes { _, m in
+        try passes { m in
             for (g, group) in groups.enumerated() {
                 let d = group.size, q = try group.posteriorStats!.read()
                 for r in 0..<m {
@@ -58,7 +49,7 @@ extension HierarchicalVAE {
                 }
             }
         }
-        let n = Double(picked.count)
+        let n = Double(min(images.count, FittedPrior.maxImages))
         let g = groups.indices.first { g in
             let d = groups[g].size
             return (0..<d).contains { j in sums[g][d + j] / n - (sums[g][j] / n) * (sums[g][j] / n) > 0.01 }
@@ -66,9 +57,7 @@ extension HierarchicalVAE {
         // Second pass: that group's draws and means.
         let d = groups[g].size
         var draws: [Double] = [], means: [Double] = []
-        draws.reserveCapacity(picked.count * d)
-        means.reserveCapacity(picked.count * d)
-        try passes { _, m in
+        try passes { m in
             draws += try groups[g].latent.sample.read().prefix(m * d).map(Double.init)
             let q = try groups[g].posteriorStats!.read()
             for r in 0..<m { means += q[(r * 2 * d)..<(r * 2 * d + d)].map(Double.init) }

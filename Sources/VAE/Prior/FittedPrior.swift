@@ -142,19 +142,8 @@ extension ConvVAE {
     ///     the encoder sees in training and evaluation
     public func fitPrior(to images: ImageSet, seed: UInt64, binarize: Bool) throws -> FittedPrior? {
         let L = config.latent
-        let picked = Array(SplitMix64.permutation(count: images.count, seed: seed).prefix(FittedPrior.maxImages))
-        precondition(!picked.isEmpty, "no images to fit a prior to")
         var draws: [Double] = [], means: [Double] = []
-        draws.reserveCapacity(picked.count * L)
-        means.reserveCapacity(picked.count * L)
-        var pixels = [Float](repeating: 0, count: maxBatch * config.dimensions)
-        for start in stride(from: 0, to: picked.count, by: maxBatch) {
-            let rows = picked[start..<min(start + maxBatch, picked.count)]
-            try pixels.withUnsafeMutableBufferPointer { buffer in
-                images.copyBatch(indices: rows, into: buffer.baseAddress!)
-                try loadBatch(UnsafePointer(buffer.baseAddress!), batch: rows.count)
-            }
-            if binarize { try binarizeTarget(seed: seed, firstRow: UInt64(start)) }
+        try forEachPriorFitBatch(of: images, seed: seed, binarize: binarize) { start, rows in
             if conditioning != nil { try condition(on: images.labels.map { l in ArraySlice(rows.map { l[$0] }) }) }
             let stats = try encode(batch: rows.count)
             let z = try latent.draw(from: stats, seed: seed, counter: UInt64(start * L))
