@@ -91,6 +91,7 @@ void ckc_check_softmax(ckc *c) {
     softmax_case(c, 4, 7, 9, 1, &r);
     softmax_case(c, 3, 64, 16, 0, &r);
     softmax_case(c, 64, 32, 49, 1, &r);
+    softmax_case(c, 2, 256, 150, 1, &r); /* positions in chunks of 64 and a tail */
     bad_labels(c);
     /* The gradient formula (softmax - onehot) against central differences of the reference. */
     float l[6];
