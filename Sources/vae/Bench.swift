@@ -171,7 +171,8 @@ struct Bench: ParsableCommand {
         let options = config.conditional!
         var chroma = options.chroma
         if let classes = chroma?.classes { chroma?.weights = [Float](repeating: 1, count: classes) }
-        let vae = try ConditionalVAE(model, task: task, device: dev, maxBatch: batch, seed: 1, chroma: chroma)
+        let vae = try ConditionalVAE(model, task: task, device: dev, maxBatch: batch, seed: 1, chroma: chroma,
+                                     headKernel: options.headKernelSize)
         let optimizer = Adam(vae.parameters)
         let images = ImageSet.shapes(count: batch, channels: model.channels, height: model.height, width: model.width, seed: 3)
         let rows = ConditionalBatch(task: task, channels: model.channels, height: model.height, width: model.width,

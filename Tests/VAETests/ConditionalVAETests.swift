@@ -19,10 +19,11 @@ struct ConditionalVAETests {
     }
 
     /// A model with a loaded batch of random targets and conditions.
-    func loadedModel(_ task: ConditionalTask, likelihood: Likelihood, batch: Int, deep: Bool = false) throws -> ConditionalVAE {
+    func loadedModel(_ task: ConditionalTask, likelihood: Likelihood, batch: Int, deep: Bool = false,
+                     headKernel: Int = 1) throws -> ConditionalVAE {
         let device = try Device("cpu", threads: 1)
         let model = try ConditionalVAE(Self.config(channels: task == .colorize ? 3 : 1, likelihood: likelihood, deep: deep),
-                                       task: task, device: device, maxBatch: batch, seed: 11)
+                                       task: task, device: device, maxBatch: batch, seed: 11, headKernel: headKernel)
         if let scale = model.likelihood.scale { try scale.value.fill(-1) }
         let images = ImageSet.shapes(count: batch, channels: task == .colorize ? 3 : 1, height: 8, width: 8, seed: 2)
         let rows = ConditionalBatch(task: task, channels: images.channels, height: 8, width: 8, capacity: batch,
@@ -33,12 +34,14 @@ struct ConditionalVAETests {
     }
 
     @Test("the loss gradient matches finite differences in every network, on both halves of the objective",
-          arguments: [(ConditionalTask.inpaint, Likelihood.gaussian, false, false), (.colorize, .gaussian, false, false),
-                      (.inpaint, .bernoulli, false, false), (.inpaint, .gaussian, true, false), (.colorize, .gaussian, true, false),
-                      (.inpaint, .gaussian, false, true), (.colorize, .gaussian, true, true)])
-    func gradientCheck(task: ConditionalTask, likelihood: Likelihood, priorPath: Bool, deep: Bool) throws {
+          arguments: [(ConditionalTask.inpaint, Likelihood.gaussian, false, false, 1), (.colorize, .gaussian, false, false, 1),
+                      (.inpaint, .bernoulli, false, false, 1), (.inpaint, .gaussian, true, false, 1),
+                      (.colorize, .gaussian, true, false, 1), (.inpaint, .gaussian, false, true, 1),
+                      (.colorize, .gaussian, true, true, 1), (.inpaint, .gaussian, false, false, 3)])
+    func gradientCheck(task: ConditionalTask, likelihood: Likelihood, priorPath: Bool, deep: Bool, headKernel: Int) throws {
         let b = 3
-        let model = try loadedModel(task, likelihood: likelihood, batch: b, deep: deep)
+        let model = try loadedModel(task, likelihood: likelihood, batch: b, deep: deep, headKernel: headKernel)
+        #expect(model.head.weight.value.shape.last == headKernel)
         if deep {
             // Residual blocks in the posterior, the prior network and the decoder.
             for part in ["posterior.stage1.block0", "prior.stage0.block0", "decoder.stage1.block0"] {
@@ -180,5 +183,23 @@ struct ConditionalVAETests {
         #expect(try loaded.parameters.last!.value.read() == trainer.conditional.parameters.last!.value.read())
         let other: ConditionalTask = task == .inpaint ? .colorize : .inpaint
         #expect(throws: VAEError.self) { try ConditionalVAE.load(from: dir, task: other, device: device) }
+    }
+
+    @Test("new runs record a 1x1 head; a config written before the field reads as 3x3; other sizes are refused")
+    func headKernelInConfig() throws {
+        var request = TrainingRequest()
+        request.task = .inpaint
+        request.data = .shapes(count: 8)
+        request.architecture = .cifar
+        let config = try request.resolve()
+        #expect(config.conditional?.headKernel == 1 && config.conditional?.headKernelSize == 1)
+        var json = try #require(String(data: JSONEncoder().encode(config), encoding: .utf8))
+        json = json.replacingOccurrences(of: "\"headKernel\":1", with: "\"headKernelGone\":1")
+        let old = try JSONDecoder().decode(RunConfig.self, from: Data(json.utf8))
+        #expect(old.conditional?.headKernel == nil && old.conditional?.headKernelSize == 3)
+        var wrong = config
+        wrong.conditional?.headKernel = 2
+        #expect(throws: VAEError.self) { try wrong.check() }
+        try config.check()
     }
 }

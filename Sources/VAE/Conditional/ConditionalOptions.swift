@@ -21,15 +21,28 @@ public struct ConditionalOptions: Codable, Equatable, Sendable {
     /// chroma's values.
     public var chroma: ChromaBins?
 
+    /// The side of the decoder head's convolution (1 or 3; see `ConditionalVAE`); nil reads as 3,
+    /// what runs before it was recorded used.
+    public var headKernel: Int?
+
     public init(masks: MaskGenerator? = nil, priorPathEvery: Int? = nil, mirror: Bool? = nil, patch: Int? = nil,
-                zoom: Float? = nil, chroma: ChromaBins? = nil) {
+                zoom: Float? = nil, chroma: ChromaBins? = nil, headKernel: Int? = nil) {
         self.chroma = chroma
+        self.headKernel = headKernel
         self.masks = masks
         self.priorPathEvery = priorPathEvery
         self.mirror = mirror
         self.patch = patch
         self.zoom = zoom
     }
+
+    /// `headKernel` with its default.
+    public var headKernelSize: Int { headKernel ?? 3 }
+
+    /// The head of new runs unless told otherwise: 1x1, a per-pixel read-out of features that
+    /// already see a neighbourhood. A 3x3 head onto few outputs (inpainting's 3 channels) ran at
+    /// a tenth of the convolution engine's rate, and onto 256 color bins it was half the step.
+    public static let recipeHeadKernel = 1
 
     /// The zoom-out factors patches are drawn at.
     public var zoomRange: ClosedRange<Float> { 1...max(1, zoom ?? 1) }

@@ -18,7 +18,8 @@ extension ConditionalVAE {
         }
         let model = try Checkpoint.build(from: directory) {
             try ConditionalVAE(config.model, task: task, device: device, maxBatch: maxBatch, seed: 0,
-                               chroma: config.conditional?.chroma)
+                               chroma: config.conditional?.chroma,
+                               headKernel: (config.conditional ?? ConditionalOptions()).headKernelSize)
         }
         try Checkpoint.load(into: model, optimizer: nil, from: directory)
         return (model, config)

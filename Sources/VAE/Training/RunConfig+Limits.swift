@@ -46,6 +46,7 @@ extension RunConfig {
             throw VAEError("patch \(patch) is not the model's size \(model.height)x\(model.width)")
         }
         if let zoom = c.zoom, !(zoom >= 1 && zoom <= 8) { throw VAEError("zoom \(zoom) is outside 1...8") }
+        if let k = c.headKernel, k != 1, k != 3 { throw VAEError("headKernel \(k) is not 1 or 3") }
         if let chroma = c.chroma {
             guard task == .colorize else { throw VAEError("chroma bins are for colorization, not \(task.rawValue)") }
             try chroma.check(height: model.height, width: model.width)
