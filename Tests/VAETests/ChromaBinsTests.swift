@@ -40,6 +40,35 @@ struct ChromaBinsTests {
         #expect(abs(out[1] - 0.5) < 1e-5 && abs(out[3] - 0.5) < 1e-5)
     }
 
+    @Test("the read-out keeps `rebalancing` of the weights: 0 gives the mean of the distribution before weighting")
+    func rebalancedReadOut() throws {
+        var bins = ChromaBins(perAxis: 4, stride: 1, temperature: 1)
+        bins.weights = (0..<16).map { 0.5 + Float($0 % 5) }
+        // A distribution p over the bins, and the logits that a softmax weighted by w fits: log(w p).
+        let p = (0..<16).map { Double($0 % 7 + 1) }
+        let logits = (0..<16).map { Float(log(Double(bins.weights[$0]) * p[$0])) }
+        /// The mean chroma under q(k) ~ p(k) w(k)^kept.
+        func expected(_ kept: Double) -> (cb: Double, cr: Double) {
+            let q = (0..<16).map { p[$0] * pow(Double(bins.weights[$0]), kept) }, z = q.reduce(0, +)
+            return (0..<16).reduce((0, 0)) { acc, k in
+                (acc.0 + q[k] / z * Double(bins.center(k).cb), acc.1 + q[k] / z * Double(bins.center(k).cr))
+            }
+        }
+        for (rebalancing, kept) in [(Float?.none, 1.0), (1, 1), (0, 0), (0.5, 0.5)] {
+            bins.rebalancing = rebalancing
+            let out = bins.chroma(logits: logits[...], positions: 1), e = expected(kept)
+            #expect(abs(Double(out[0]) - e.cb) < 1e-5 && abs(Double(out[1]) - e.cr) < 1e-5, "rebalancing \(String(describing: rebalancing))")
+        }
+        // The choice is checked, and new runs record it.
+        bins.rebalancing = 1.5
+        #expect(throws: VAEError.self) { try bins.check(height: 4, width: 4) }
+        var request = TrainingRequest()
+        request.task = .colorize
+        request.data = .shapes(count: 8)
+        request.architecture = .cifar
+        #expect(try request.resolve().conditional?.chroma?.rebalancing == ChromaBins.recipeRebalancing)
+    }
+
     @Test("rebalancing weights have mean 1 under the data's colors and favor rare ones")
     func rebalancing() {
         var histogram = [Double](repeating: 0, count: 16)

@@ -62,14 +62,15 @@ extension ChromaBins {
     public static let maxPerAxis = 64
 
     /// Checks the bins against a model of `height` x `width`: 2...64 bins per axis, a
-    /// power-of-two stride that divides the picture, a positive finite temperature, and either
-    /// no weights yet or one finite non-negative weight per bin.
+    /// power-of-two stride that divides the picture, a positive finite temperature, a rebalancing
+    /// in 0...1, and either no weights yet or one finite non-negative weight per bin.
     public func check(height: Int, width: Int) throws {
         guard (2...Self.maxPerAxis).contains(perAxis) else { throw VAEError("chroma perAxis \(perAxis) is outside 2...\(Self.maxPerAxis)") }
         guard stride >= 1, stride & (stride - 1) == 0, height % stride == 0, width % stride == 0 else {
             throw VAEError("chroma stride \(stride) is not a power of two dividing \(height)x\(width)")
         }
         guard temperature.isFinite, temperature > 0 else { throw VAEError("chroma temperature \(temperature) is not positive and finite") }
+        if let r = rebalancing, !(r >= 0 && r <= 1) { throw VAEError("chroma rebalancing \(r) is outside 0...1") }
         guard weights.isEmpty || (weights.count == classes && weights.allSatisfy { $0.isFinite && $0 >= 0 }) else {
             throw VAEError("chroma weights: \(weights.count) values for \(classes) bins, or some not finite and >= 0")
         }

@@ -150,7 +150,7 @@ public struct TrainingRequest: Sendable {
             masks: conditional == .inpaint ? masks ?? MaskGenerator(kinds: MaskKind.allCases) : nil,
             priorPathEvery: priorPathEvery ?? ConditionalOptions.recipePriorPathEvery,
             mirror: (mirror ?? (model.channels == 3)) ? true : nil, patch: patch, zoom: patch == nil ? nil : zoom,
-            chroma: conditional == .colorize && quantizedColor ? ChromaBins() : nil,
+            chroma: conditional == .colorize && quantizedColor ? ChromaBins(rebalancing: ChromaBins.recipeRebalancing) : nil,
             headKernel: ConditionalOptions.recipeHeadKernel)
         if conditional == .colorize, model.channels != 3 {
             throw VAEError("colorization needs color images; \(data) has \(model.channels) channel(s)")
