@@ -32,6 +32,10 @@ struct TrainingRequestTests {
         }
         let gray = try request(.inpaint, .mnist).resolve()
         #expect(gray.model.channels == 1 && gray.conditional?.mirror == nil)
+        // Shallow conditional models clip nothing; deep ones keep the deep family's clipping.
+        #expect(try request(.colorize).resolve().training.clipNorm == nil)
+        let deep = try request(.colorize, .deep).resolve().training
+        #expect(deep.clipNorm == 200 && deep.batch == 64 && deep.learningRate == 1e-3)
     }
 
     @Test("conditional tasks on a folder of photos train on 64x64 patches; on smaller pictures, whole pictures")

@@ -129,7 +129,12 @@ public struct TrainingRequest: Sendable {
         var t = training
         t.data = data.description
         if model.modelFamily == .deep, task == .vae { t.applyRecipe(TrainingOptions.deepRecipe) }
-        if task.conditional != nil { t.applyRecipe(TrainingOptions.conditionalRecipe) }
+        if task.conditional != nil {
+            t.applyRecipe(TrainingOptions.conditionalRecipe)
+            // Residual stacks need the deep family's clipping: without it a deep colorization
+            // model's loss overflowed within 50 steps (Tiny ImageNet, seed 1).
+            if model.modelFamily == .deep { t.clipNorm = TrainingOptions.deepRecipe.clipNorm }
+        }
         if let batch { t.batch = batch }
         if let freeBits { t.freeBits = freeBits }
         if let learningRate { t.learningRate = learningRate }
