@@ -14,6 +14,7 @@ struct Colorize: ParsableCommand {
     @Option(help: "An image file, or a directory of images.") var input: String
     @Option(help: "Colorizations per image.") var samples: Int = 1
     @OptionGroup var temperature: TemperatureOption
+    @OptionGroup var rebalancing: RebalancingOption
     @Option(help: "Seed of the samples.") var seed: UInt64 = 1
     @Option(help: "Output image file, or a directory for a directory input (NAME.png, NAME_s2.png, ...).")
     var out: String
@@ -28,6 +29,7 @@ struct Colorize: ParsableCommand {
         try checkOutput(out, directoryRun: directoryRun)
         let (completer, _, _) = try CompletionMethod.auto.completer(checkpoint: model.checkpoint, task: .colorize,
                                                                     iterations: 1, temperature: temperature.temperature,
+                                                                    rebalancing: rebalancing.rebalancing,
                                                                     device: try model.device.open())
         let images = try inputs.map { try Image.load($0) }
         try checkResultMemory(images, samples: samples)

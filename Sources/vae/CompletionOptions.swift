@@ -13,6 +13,16 @@ struct TemperatureOption: ParsableArguments {
     }
 }
 
+/// How vivid a colorization model's colors are (`vae colorize`, `vae evaluate --task colorize`).
+struct RebalancingOption: ParsableArguments {
+    @Option(help: "Colorization with color bins: how much of the training's rarity rebalancing the colors keep, from 0 (faithful, muted: the best PSNR) to 1 (vivid) (default: the run's; 0.5 for new runs).")
+    var rebalancing: Float?
+
+    func validate() throws {
+        if let r = rebalancing, !(r >= 0 && r <= 1) { throw ValidationError("--rebalancing must be in 0...1") }
+    }
+}
+
 /// The image files a FILE|DIR argument names: the file itself, or the PNG/JPEG files directly
 /// inside the directory (regular files only), sorted by name.
 func imageFiles(_ path: String) throws -> [String] {

@@ -11,6 +11,7 @@ struct ConditionalEvaluateOptions: ParsableArguments {
     var maskKind: MaskGenerator = MaskGenerator(kinds: [.center])
     @Option(help: "Samples per image (best of K, diversity).") var samples: Int = 10
     @OptionGroup var temperature: TemperatureOption
+    @OptionGroup var rebalancing: RebalancingOption
     @Option(help: "Seed of the masks and the samples.") var seed: UInt64 = 1
     @Option(help: "auto, conditional, pseudo-gibbs or mwg (inpainting).") var method: CompletionMethod = .auto
     @Option(help: "Imputation iterations (pseudo-gibbs, mwg).") var iterations: Int = 100
@@ -28,6 +29,7 @@ struct ConditionalEvaluateOptions: ParsableArguments {
              json: Bool) throws {
         let (completer, config, methodName) = try method.completer(checkpoint: checkpoint.checkpoint, task: task,
                                                                    iterations: iterations, temperature: temperature.temperature,
+                                                                   rebalancing: rebalancing.rebalancing,
                                                                    device: try checkpoint.device.open())
         var evaluator = ConditionalEvaluator(completer: completer, samples: samples, seed: seed,
                                              masks: maskKind)

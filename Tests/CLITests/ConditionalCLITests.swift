@@ -69,6 +69,38 @@ struct ConditionalCLITests {
         #expect(worst <= 1.0 / 255, "luminance moved by \(worst)")   // 8-bit rounding of R, G and B only
     }
 
+    @Test("--rebalancing overrides the run's read-out of color bins; out of range or without color bins: refused")
+    func rebalancing() throws {
+        let tmp = TemporaryDirectory("convvae-cli"), dir = tmp.path
+        try picture(40, 24, gray: true).writePNG(to: dir + "/gray.png")
+        func colorize(_ run: String, _ extra: [String], _ out: String) throws -> Image {
+            let r = try Tool.run(["colorize", "--checkpoint", run, "--input", dir + "/gray.png", "--out", dir + "/" + out] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try Image.load(dir + "/" + out)
+        }
+        // The same run with rebalancing 1 written in its config.json.
+        let copy = dir + "/vivid"
+        try FileManager.default.copyItem(atPath: ConditionalRuns.colorize, toPath: copy)
+        let configURL = URL(fileURLWithPath: copy + "/config.json")
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as! [String: Any]
+        var conditional = config["conditional"] as! [String: Any], chroma = conditional["chroma"] as! [String: Any]
+        #expect(chroma["rebalancing"] as? Double == 0.5)
+        chroma["rebalancing"] = 1
+        conditional["chroma"] = chroma
+        config["conditional"] = conditional
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        let flagged = try colorize(ConditionalRuns.colorize, ["--rebalancing", "1"], "flag.png")
+        #expect(flagged.pixels == (try colorize(copy, [], "config.png")).pixels)
+        #expect(flagged.pixels != (try colorize(ConditionalRuns.colorize, ["--rebalancing", "0"], "muted.png")).pixels)
+        // Out of range: refused by the argument parser (its line and the usage), nothing written.
+        let bad = try Tool.run(["colorize", "--checkpoint", ConditionalRuns.colorize, "--input", dir + "/gray.png",
+                                "--out", dir + "/bad.png", "--rebalancing", "2"])
+        #expect(bad.status != 0 && bad.stderr.contains("--rebalancing must be in 0...1"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/bad.png"))
+        expectOneLineError(try Tool.run(["evaluate", "--task", "inpaint", "--checkpoint", ConditionalRuns.inpaint, "--limit", "4",
+                                         "--rebalancing", "0.5"]), naming: "color bins")
+    }
+
     @Test("evaluate --task prints the model and the baselines on the same masks")
     func evaluateJSON() throws {
         let r = try Tool.run(["evaluate", "--task", "inpaint", "--checkpoint", ConditionalRuns.inpaint, "--data", "shapes:64",

@@ -14,10 +14,12 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
     ///   - checkpoint: the run directory
     ///   - iterations: imputation chain length (plain VAEs)
     ///   - temperature: the conditional model's latent noise scale (1: samples of p(z | c))
+    ///   - rebalancing: a colorization model's read-out of its color bins (see
+    ///     `ChromaBins.rebalancing`); nil keeps the run's
     /// - Returns: the completer, the run's configuration and the method's name.
     /// - Throws: `VAEError` when the checkpoint cannot do the task by this method.
     public func completer(checkpoint: String, task: ConditionalTask, iterations: Int, temperature: Float = 1,
-                          device: Device) throws
+                          rebalancing: Float? = nil, device: Device) throws
         -> (TileCompleter, RunConfig, String) {
         let config = try Checkpoint.loadConfig(checkpoint)
         if let trained = config.task.conditional {
@@ -29,6 +31,12 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
             }
             let (model, config) = try ConditionalVAE.load(from: checkpoint, task: task, device: device)
             model.temperature = temperature
+            if let rebalancing {
+                guard model.chroma != nil else {
+                    throw VAEError("\(checkpoint): --rebalancing applies to colorization with color bins (vae train --task colorize --color bins)")
+                }
+                model.chroma?.rebalancing = rebalancing
+            }
             return (model, config, "conditional")
         }
         guard task == .inpaint else {
@@ -36,6 +44,9 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
         }
         guard self != .conditional else {
             throw VAEError("\(checkpoint): --method conditional needs a checkpoint trained with --task inpaint; this one is a plain VAE (use pseudo-gibbs or mwg)")
+        }
+        guard rebalancing == nil else {
+            throw VAEError("\(checkpoint): --rebalancing applies to colorization with color bins; this one is a plain VAE")
         }
         guard temperature == 1 else {
             throw VAEError("\(checkpoint): --temperature applies to conditional models (vae train --task \(task.rawValue)); this one is a plain VAE")

@@ -58,9 +58,10 @@ public final class ConditionalVAE: CheckpointableModel {
     public let latent: GaussianLatent
     /// p(x | z, c): a pixel likelihood over the target, or with `chroma` a categorical over bins.
     public let likelihood: PixelLikelihood
-    /// Colorization by quantized colors: the bins, their likelihood, and the loaded labels and
+    /// Colorization by quantized colors: the bins (whose read-out, `temperature` and
+    /// `rebalancing`, may change after loading), their likelihood, and the loaded labels and
     /// loss weights [batch, H / stride, W / stride]; nil for a pixel likelihood.
-    public let chroma: ChromaBins?
+    public internal(set) var chroma: ChromaBins?
     /// The scale of the latent noise when completing pictures (`vae inpaint|colorize|evaluate
     /// --temperature`): 1 samples p(z | c); 0 decodes its mean.
     public var temperature: Float = 1
