@@ -29,7 +29,6 @@
  */
 #include "cpu.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1122,18 +1121,6 @@ static void weights_task(void *ctx, int tid, int threads) {
     if (sums) memset(sums, 0, m * sizeof *sums);
     size_t b0, b1;
     cpu_split((size_t)j->batch, tid, threads, &b0, &b1);
-    if (m < MR && cpu_geom_is_identity(j->g)) {
-        /* A 1x1 head onto a few channels (inpainting's 3 means): the image is already the rows,
-         * so one sgemm per image; the 8-row tiles and the 1x1 packing ran at 1 GFLOP/s here. */
-        for (size_t b = b0; b < b1; b++) {
-            const float *in = j->src + b * m * plane;
-            if (sums)
-                for (size_t r = 0; r < m; r++) sums[r] += cpu_sum_lanes(in + r * plane, plane);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)plane, 1.0f, in,
-                        (int)plane, j->img + b * j->img_size, (int)plane, 1.0f, da, (int)k);
-        }
-        return;
-    }
     for (size_t b = b0; b < b1; b += j->z.chunk) {
         size_t n = b1 - b < j->z.chunk ? b1 - b : j->z.chunk, cn = n * plane;
         pack_channels(j, j->src + b * m * plane, n, ap, sums);
