@@ -11,7 +11,7 @@ tiny64: 32, 64, 128, 256), latent 128, images HxW:
   posterior q(z|x,c): Conv(4,2,1)+ReLU over [x; c] per width -> Linear(flat, 2L)
   prior p(z|c):       the same stages over c (their feature maps kept) -> Linear(flat, 2L)
   decoder:            Linear(L, flat)+ReLU -> per stage ConvT(4,2,1)+ReLU over [h; prior map]
-  head:               inpaint: Conv1x1 over [features; c] -> 3 means (Gaussian, learned log-variance
+  head:               inpaint: Conv3x3 over [features; c] -> 3 means (Gaussian, learned log-variance
                       per channel, loss on the missing pixels: weights = mask)
                       colorize: the decoder stops two stages early; Conv1x1 over [features; prior
                       map] -> 256 logits of quantized colors at 1/4 resolution (softmax
@@ -63,7 +63,8 @@ class ConditionalVAE(nn.Module):
             self.dec.append(nn.ConvTranspose2d(c + skip, w, 4, 2, 1))
             c = w
         joined = cc if self.drop == 0 else widths[n - len(outs) - 1]
-        self.head = nn.Conv2d(c + joined, 256 if task == "colorize" else ct, 1)
+        self.head = nn.Conv2d(c + joined, 256 if task == "colorize" else ct,
+                              1 if task == "colorize" else 3, 1, 0 if task == "colorize" else 1)
         self.logvar = nn.Parameter(torch.full((ct,), -4.6)) if task == "inpaint" else None
         self.widths = widths
 
@@ -122,7 +123,7 @@ class ConditionalVAE(nn.Module):
         for conv in self.dec:
             fl += 2 * conv.in_channels * conv.out_channels * 16 * s * s
             s *= 2
-        fl += 2 * self.head.in_channels * self.head.out_channels * s * s
+        fl += 2 * self.head.in_channels * self.head.out_channels * self.head.kernel_size[0] ** 2 * s * s
         return fl
 
 

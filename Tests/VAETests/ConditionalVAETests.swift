@@ -185,12 +185,14 @@ struct ConditionalVAETests {
         #expect(throws: VAEError.self) { try ConditionalVAE.load(from: dir, task: other, device: device) }
     }
 
-    @Test("new runs record a 1x1 head; a config written before the field reads as 3x3; other sizes are refused")
+    @Test("new runs record their head (colorization 1x1, inpainting 3x3); a config without it reads as 3x3; other sizes are refused")
     func headKernelInConfig() throws {
         var request = TrainingRequest()
         request.task = .inpaint
         request.data = .shapes(count: 8)
         request.architecture = .cifar
+        #expect(try request.resolve().conditional?.headKernel == 3)
+        request.task = .colorize
         let config = try request.resolve()
         #expect(config.conditional?.headKernel == 1 && config.conditional?.headKernelSize == 1)
         var json = try #require(String(data: JSONEncoder().encode(config), encoding: .utf8))

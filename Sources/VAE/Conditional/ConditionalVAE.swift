@@ -11,13 +11,12 @@ import NN
 ///   up to full-resolution features; each one also sees the prior network's feature map of its
 ///   resolution (U-Net skips, as in VAEAC), so the condition's local detail (edges that run into a
 ///   hole, the shapes in a gray picture) reaches the output without squeezing through z; the
-///   full-resolution features are joined with c itself, and one 1x1 convolution (3x3 in runs
-///   written before) gives the likelihood's parameters (its means; the scale is the
-///   likelihood's learned per-channel one).
+///   full-resolution features are joined with c itself, and one 3x3 convolution gives the
+///   likelihood's parameters (its means; the scale is the likelihood's learned per-channel one).
 ///
 /// Colorization can instead predict a distribution over quantized colors at a reduced resolution
-/// (`ChromaBins`): the decoder then stops that many stages early and its head, over [features;
-/// the prior's feature map there], gives K logits per position.
+/// (`ChromaBins`): the decoder then stops that many stages early and its head (1x1 in new runs),
+/// over [features; the prior's feature map there], gives K logits per position.
 /// With the deep family (`config.family == .deep`), every stage of the posterior, the prior
 /// network and the decoder also runs `deep.blocks` residual blocks (`ResidualBlock`) after its
 /// resampling convolution, at the same width and resolution: the skips are unchanged.
@@ -51,7 +50,7 @@ public final class ConditionalVAE: CheckpointableModel {
     /// Upsampling stages (a transposed convolution and a ReLU each, then the deep family's
     /// residual blocks) over [features; prior skip].
     public let decoderStages: [Sequential]
-    /// The final 1x1 (or 3x3) convolution over [features; c] to the likelihood's means (or, with chroma
+    /// The final 3x3 (or 1x1) convolution over [features; c] to the likelihood's means (or, with chroma
     /// bins, over [features; the prior's map at 1/stride] to the bins' logits).
     public let head: Conv2D
     /// z from the posterior or the prior, and KL(q || p).
@@ -89,7 +88,7 @@ public final class ConditionalVAE: CheckpointableModel {
     ///   - chroma: colorization only: predict quantized colors instead of the chroma's mean
     ///   - headKernel: the side of the head's convolution, 1 or 3
     public init(_ config: ModelConfig, task: ConditionalTask, device: Device, maxBatch: Int, seed: UInt64,
-                chroma: ChromaBins? = nil, headKernel: Int = ConditionalOptions.recipeHeadKernel) throws {
+                chroma: ChromaBins? = nil, headKernel: Int = 3) throws {
         precondition(!config.widths.isEmpty, "a conditional VAE needs at least one convolution width")
         precondition(chroma == nil || task == .colorize, "chroma bins are for colorization")
         let dropped = chroma.map { $0.stride.trailingZeroBitCount } ?? 0

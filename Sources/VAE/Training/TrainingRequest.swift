@@ -156,7 +156,7 @@ public struct TrainingRequest: Sendable {
             priorPathEvery: priorPathEvery ?? ConditionalOptions.recipePriorPathEvery,
             mirror: (mirror ?? (model.channels == 3)) ? true : nil, patch: patch, zoom: patch == nil ? nil : zoom,
             chroma: conditional == .colorize && quantizedColor ? ChromaBins(rebalancing: ChromaBins.recipeRebalancing) : nil,
-            headKernel: ConditionalOptions.recipeHeadKernel)
+            headKernel: ConditionalOptions.recipeHeadKernel(conditional))
         if conditional == .colorize, model.channels != 3 {
             throw VAEError("colorization needs color images; \(data) has \(model.channels) channel(s)")
         }
