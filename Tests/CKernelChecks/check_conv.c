@@ -271,7 +271,8 @@ void ckc_check_deconv(ckc *c) { sweep(c, 1, 202); }
 
 /* Kernel 4, stride 2, padding 1: every layer of presets A, B, C at batch 2; and the deep
  * family's stride-1 layers (3x3 "same" in residual blocks and latent heads, 1x1 projections),
- * whose backward-data runs as the flipped convolution's forward pass. */
+ * whose backward-data runs as the flipped convolution's forward pass, and the colorization
+ * head. */
 void ckc_check_models(ckc *c) {
     static const int conv[][3] = {/* c_in, c_out, input size */
         {1, 32, 28}, {32, 64, 14},                             /* A */
@@ -297,7 +298,8 @@ void ckc_check_models(ckc *c) {
         ckc_conv_case(c, &s, 1, 400 + i);
     }
     static const int deep[][4] = {/* c_in, c_out, input size, kernel */
-        {32, 32, 14, 3}, {64, 64, 7, 3}, {64, 16, 14, 3}, {128, 16, 7, 3}, {8, 32, 14, 1}, {16, 64, 7, 1}
+        {32, 32, 14, 3}, {64, 64, 7, 3}, {64, 16, 14, 3}, {128, 16, 7, 3}, {8, 32, 14, 1}, {16, 64, 7, 1},
+        {128, 256, 4, 1} /* the colorization head: 1x1 onto 256 color bins */
     };
     for (size_t i = 0; i < sizeof deep / sizeof deep[0]; i++) {
         ck_conv_shape s = ck_conv_shape_make(2, deep[i][0], deep[i][2], deep[i][2], deep[i][1], deep[i][3], deep[i][3]);
