@@ -36,8 +36,9 @@ extension HierarchicalVAE {
             }
         }
         // First pass: which groups' posterior means vary (the active units of evaluation).
-        var sums = groups.map { [Double](repeating: 0, count: 2 * $0.size) }
+        var sums = groups.map { [Double](repeating: 0, count: 2 * $0.size) }, count = 0
         try passes { m in
+            count += m
             for (g, group) in groups.enumerated() {
                 let d = group.size, q = try group.posteriorStats!.read()
                 for r in 0..<m {
@@ -49,7 +50,7 @@ extension HierarchicalVAE {
                 }
             }
         }
-        let n = Double(min(images.count, FittedPrior.maxImages))
+        let n = Double(count)
         let g = groups.indices.first { g in
             let d = groups[g].size
             return (0..<d).contains { j in sums[g][d + j] / n - (sums[g][j] / n) * (sums[g][j] / n) > 0.01 }
