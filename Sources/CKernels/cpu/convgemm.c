@@ -122,7 +122,13 @@ static fast_sizes sizes_of(const cpu_geom *g, int batch, int m, int threads) {
 
 size_t cpu_fast_conv_ws(const cpu_state *st, const cpu_geom *g, int batch, int m) {
     fast_sizes z = sizes_of(g, batch, m, st->threads);
-    return (size_t)st->threads * z.slice + z.shared + (size_t)(st->threads - 1) * m * z.k;
+    size_t n = (size_t)st->threads * z.slice + z.shared + (size_t)(st->threads - 1) * m * z.k;
+    if (cpu_winograd_applies(g, m)) {
+        size_t f = cpu_winograd_ws(st, g, m), w = cpu_winograd_weights_ws(st, g, m);
+        if (f > n) n = f;
+        if (w > n) n = w;
+    }
+    return n;
 }
 
 /* ---------------------------------------------------------------- microkernel */
@@ -199,6 +205,11 @@ static void kernel(size_t kc, const float *a, const float *b, float *t, size_t l
                    int accumulate, size_t cols) {
     if (cols <= 16) kernel_8x16(kc, a, b, t, ld, accumulate);
     else kernel_8x32(kc, a, b, t, ld, accumulate);
+}
+
+void cpu_fast_kernel(size_t kc, const float *a, const float *b, float *t, size_t ld,
+                     int accumulate, size_t cols) {
+    kernel(kc, a, b, t, ld, accumulate, cols);
 }
 
 /* Lanes [lo, hi) of 16 set (empty when hi <= lo). */
@@ -623,6 +634,10 @@ static void forward_task(void *ctx, int tid, int threads) {
 void cpu_fast_forward(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
                       const float *img, const float *bias, float *out, float *ws,
                       const cpu_epilogue *ep) {
+    if (cpu_winograd_applies(g, m)) {
+        cpu_winograd_forward(st, g, batch, m, a, img, bias, out, ws, ep);
+        return;
+    }
     fast_job j;
     job_init(&j, st, g, batch, m, ws);
     j.a = a;
@@ -1157,6 +1172,11 @@ static void reduce_task(void *ctx, int tid, int threads) {
 
 void cpu_fast_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const float *in,
                       const float *img, float *da, float *dsum, float *ws) {
+    if (cpu_winograd_applies(g, m)) {
+        cpu_winograd_weights(st, g, batch, m, in, img, da, ws);
+        if (dsum) cpu_bias_grad(st, batch, m, geom_plane(g), in, dsum);
+        return;
+    }
     fast_job j;
     job_init(&j, st, g, batch, m, ws);
     j.src = in;

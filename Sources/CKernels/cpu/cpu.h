@@ -177,6 +177,25 @@ void cpu_fast_data(cpu_state *st, const cpu_geom *g, int batch, int m, const flo
 void cpu_fast_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const float *in,
                       const float *img, float *da, float *dsum, float *ws);
 
+/* t[8][32] (+)= a x b over kc steps of the packed panels (columns past cols unused, cols <= 32). */
+void cpu_fast_kernel(size_t kc, const float *a, const float *b, float *t, size_t ld,
+                     int accumulate, size_t cols);
+
+/*
+ * 3x3 stride-1 "same" convolutions by Winograd's F(2x2, 3x3) (winograd.c), which
+ * cpu_fast_forward and cpu_fast_weights take for the geometries where cpu_winograd_applies:
+ * the forward pass of cpu_conv_im2col_gemm with a = weights [m, channels * 9].
+ */
+int cpu_winograd_applies(const cpu_geom *g, int m);
+size_t cpu_winograd_ws(const cpu_state *st, const cpu_geom *g, int m);
+void cpu_winograd_forward(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
+                          const float *img, const float *bias, float *out, float *ws,
+                          const cpu_epilogue *ep);
+/* The weights pass of the same geometries: da = sum_b in[b] x im2col(img[b])^T, [m, channels * 9]. */
+size_t cpu_winograd_weights_ws(const cpu_state *st, const cpu_geom *g, int m);
+void cpu_winograd_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const float *in,
+                          const float *img, float *da, float *ws);
+
 /* dbias[c] = sum over batch and plane of t[b, c, plane]. */
 void cpu_bias_grad(cpu_state *st, int batch, int channels, size_t plane, const float *t,
                    float *dbias);

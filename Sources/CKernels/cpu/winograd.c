@@ -1,0 +1,558 @@
+/*
+ * winograd.c -- 3x3 stride-1 "same" convolutions by Winograd's F(2x2, 3x3) (Lavin and Gray
+ * 2016): each 2x2 block of outputs from a 4x4 block of inputs with 16 multiplications per
+ * channel pair instead of 36, so 2.25x fewer FLOPs than the direct GEMM. These passes are
+ * the bulk of the deep family's step: its residual blocks' convolutions and, through the
+ * flipped convolution of conv.c, their backward-data.
+ *
+ * With U = G g G^T (weights, 4x4 per channel pair), V = B^T d B (a 4x4 input tile) and
+ * Y = A^T M A (the 2x2 outputs), M at each of the 16 tile positions xi is one GEMM
+ *   M_xi[m, tiles] = U_xi[m, c] x V_xi[c, tiles],
+ * run by convgemm.c's microkernel on its panels (U_xi as A panels, V_xi as B panels).
+ * Tiles of the whole batch are numbered (image, tile row, tile column); each thread takes a
+ * fixed range and walks it in chunks whose V and M stay in L2. Tile groups of 16 are one
+ * vector: their 16 input taps are gathered (padding and tiles past the range masked to 0),
+ * transformed in registers and stored as one B panel row; outputs are transformed likewise
+ * and scattered with the bias (and ReLU) applied, other activations in a pass per image.
+ * Every output comes from one tile computed the same way whatever the chunking: results
+ * do not depend on the thread count.
+ */
+#include "cpu.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+#include <immintrin.h>
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl")
+#endif
+
+#define MR 8
+#define NR 32
+/* Floats of V and M per thread per chunk (256 KiB: both stay in L2 beside the chunk's images). */
+#define WINO_CHUNK_FLOATS 65536
+
+static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+/*
+ * Asks for [p, p + n) floats in L2 before the gathers or scatters over it: their lanes hit
+ * scattered cache lines that the hardware prefetchers do not foresee, so on data that is not
+ * in cache they would wait on memory line by line.
+ */
+static void prefetch_range(const float *p, size_t n, int write) {
+    const char *b = (const char *)p, *e = (const char *)(p + n);
+    if (write) for (; b < e; b += 64) __builtin_prefetch(b, 1, 2);
+    else for (; b < e; b += 64) __builtin_prefetch(b, 0, 2);
+}
+
+int cpu_winograd_applies(const cpu_geom *g, int m) {
+    return g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->pad_h == 1 &&
+           g->pad_w == 1 && g->dil_h == 1 && g->dil_w == 1 && g->out_h == g->height &&
+           g->out_w == g->width && g->channels >= 16 && m >= 16 &&
+           /* gather and scatter offsets within a chunk's images fit in int32 */
+           (size_t)(g->channels > m ? g->channels : m) * g->height * g->width < (1u << 28);
+}
+
+typedef struct {
+    size_t c, m, m8, tiles_per_image, chunk, panels;
+} wino_sizes;
+
+static wino_sizes wino_sizes_of(const cpu_geom *g, int m) {
+    wino_sizes z;
+    z.c = (size_t)g->channels;
+    z.m = (size_t)m;
+    z.m8 = round_up(z.m, MR);
+    z.tiles_per_image = ((size_t)g->height + 1) / 2 * (((size_t)g->width + 1) / 2);
+    size_t chunk = WINO_CHUNK_FLOATS / (16 * (z.c + z.m8)) / NR * NR;
+    z.chunk = chunk < NR ? NR : chunk > 512 ? 512 : chunk;
+    z.panels = z.chunk / NR;
+    return z;
+}
+
+/* Per thread V [16][panels][c][32] and M [16][panels][m8/8][8][32]; then U [16][m8/8][c][8]. */
+size_t cpu_winograd_ws(const cpu_state *st, const cpu_geom *g, int m) {
+    wino_sizes z = wino_sizes_of(g, m);
+    return (size_t)st->threads * 16 * z.chunk * (z.c + z.m8) + 16 * z.m8 * z.c;
+}
+
+typedef struct {
+    const cpu_geom *g;
+    wino_sizes z;
+    int batch;
+    const float *a, *src, *bias;
+    float *dst, *ws, *u;
+    const cpu_epilogue *ep; /* NULL: none */
+    int relu_inline;
+} wino_job;
+
+/* U_xi = G g G^T for every channel pair, into A panels; split over output channels. */
+static void transform_weights_task(void *ctx, int tid, int threads) {
+    const wino_job *j = ctx;
+    const size_t c = j->z.c, m = j->z.m, mp = j->z.m8 / MR;
+    size_t r0, r1;
+    cpu_split(j->z.m8, tid, threads, &r0, &r1);
+    for (size_t r = r0; r < r1; r++) {
+        float *panel = j->u + (r / MR) * c * MR + r % MR;
+        for (size_t ci = 0; ci < c; ci++) {
+            float u[16] = {0};
+            if (r < m) {
+                const float *w = j->a + (r * c + ci) * 9;
+                float t[4][3]; /* G g: rows of the 4x3 product */
+                for (int x = 0; x < 3; x++) {
+                    float g0 = w[x], g1 = w[3 + x], g2 = w[6 + x];
+                    t[0][x] = g0;
+                    t[1][x] = 0.5f * (g0 + g1 + g2);
+                    t[2][x] = 0.5f * (g0 - g1 + g2);
+                    t[3][x] = g2;
+                }
+                for (int y = 0; y < 4; y++) {
+                    float g0 = t[y][0], g1 = t[y][1], g2 = t[y][2];
+                    u[y * 4 + 0] = g0;
+                    u[y * 4 + 1] = 0.5f * (g0 + g1 + g2);
+                    u[y * 4 + 2] = 0.5f * (g0 - g1 + g2);
+                    u[y * 4 + 3] = g2;
+                }
+            }
+            for (int xi = 0; xi < 16; xi++) panel[(size_t)xi * mp * c * MR + ci * MR] = u[xi];
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- tiles and transforms */
+
+/* The tile grid: ceil(H / 2) x ceil(W / 2) tiles per image, numbered (image, row, column). */
+typedef struct {
+    int H, W;
+    size_t tw, per_image;
+} wino_grid;
+
+static wino_grid grid_of(const cpu_geom *g) {
+    wino_grid t = {g->height, g->width, ((size_t)g->width + 1) / 2, 0};
+    t.per_image = ((size_t)g->height + 1) / 2 * t.tw;
+    return t;
+}
+
+/*
+ * Offsets (relative to the channel plane of image image0) and masks of the 16 input taps
+ * (rows 2ty - 1 + y, columns 2tx - 1 + x) of tiles t0 + [0, 16), images image_stride floats
+ * apart; taps in the padding and tiles from t_end on are masked out.
+ */
+static void input_taps(const wino_grid *gr, size_t t0, size_t t_end, size_t image0,
+                       size_t image_stride, __m512i idx[16], __mmask16 mask[16]) {
+    int base[16], oy[16], ox[16];
+    __mmask16 live = 0;
+    for (int l = 0; l < 16; l++) {
+        size_t t = t0 + (size_t)l;
+        base[l] = oy[l] = ox[l] = 0;
+        if (t >= t_end) continue;
+        size_t q = t % gr->per_image;
+        live |= (__mmask16)(1u << l);
+        base[l] = (int)((t / gr->per_image - image0) * image_stride);
+        oy[l] = 2 * (int)(q / gr->tw);
+        ox[l] = 2 * (int)(q % gr->tw);
+    }
+    const __m512i H = _mm512_set1_epi32(gr->H), W = _mm512_set1_epi32(gr->W), zero = _mm512_setzero_si512();
+    __m512i b = _mm512_loadu_si512(base), y0 = _mm512_loadu_si512(oy), x0 = _mm512_loadu_si512(ox);
+    for (int y = 0; y < 4; y++) {
+        __m512i row = _mm512_add_epi32(y0, _mm512_set1_epi32(y - 1));
+        __mmask16 my = live & _mm512_cmpge_epi32_mask(row, zero) & _mm512_cmplt_epi32_mask(row, H);
+        __m512i rb = _mm512_add_epi32(b, _mm512_mullo_epi32(row, W));
+        for (int x = 0; x < 4; x++) {
+            __m512i col = _mm512_add_epi32(x0, _mm512_set1_epi32(x - 1));
+            mask[y * 4 + x] = my & _mm512_cmpge_epi32_mask(col, zero) & _mm512_cmplt_epi32_mask(col, W);
+            idx[y * 4 + x] = _mm512_add_epi32(rb, col);
+        }
+    }
+}
+
+/* The same for the 2x2 outputs (rows 2ty + y, columns 2tx + x, y, x in {0, 1}). */
+static void output_taps(const wino_grid *gr, size_t t0, size_t t_end, size_t image0,
+                        size_t image_stride, __m512i idx[4], __mmask16 mask[4]) {
+    __m512i in[16];
+    __mmask16 in_mask[16];
+    input_taps(gr, t0, t_end, image0, image_stride, in, in_mask);
+    /* output (y, x) is input tap (y + 1, x + 1), inside the image or past its last row/column */
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 2; x++) {
+            idx[2 * y + x] = in[(y + 1) * 4 + x + 1];
+            mask[2 * y + x] = in_mask[(y + 1) * 4 + x + 1];
+        }
+}
+
+/* V = B^T d B of a 4x4 tile (row-major), B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
+static inline void input_transform(const __m512 d[16], __m512 v[16]) {
+    __m512 r[16];
+    for (int x = 0; x < 4; x++) {
+        r[0 + x] = _mm512_sub_ps(d[0 + x], d[8 + x]);
+        r[4 + x] = _mm512_add_ps(d[4 + x], d[8 + x]);
+        r[8 + x] = _mm512_sub_ps(d[8 + x], d[4 + x]);
+        r[12 + x] = _mm512_sub_ps(d[4 + x], d[12 + x]);
+    }
+    for (int y = 0; y < 4; y++) {
+        const __m512 *s = r + 4 * y;
+        v[4 * y + 0] = _mm512_sub_ps(s[0], s[2]);
+        v[4 * y + 1] = _mm512_add_ps(s[1], s[2]);
+        v[4 * y + 2] = _mm512_sub_ps(s[2], s[1]);
+        v[4 * y + 3] = _mm512_sub_ps(s[1], s[3]);
+    }
+}
+
+/* Y = A^T M A (2x2 from 4x4), A^T = [1 1 1 0; 0 1 -1 -1]. */
+static inline void output_transform(const __m512 m[16], __m512 y[4]) {
+    __m512 s[8];
+    for (int x = 0; x < 4; x++) {
+        s[x] = _mm512_add_ps(_mm512_add_ps(m[x], m[4 + x]), m[8 + x]);
+        s[4 + x] = _mm512_sub_ps(_mm512_sub_ps(m[4 + x], m[8 + x]), m[12 + x]);
+    }
+    for (int h = 0; h < 2; h++) {
+        const __m512 *q = s + 4 * h;
+        y[2 * h] = _mm512_add_ps(_mm512_add_ps(q[0], q[1]), q[2]);
+        y[2 * h + 1] = _mm512_sub_ps(_mm512_sub_ps(q[1], q[2]), q[3]);
+    }
+}
+
+/* dM = A dY A^T (4x4 from 2x2), the adjoint of output_transform. */
+static inline void output_adjoint(const __m512 dy[4], __m512 dm[16]) {
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 r[8]; /* A dY: rows y0, y0 + y1, y0 - y1, -y1 of two columns */
+    for (int x = 0; x < 2; x++) {
+        r[x] = dy[x];
+        r[2 + x] = _mm512_add_ps(dy[x], dy[2 + x]);
+        r[4 + x] = _mm512_sub_ps(dy[x], dy[2 + x]);
+        r[6 + x] = _mm512_sub_ps(zero, dy[2 + x]);
+    }
+    for (int y = 0; y < 4; y++) {
+        __m512 a0 = r[2 * y], a1 = r[2 * y + 1];
+        dm[4 * y + 0] = a0;
+        dm[4 * y + 1] = _mm512_add_ps(a0, a1);
+        dm[4 * y + 2] = _mm512_sub_ps(a0, a1);
+        dm[4 * y + 3] = _mm512_sub_ps(zero, a1);
+    }
+}
+
+/* Transposes 16 rows of 16 floats in registers. */
+static inline void transpose16(__m512 r[16]) {
+    __m512 a[16], b[16];
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        __m512d a0 = _mm512_castps_pd(a[i]), a1 = _mm512_castps_pd(a[i + 1]);
+        __m512d a2 = _mm512_castps_pd(a[i + 2]), a3 = _mm512_castps_pd(a[i + 3]);
+        b[i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+        b[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        b[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        b[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    /* b[i + k], 128-bit lane L: column 4L + k of rows i..i+3 */
+    for (int k = 0; k < 4; k++) {
+        __m512 c0 = _mm512_shuffle_f32x4(b[k], b[4 + k], 0x88), c1 = _mm512_shuffle_f32x4(b[k], b[4 + k], 0xDD);
+        __m512 d0 = _mm512_shuffle_f32x4(b[8 + k], b[12 + k], 0x88), d1 = _mm512_shuffle_f32x4(b[8 + k], b[12 + k], 0xDD);
+        r[k] = _mm512_shuffle_f32x4(c0, d0, 0x88);
+        r[8 + k] = _mm512_shuffle_f32x4(c0, d0, 0xDD);
+        r[4 + k] = _mm512_shuffle_f32x4(c1, d1, 0x88);
+        r[12 + k] = _mm512_shuffle_f32x4(c1, d1, 0xDD);
+    }
+}
+
+/* ---------------------------------------------------------------- forward */
+
+/* V of tiles [t, t_end) (at most one chunk) into the thread's B panels. */
+static void transform_inputs(const wino_job *j, size_t t, size_t t_end, size_t image0, float *v) {
+    const wino_grid gr = grid_of(j->g);
+    const size_t c = j->z.c, plane = (size_t)gr.H * gr.W, per_xi = j->z.panels * c * NR;
+    const float *images = j->src + image0 * c * plane;
+    for (size_t t0 = t, grp = 0; t0 < t_end; t0 += 16, grp++) {
+        __m512i idx[16];
+        __mmask16 mask[16];
+        input_taps(&gr, t0, t_end, image0, c * plane, idx, mask);
+        float *out = v + (grp / 2) * c * NR + (grp % 2) * 16;
+        for (size_t ci = 0; ci < c; ci++) {
+            const float *p = images + ci * plane;
+            __m512 d[16], vx[16];
+            for (int k = 0; k < 16; k++)
+                d[k] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask[k], idx[k], p, 4);
+            input_transform(d, vx);
+            for (int xi = 0; xi < 16; xi++) _mm512_storeu_ps(out + ci * NR + (size_t)xi * per_xi, vx[xi]);
+        }
+    }
+}
+
+/* Y = A^T M A of tiles [t, t_end) with bias (and inline ReLU) scattered into the output. */
+static void transform_outputs(const wino_job *j, size_t t, size_t t_end, size_t image0,
+                              const float *mbuf) {
+    const wino_grid gr = grid_of(j->g);
+    const size_t m = j->z.m, mp = j->z.m8 / MR, plane = (size_t)gr.H * gr.W;
+    const size_t per_xi = j->z.panels * mp * MR * NR;
+    float *outs = j->dst + image0 * m * plane;
+    const float *gates = j->relu_inline && j->ep->gate ? j->ep->gate + image0 * m * plane : NULL;
+    for (size_t t0 = t, grp = 0; t0 < t_end; t0 += 16, grp++) {
+        __m512i idx[4];
+        __mmask16 mask[4];
+        output_taps(&gr, t0, t_end, image0, m * plane, idx, mask);
+        const float *in = mbuf + (grp / 2) * mp * MR * NR + (grp % 2) * 16;
+        for (size_t r = 0; r < m; r++) {
+            const float *p = in + (r / MR) * MR * NR + (r % MR) * NR;
+            __m512 mx[16], y[4];
+            for (int xi = 0; xi < 16; xi++) mx[xi] = _mm512_loadu_ps(p + (size_t)xi * per_xi);
+            output_transform(mx, y);
+            __m512 bv = _mm512_set1_ps(j->bias ? j->bias[r] : 0.0f);
+            float *o = outs + r * plane;
+            for (int k = 0; k < 4; k++) {
+                __m512 v = _mm512_add_ps(y[k], bv);
+                if (j->relu_inline) {
+                    if (gates) {
+                        __m512 gv = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask[k], idx[k],
+                                                             gates + r * plane, 4);
+                        v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(gv, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+                    } else {
+                        v = _mm512_max_ps(v, _mm512_setzero_ps());
+                    }
+                }
+                _mm512_mask_i32scatter_ps(o, mask[k], idx[k], v, 4);
+            }
+        }
+    }
+}
+
+static void forward_task(void *ctx, int tid, int threads) {
+    const wino_job *j = ctx;
+    const wino_sizes *z = &j->z;
+    const size_t c = z->c, mp = z->m8 / MR;
+    float *v = j->ws + (size_t)tid * 16 * z->chunk * (c + z->m8);
+    float *mbuf = v + 16 * z->chunk * c;
+    size_t t_begin, t_end;
+    cpu_split((size_t)j->batch * z->tiles_per_image, tid, threads, &t_begin, &t_end);
+    for (size_t t = t_begin; t < t_end; t += z->chunk) {
+        size_t n = t_end - t < z->chunk ? t_end - t : z->chunk;
+        size_t image0 = t / z->tiles_per_image, npan = (n + NR - 1) / NR;
+        size_t images = (t + n - 1) / z->tiles_per_image + 1 - image0, plane = (size_t)j->g->height * j->g->width;
+        prefetch_range(j->src + image0 * c * plane, images * c * plane, 0);
+        prefetch_range(j->dst + image0 * z->m * plane, images * z->m * plane, 1);
+        transform_inputs(j, t, t + n, image0, v);
+        for (int xi = 0; xi < 16; xi++) {
+            const float *u = j->u + (size_t)xi * mp * c * MR;
+            const float *vx = v + (size_t)xi * z->panels * c * NR;
+            float *mx = mbuf + (size_t)xi * z->panels * mp * MR * NR;
+            for (size_t jp = 0; jp < npan; jp++) {
+                size_t cols = n - jp * NR < NR ? n - jp * NR : NR;
+                for (size_t p = 0; p < mp; p++)
+                    cpu_fast_kernel(c, u + p * c * MR, vx + jp * c * NR,
+                                    mx + (jp * mp + p) * MR * NR, NR, 0, cols);
+            }
+        }
+        transform_outputs(j, t, t + n, image0, mbuf);
+    }
+}
+
+/* Activations other than ReLU, over whole images after every tile is stored. */
+static void epilogue_task(void *ctx, int tid, int threads) {
+    const wino_job *j = ctx;
+    size_t per_image = j->z.m * (size_t)j->g->height * j->g->width, b0, b1;
+    cpu_split((size_t)j->batch, tid, threads, &b0, &b1);
+    if (b1 > b0) cpu_epilogue_apply(j->ep, j->dst + b0 * per_image, b0 * per_image, (b1 - b0) * per_image);
+}
+
+void cpu_winograd_forward(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
+                          const float *img, const float *bias, float *out, float *ws,
+                          const cpu_epilogue *ep) {
+    wino_job j = {.g = g, .z = wino_sizes_of(g, m), .batch = batch, .a = a, .src = img,
+                  .bias = bias, .dst = out, .ws = ws};
+    j.u = ws + (size_t)st->threads * 16 * j.z.chunk * (j.z.c + j.z.m8);
+    j.ep = cpu_epilogue_none(ep) ? NULL : ep;
+    j.relu_inline = j.ep && j.ep->kind == CK_ACT_RELU;
+    cpu_pool_run(st->pool, transform_weights_task, &j);
+    cpu_pool_run(st->pool, forward_task, &j);
+    if (j.ep && !j.relu_inline) cpu_pool_run(st->pool, epilogue_task, &j);
+}
+
+/* ---------------------------------------------------------------- weights pass */
+
+/*
+ * dA = G^T dU G with dU_xi[m, c] = sum over tiles of dM_xi[m, tile] V_xi[c, tile], where
+ * dM = A dY A^T is the adjoint transform of a tile's 2x2 output gradient (0 past the image)
+ * and V the forward's input transform. Here the tiles are the GEMM's inner dimension: the
+ * transforms run as in the forward pass (16 tiles per vector) for 16 channels, then each
+ * 16 x 16 block is transposed in registers into the panels, dM as A panels [tiles][8] and
+ * V as B panels [tiles][32]. Each thread accumulates dU over its tiles; the partials are
+ * summed in thread order.
+ */
+typedef struct {
+    size_t c, m, m16, c32, chunk, slice, du;
+} wgrad_sizes;
+
+static wgrad_sizes wgrad_sizes_of(const cpu_geom *g, int m) {
+    wgrad_sizes z;
+    z.c = (size_t)g->channels;
+    z.m = (size_t)m;
+    z.m16 = round_up(z.m, 16);
+    z.c32 = round_up(z.c, NR);
+    size_t chunk = WINO_CHUNK_FLOATS / (16 * (z.c32 + z.m16)) / 16 * 16;
+    z.chunk = chunk < 16 ? 16 : chunk > 512 ? 512 : chunk;
+    z.du = 16 * z.m16 * z.c32;
+    z.slice = 16 * z.chunk * (z.c32 + z.m16) + z.du;
+    return z;
+}
+
+size_t cpu_winograd_weights_ws(const cpu_state *st, const cpu_geom *g, int m) {
+    return (size_t)st->threads * wgrad_sizes_of(g, m).slice;
+}
+
+typedef struct {
+    const cpu_geom *g;
+    wgrad_sizes z;
+    int batch;
+    const float *dy, *x;
+    float *da, *ws;
+} wgrad_job;
+
+/* V of a chunk's tiles [t, t_end) into B panels [c32 / 32][chunk][32] per xi. */
+static void wgrad_inputs(const wgrad_job *j, const wino_grid *gr, size_t t, size_t t_end,
+                         size_t image0, float *vbuf) {
+    const size_t c = j->z.c, plane = (size_t)gr->H * gr->W, v_xi = j->z.c32 * j->z.chunk;
+    const float *images = j->x + image0 * c * plane;
+    for (size_t t0 = t; t0 < t_end; t0 += 16) {
+        __m512i idx[16];
+        __mmask16 mask[16];
+        input_taps(gr, t0, t_end, image0, c * plane, idx, mask);
+        for (size_t c0 = 0; c0 < c; c0 += 16) {
+            __m512 block[16][16]; /* [xi][channel]: 16 tiles each */
+            for (size_t i = 0; i < 16; i++) {
+                __m512 d[16];
+                if (c0 + i < c) {
+                    const float *p = images + (c0 + i) * plane;
+                    for (int k = 0; k < 16; k++)
+                        d[k] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask[k], idx[k], p, 4);
+                } else {
+                    for (int k = 0; k < 16; k++) d[k] = _mm512_setzero_ps();
+                }
+                __m512 v[16];
+                input_transform(d, v);
+                for (int xi = 0; xi < 16; xi++) block[xi][i] = v[xi];
+            }
+            float *o = vbuf + (c0 / NR) * j->z.chunk * NR + (t0 - t) * NR + c0 % NR;
+            for (int xi = 0; xi < 16; xi++) {
+                transpose16(block[xi]);
+                for (int l = 0; l < 16; l++) _mm512_storeu_ps(o + (size_t)xi * v_xi + (size_t)l * NR, block[xi][l]);
+            }
+        }
+    }
+}
+
+/* dM of a chunk's tiles into A panels [m16 / 8][chunk][8] per xi. */
+static void wgrad_outputs(const wgrad_job *j, const wino_grid *gr, size_t t, size_t t_end,
+                          size_t image0, float *mbuf) {
+    const size_t m = j->z.m, plane = (size_t)gr->H * gr->W, m_xi = j->z.m16 * j->z.chunk;
+    const float *grads = j->dy + image0 * m * plane;
+    for (size_t t0 = t; t0 < t_end; t0 += 16) {
+        __m512i idx[4];
+        __mmask16 mask[4];
+        output_taps(gr, t0, t_end, image0, m * plane, idx, mask);
+        for (size_t c0 = 0; c0 < j->z.m16; c0 += 16) {
+            __m512 block[16][16];
+            for (size_t i = 0; i < 16; i++) {
+                __m512 dy[4];
+                for (int k = 0; k < 4; k++)
+                    dy[k] = c0 + i < m ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask[k], idx[k],
+                                                                  grads + (c0 + i) * plane, 4)
+                                       : _mm512_setzero_ps();
+                __m512 dm[16];
+                output_adjoint(dy, dm);
+                for (int xi = 0; xi < 16; xi++) block[xi][i] = dm[xi];
+            }
+            float *o = mbuf + (c0 / MR) * j->z.chunk * MR + (t0 - t) * MR;
+            for (int xi = 0; xi < 16; xi++) {
+                transpose16(block[xi]);
+                float *d = o + (size_t)xi * m_xi;
+                for (int l = 0; l < 16; l++) {
+                    _mm256_storeu_ps(d + (size_t)l * MR, _mm512_castps512_ps256(block[xi][l]));
+                    _mm256_storeu_ps(d + j->z.chunk * MR + (size_t)l * MR,
+                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(block[xi][l]), 1)));
+                }
+            }
+        }
+    }
+}
+
+static void wgrad_task(void *ctx, int tid, int threads) {
+    const wgrad_job *j = ctx;
+    const wgrad_sizes *z = &j->z;
+    const wino_grid gr = grid_of(j->g);
+    float *vbuf = j->ws + (size_t)tid * z->slice;
+    float *mbuf = vbuf + 16 * z->chunk * z->c32;
+    float *du = mbuf + 16 * z->chunk * z->m16;
+    memset(du, 0, z->du * sizeof *du);
+    size_t t_begin, t_end;
+    cpu_split((size_t)j->batch * gr.per_image, tid, threads, &t_begin, &t_end);
+    for (size_t t = t_begin; t < t_end; t += z->chunk) {
+        size_t n = t_end - t < z->chunk ? t_end - t : z->chunk, image0 = t / gr.per_image;
+        size_t images = (t + n - 1) / gr.per_image + 1 - image0, plane = (size_t)gr.H * gr.W;
+        prefetch_range(j->x + image0 * z->c * plane, images * z->c * plane, 0);
+        prefetch_range(j->dy + image0 * z->m * plane, images * z->m * plane, 0);
+        wgrad_inputs(j, &gr, t, t + n, image0, vbuf);
+        wgrad_outputs(j, &gr, t, t + n, image0, mbuf);
+        for (int xi = 0; xi < 16; xi++) {
+            const float *a = mbuf + (size_t)xi * z->m16 * z->chunk, *b = vbuf + (size_t)xi * z->c32 * z->chunk;
+            float *d = du + (size_t)xi * z->m16 * z->c32;
+            for (size_t q = 0; q < z->c32 / NR; q++) {
+                size_t cols = z->c - q * NR < NR ? z->c - q * NR : NR;
+                for (size_t p = 0; p < z->m16 / MR; p++)
+                    cpu_fast_kernel(n, a + p * z->chunk * MR, b + q * z->chunk * NR,
+                                    d + p * MR * z->c32 + q * NR, z->c32, 1, cols);
+            }
+        }
+    }
+}
+
+/* dA = G^T (sum of the threads' dU, in thread order) G; split over output channels. */
+static void wgrad_finish_task(void *ctx, int tid, int threads) {
+    const wgrad_job *j = ctx;
+    const wgrad_sizes *z = &j->z;
+    const float *du = j->ws + 16 * z->chunk * (z->c32 + z->m16);
+    size_t r0, r1;
+    cpu_split(z->m, tid, threads, &r0, &r1);
+    for (size_t r = r0; r < r1; r++)
+        for (size_t ci = 0; ci < z->c; ci++) {
+            float u[16];
+            for (int xi = 0; xi < 16; xi++) {
+                size_t at = ((size_t)xi * z->m16 + r) * z->c32 + ci;
+                float s = 0;
+                for (int t = 0; t < threads; t++) s += du[(size_t)t * z->slice + at];
+                u[xi] = s;
+            }
+            float tt[3][4]; /* G^T dU, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] */
+            for (int x = 0; x < 4; x++) {
+                tt[0][x] = u[x] + 0.5f * (u[4 + x] + u[8 + x]);
+                tt[1][x] = 0.5f * (u[4 + x] - u[8 + x]);
+                tt[2][x] = 0.5f * (u[4 + x] + u[8 + x]) + u[12 + x];
+            }
+            float *w = j->da + (r * z->c + ci) * 9;
+            for (int y = 0; y < 3; y++) {
+                w[3 * y + 0] = tt[y][0] + 0.5f * (tt[y][1] + tt[y][2]);
+                w[3 * y + 1] = 0.5f * (tt[y][1] - tt[y][2]);
+                w[3 * y + 2] = 0.5f * (tt[y][1] + tt[y][2]) + tt[y][3];
+            }
+        }
+}
+
+void cpu_winograd_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const float *in,
+                          const float *img, float *da, float *ws) {
+    wgrad_job j = {.g = g, .z = wgrad_sizes_of(g, m), .batch = batch, .dy = in, .x = img,
+                   .da = da, .ws = ws};
+    cpu_pool_run(st->pool, wgrad_task, &j);
+    cpu_pool_run(st->pool, wgrad_finish_task, &j);
+}
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#endif
