@@ -308,11 +308,12 @@ void ckc_check_models(ckc *c) {
     }
     /* 3x3 "same" convolutions with 16+ channels each way go through Winograd's F(2x2, 3x3)
      * (forward, and backward-data as the flipped convolution): odd and even sizes (partial
-     * tiles), 1-5 images (tile ranges split unevenly over threads, chunks that cross images),
-     * and planes large enough for several chunks per image */
+     * tiles, rows up to 18 wide), 1-5 images (tile ranges split unevenly over threads, chunks
+     * that cross images), and planes large enough for several chunks per image, 30 wide (the
+     * widest whose tile rows are built from row loads) and 41 (gathers) */
     ckc_rng r = {600};
     for (int i = 0; i < 10; i++) {
-        const int lo[4] = {1, 16, 16, 1}, hi[4] = {5, 20, 24, 13};
+        const int lo[4] = {1, 16, 16, 1}, hi[4] = {5, 20, 24, 16};
         int v[4]; /* batch, c_in, c_out, size */
         ckc_ints(&r, 4, lo, hi, v);
         ck_conv_shape s = ck_conv_shape_make(v[0], v[1], v[3], v[3] + i % 3, v[2], 3, 3);
@@ -320,7 +321,7 @@ void ckc_check_models(ckc *c) {
         ckc_conv_case(c, &s, 0, 600 + i);
     }
     for (int i = 0; i < 2; i++) {
-        ck_conv_shape s = ck_conv_shape_make(1 + 2 * i, 32, 37 + i, 41, 32, 3, 3);
+        ck_conv_shape s = ck_conv_shape_make(1 + 2 * i, 32, 37 + i, i ? 30 : 41, 32, 3, 3);
         s.pad_h = s.pad_w = 1;
         ckc_conv_case(c, &s, 0, 700 + i);
     }

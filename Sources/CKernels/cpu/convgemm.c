@@ -23,6 +23,9 @@
  *             channel sums, a convolution's dbias, taken on the way), B panels = im2row of
  *             the chunk (one 64-byte store per pixel and channel for 4 x 4 kernels); tiles
  *             accumulate in the thread's partial.
+ * 3x3 stride-1 "same" convolutions with 16 or more channels each way (the deep family's
+ * residual blocks) leave the forward and weights passes to winograd.c, which runs the same
+ * microkernel on Winograd-transformed panels.
  * As in engine.c each thread owns a fixed range of images, walked in chunks of about
  * FAST_CHUNK_COLS pixels, and weight partials are summed in thread order: results depend
  * on the thread count only.
