@@ -14,8 +14,9 @@
  * vector: their 16 input taps are gathered (padding and tiles past the range masked to 0),
  * transformed in registers and stored as one B panel row; outputs are transformed likewise
  * and scattered with the bias (and ReLU) applied, other activations in a pass per image.
- * Every output comes from one tile computed the same way whatever the chunking: results
- * do not depend on the thread count.
+ * Every output comes from one tile computed the same way whatever the chunking, so the
+ * forward pass does not depend on the thread count; the weights pass (below) sums per-thread
+ * partials in thread order, like convgemm.c's, so it depends on the thread count only.
  */
 #include "cpu.h"
 
