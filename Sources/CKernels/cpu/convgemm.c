@@ -80,8 +80,8 @@ int cpu_fast_conv_supported(void) {
 #pragma GCC target("avx512f,avx512vl")
 #endif
 
-#define MR 8
-#define NR 32
+#define MR CPU_FAST_MR
+#define NR CPU_FAST_NR
 /* Pixels per chunk (the B panels of a chunk stay in L2). */
 #define FAST_CHUNK_COLS 256
 /* Forward: steps of the inner dimension per block (a B block of KC x 32 stays in L1). */

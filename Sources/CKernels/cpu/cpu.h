@@ -177,6 +177,9 @@ void cpu_fast_data(cpu_state *st, const cpu_geom *g, int batch, int m, const flo
 void cpu_fast_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const float *in,
                       const float *img, float *da, float *dsum, float *ws);
 
+/* The microkernel's tile: A panels of CPU_FAST_MR rows ([k][8]), B panels of CPU_FAST_NR columns ([k][32]). */
+#define CPU_FAST_MR 8
+#define CPU_FAST_NR 32
 /* t[8][32] (+)= a x b over kc steps of the packed panels (columns past cols unused, cols <= 32). */
 void cpu_fast_kernel(size_t kc, const float *a, const float *b, float *t, size_t ld,
                      int accumulate, size_t cols);

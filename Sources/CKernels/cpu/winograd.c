@@ -33,12 +33,24 @@
 #pragma GCC target("avx512f,avx512vl")
 #endif
 
-#define MR 8
-#define NR 32
+#define MR CPU_FAST_MR
+#define NR CPU_FAST_NR
 /* Floats of V and M per thread per chunk (256 KiB: both stay in L2 beside the chunk's images). */
 #define WINO_CHUNK_FLOATS 65536
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+/* The tile grid: ceil(H / 2) x ceil(W / 2) tiles per image, numbered (image, row, column). */
+typedef struct {
+    int H, W;
+    size_t tw, per_image;
+} wino_grid;
+
+static wino_grid grid_of(const cpu_geom *g) {
+    wino_grid t = {g->height, g->width, ((size_t)g->width + 1) / 2, 0};
+    t.per_image = ((size_t)g->height + 1) / 2 * t.tw;
+    return t;
+}
 
 /*
  * Asks for [p, p + n) floats in L2 before the gathers or scatters over it: their lanes hit
@@ -51,6 +63,14 @@ static void prefetch_range(const float *p, size_t n, int write) {
     else for (; b < e; b += 64) __builtin_prefetch(b, 0, 2);
 }
 
+/* The images of tiles [t, t + n) of a tensor with channels planes per image, into L2. */
+static void prefetch_images(const wino_grid *gr, const float *tensor, size_t channels, size_t t,
+                            size_t n, int write) {
+    size_t per_image = channels * (size_t)gr->H * gr->W, first = t / gr->per_image;
+    size_t images = (t + n - 1) / gr->per_image + 1 - first;
+    prefetch_range(tensor + first * per_image, images * per_image, write);
+}
+
 int cpu_winograd_applies(const cpu_geom *g, int m) {
     return g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->pad_h == 1 &&
            g->pad_w == 1 && g->dil_h == 1 && g->dil_w == 1 && g->out_h == g->height &&
@@ -60,7 +80,7 @@ int cpu_winograd_applies(const cpu_geom *g, int m) {
 }
 
 typedef struct {
-    size_t c, m, m8, tiles_per_image, chunk, panels;
+    size_t c, m, m8, chunk, panels;
 } wino_sizes;
 
 static wino_sizes wino_sizes_of(const cpu_geom *g, int m) {
@@ -68,7 +88,6 @@ static wino_sizes wino_sizes_of(const cpu_geom *g, int m) {
     z.c = (size_t)g->channels;
     z.m = (size_t)m;
     z.m8 = round_up(z.m, MR);
-    z.tiles_per_image = ((size_t)g->height + 1) / 2 * (((size_t)g->width + 1) / 2);
     size_t chunk = WINO_CHUNK_FLOATS / (16 * (z.c + z.m8)) / NR * NR;
     z.chunk = chunk < NR ? NR : chunk > 512 ? 512 : chunk;
     z.panels = z.chunk / NR;
@@ -124,19 +143,7 @@ static void transform_weights_task(void *ctx, int tid, int threads) {
     }
 }
 
-/* ---------------------------------------------------------------- tiles and transforms */
-
-/* The tile grid: ceil(H / 2) x ceil(W / 2) tiles per image, numbered (image, row, column). */
-typedef struct {
-    int H, W;
-    size_t tw, per_image;
-} wino_grid;
-
-static wino_grid grid_of(const cpu_geom *g) {
-    wino_grid t = {g->height, g->width, ((size_t)g->width + 1) / 2, 0};
-    t.per_image = ((size_t)g->height + 1) / 2 * t.tw;
-    return t;
-}
+/* ---------------------------------------------------------------- transforms */
 
 /*
  * Offsets (relative to the channel plane of image image0) and masks of the 16 input taps
@@ -328,14 +335,14 @@ static void forward_task(void *ctx, int tid, int threads) {
     const size_t c = z->c, mp = z->m8 / MR;
     float *v = j->ws + (size_t)tid * 16 * z->chunk * (c + z->m8);
     float *mbuf = v + 16 * z->chunk * c;
+    const wino_grid gr = grid_of(j->g);
     size_t t_begin, t_end;
-    cpu_split((size_t)j->batch * z->tiles_per_image, tid, threads, &t_begin, &t_end);
+    cpu_split((size_t)j->batch * gr.per_image, tid, threads, &t_begin, &t_end);
     for (size_t t = t_begin; t < t_end; t += z->chunk) {
         size_t n = t_end - t < z->chunk ? t_end - t : z->chunk;
-        size_t image0 = t / z->tiles_per_image, npan = (n + NR - 1) / NR;
-        size_t images = (t + n - 1) / z->tiles_per_image + 1 - image0, plane = (size_t)j->g->height * j->g->width;
-        prefetch_range(j->src + image0 * c * plane, images * c * plane, 0);
-        prefetch_range(j->dst + image0 * z->m * plane, images * z->m * plane, 1);
+        size_t image0 = t / gr.per_image, npan = (n + NR - 1) / NR;
+        prefetch_images(&gr, j->src, c, t, n, 0);
+        prefetch_images(&gr, j->dst, z->m, t, n, 1);
         transform_inputs(j, t, t + n, image0, v);
         for (int xi = 0; xi < 16; xi++) {
             const float *u = j->u + (size_t)xi * mp * c * MR;
@@ -413,6 +420,12 @@ typedef struct {
     float *da, *ws;
 } wgrad_job;
 
+/* Thread tid's slice of the workspace: V panels, dM panels, then its dU partial [16][m16][c32]. */
+static float *wgrad_slice(const wgrad_job *j, int tid) { return j->ws + (size_t)tid * j->z.slice; }
+static float *wgrad_partial(const wgrad_job *j, int tid) {
+    return wgrad_slice(j, tid) + 16 * j->z.chunk * (j->z.c32 + j->z.m16);
+}
+
 /* V of a chunk's tiles [t, t_end) into B panels [c32 / 32][chunk][32] per xi. */
 static void wgrad_inputs(const wgrad_job *j, const wino_grid *gr, size_t t, size_t t_end,
                          size_t image0, float *vbuf) {
@@ -485,17 +498,16 @@ static void wgrad_task(void *ctx, int tid, int threads) {
     const wgrad_job *j = ctx;
     const wgrad_sizes *z = &j->z;
     const wino_grid gr = grid_of(j->g);
-    float *vbuf = j->ws + (size_t)tid * z->slice;
+    float *vbuf = wgrad_slice(j, tid);
     float *mbuf = vbuf + 16 * z->chunk * z->c32;
-    float *du = mbuf + 16 * z->chunk * z->m16;
+    float *du = wgrad_partial(j, tid);
     memset(du, 0, z->du * sizeof *du);
     size_t t_begin, t_end;
     cpu_split((size_t)j->batch * gr.per_image, tid, threads, &t_begin, &t_end);
     for (size_t t = t_begin; t < t_end; t += z->chunk) {
         size_t n = t_end - t < z->chunk ? t_end - t : z->chunk, image0 = t / gr.per_image;
-        size_t images = (t + n - 1) / gr.per_image + 1 - image0, plane = (size_t)gr.H * gr.W;
-        prefetch_range(j->x + image0 * z->c * plane, images * z->c * plane, 0);
-        prefetch_range(j->dy + image0 * z->m * plane, images * z->m * plane, 0);
+        prefetch_images(&gr, j->x, z->c, t, n, 0);
+        prefetch_images(&gr, j->dy, z->m, t, n, 0);
         wgrad_inputs(j, &gr, t, t + n, image0, vbuf);
         wgrad_outputs(j, &gr, t, t + n, image0, mbuf);
         for (int xi = 0; xi < 16; xi++) {
@@ -515,7 +527,6 @@ static void wgrad_task(void *ctx, int tid, int threads) {
 static void wgrad_finish_task(void *ctx, int tid, int threads) {
     const wgrad_job *j = ctx;
     const wgrad_sizes *z = &j->z;
-    const float *du = j->ws + 16 * z->chunk * (z->c32 + z->m16);
     size_t r0, r1;
     cpu_split(z->m, tid, threads, &r0, &r1);
     for (size_t r = r0; r < r1; r++)
@@ -524,7 +535,7 @@ static void wgrad_finish_task(void *ctx, int tid, int threads) {
             for (int xi = 0; xi < 16; xi++) {
                 size_t at = ((size_t)xi * z->m16 + r) * z->c32 + ci;
                 float s = 0;
-                for (int t = 0; t < threads; t++) s += du[(size_t)t * z->slice + at];
+                for (int t = 0; t < threads; t++) s += wgrad_partial(j, t)[at];
                 u[xi] = s;
             }
             float tt[3][4]; /* G^T dU, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] */
