@@ -306,11 +306,12 @@ void ckc_check_models(ckc *c) {
         s.pad_h = s.pad_w = deep[i][3] / 2;
         ckc_conv_case(c, &s, 0, 500 + i);
     }
-    /* 3x3 "same" convolutions with 16+ channels each way go through Winograd's F(2x2, 3x3)
-     * (forward, and backward-data as the flipped convolution): odd and even sizes (partial
-     * tiles, rows up to 18 wide), 1-5 images (tile ranges split unevenly over threads, chunks
-     * that cross images), and planes large enough for several chunks per image, 30 wide (the
-     * widest whose tile rows are built from row loads) and 41 (gathers) */
+    /* 3x3 "same" convolutions with 16+ channels each way go through Winograd: forward and
+     * backward-data (the flipped convolution) by F(4x4, 3x3), or F(2x2, 3x3) on planes 1-2
+     * high or wide, the weights pass by F(2x2, 3x3). Odd and even sizes (partial tiles, rows
+     * up to 18 wide), 1-5 images (tile ranges split unevenly over threads, chunks that cross
+     * images), planes large enough for several chunks per image (30 and 41 wide), and planes
+     * of 1 and 2 rows */
     ckc_rng r = {600};
     for (int i = 0; i < 10; i++) {
         const int lo[4] = {1, 16, 16, 1}, hi[4] = {5, 20, 24, 16};
@@ -324,5 +325,19 @@ void ckc_check_models(ckc *c) {
         ck_conv_shape s = ck_conv_shape_make(1 + 2 * i, 32, 37 + i, i ? 30 : 41, 32, 3, 3);
         s.pad_h = s.pad_w = 1;
         ckc_conv_case(c, &s, 0, 700 + i);
+    }
+    for (int i = 0; i < 2; i++) {
+        ck_conv_shape s = ck_conv_shape_make(3, 16 + 8 * i, 1 + i, 9 + 4 * i, 24, 3, 3);
+        s.pad_h = s.pad_w = 1;
+        ckc_conv_case(c, &s, 0, 710 + i);
+    }
+    /* 16 or more images: groups of 16 by image lanes, the rest by tile lanes (ReLU inline
+     * and gated, and the other activations after) */
+    static const int lanes[][5] = {/* batch, c_in, c_out, height, width */
+        {19, 16, 24, 14, 14}, {33, 24, 16, 7, 9}, {16, 16, 17, 5, 5}, {17, 20, 16, 3, 12}, {32, 16, 16, 8, 8}};
+    for (int i = 0; i < 5; i++) {
+        ck_conv_shape s = ck_conv_shape_make(lanes[i][0], lanes[i][1], lanes[i][3], lanes[i][4], lanes[i][2], 3, 3);
+        s.pad_h = s.pad_w = 1;
+        ckc_conv_case(c, &s, 0, 720 + i);
     }
 }

@@ -185,7 +185,7 @@ void cpu_fast_kernel(size_t kc, const float *a, const float *b, float *t, size_t
                      int accumulate, size_t cols);
 
 /*
- * 3x3 stride-1 "same" convolutions by Winograd's F(2x2, 3x3) (winograd.c), which
+ * 3x3 stride-1 "same" convolutions by Winograd's F(4x4, 3x3) and F(2x2, 3x3) (winograd.c), which
  * cpu_fast_forward and cpu_fast_weights take for the geometries where cpu_winograd_applies:
  * the forward pass of cpu_conv_im2col_gemm with a = weights [m, channels * 9].
  */

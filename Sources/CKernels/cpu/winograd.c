@@ -1,19 +1,25 @@
 /*
- * winograd.c -- 3x3 stride-1 "same" convolutions by Winograd's F(2x2, 3x3) (Lavin and Gray
- * 2016): each 2x2 block of outputs from a 4x4 block of inputs with 16 multiplications per
- * channel pair instead of 36, so 2.25x fewer FLOPs than the direct GEMM. These passes are
- * the bulk of the deep family's step: its residual blocks' convolutions and, through the
- * flipped convolution of conv.c, their backward-data.
+ * winograd.c -- 3x3 stride-1 "same" convolutions by Winograd's minimal filtering (Lavin and
+ * Gray 2016). F(m x m, 3x3) computes an m x m block of outputs from an (m + 2) x (m + 2)
+ * block of inputs with (m + 2)^2 multiplications per channel pair instead of 9 m^2: 2.25x
+ * fewer than the direct GEMM for F(2x2, 3x3), 4x fewer for F(4x4, 3x3). These passes are the
+ * bulk of the deep family's step: its residual blocks' convolutions and, through the flipped
+ * convolution of conv.c, their backward-data.
  *
- * With U = G g G^T (weights, 4x4 per channel pair), V = B^T d B (a 4x4 input tile) and
- * Y = A^T M A (the 2x2 outputs), M at each of the 16 tile positions xi is one GEMM
+ * With U = G g G^T (weights, per channel pair), V = B^T d B (an input tile) and Y = A^T M A
+ * (the outputs), M at each tile position xi is one GEMM
  *   M_xi[m, tiles] = U_xi[m, c] x V_xi[c, tiles],
  * run by convgemm.c's microkernel on its panels (U_xi as A panels, V_xi as B panels).
  * Tiles of the whole batch are numbered (image, tile row, tile column); each thread takes a
  * fixed range and walks it in chunks whose V and M stay in L2. Tile groups of 16 are one
- * vector: their 16 input taps are gathered (padding and tiles past the range masked to 0),
+ * vector: their input taps are gathered (padding and tiles past the range masked to 0),
  * transformed in registers and stored as one B panel row; outputs are transformed likewise
  * and scattered with the bias (and ReLU) applied, other activations in a pass per image.
+ *
+ * The forward pass takes F(4x4, 3x3) where it needs fewer products than F(2x2, 3x3) (every
+ * plane but those 1-2 rows or columns high), the weights pass F(2x2, 3x3). F(4x4, 3x3)'s
+ * transforms (points 0, +-1, +-2) lose more precision: about 1e-6 of the outputs' scale
+ * against 1e-7, what oneDNN and cuDNN accept for training.
  * Every output comes from one tile computed the same way whatever the chunking, so the
  * forward pass does not depend on the thread count; the weights pass (below) sums per-thread
  * partials in thread order, like convgemm.c's, so it depends on the thread count only.
@@ -40,16 +46,24 @@
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
-/* The tile grid: ceil(H / 2) x ceil(W / 2) tiles per image, numbered (image, row, column). */
+/* The tile grid of F(m x m, 3x3): ceil(H / m) x ceil(W / m) tiles per image, numbered
+ * (image, row, column), each reading alpha x alpha = (m + 2) x (m + 2) inputs. */
 typedef struct {
-    int H, W;
+    int H, W, m, alpha;
     size_t tw, per_image;
 } wino_grid;
 
-static wino_grid grid_of(const cpu_geom *g) {
-    wino_grid t = {g->height, g->width, ((size_t)g->width + 1) / 2, 0};
-    t.per_image = ((size_t)g->height + 1) / 2 * t.tw;
+static wino_grid grid_of(const cpu_geom *g, int m) {
+    wino_grid t = {g->height, g->width, m, m + 2, ((size_t)g->width + m - 1) / m, 0};
+    t.per_image = ((size_t)g->height + m - 1) / m * t.tw;
     return t;
+}
+
+/* The forward pass's tile: F(4x4, 3x3) unless its partial tiles make it need more products. */
+static int forward_tile(const cpu_geom *g) {
+    size_t f2 = ((size_t)g->height + 1) / 2 * (((size_t)g->width + 1) / 2) * 16;
+    size_t f4 = ((size_t)g->height + 3) / 4 * (((size_t)g->width + 3) / 4) * 36;
+    return f4 < f2 ? 4 : 2;
 }
 
 /*
@@ -81,6 +95,7 @@ int cpu_winograd_applies(const cpu_geom *g, int m) {
 
 typedef struct {
     size_t c, m, m8, chunk, panels;
+    int tile, n; /* F(tile x tile, 3x3); n = (tile + 2)^2 tile positions */
 } wino_sizes;
 
 static wino_sizes wino_sizes_of(const cpu_geom *g, int m) {
@@ -88,16 +103,38 @@ static wino_sizes wino_sizes_of(const cpu_geom *g, int m) {
     z.c = (size_t)g->channels;
     z.m = (size_t)m;
     z.m8 = round_up(z.m, MR);
-    size_t chunk = WINO_CHUNK_FLOATS / (16 * (z.c + z.m8)) / NR * NR;
+    z.tile = forward_tile(g);
+    z.n = (z.tile + 2) * (z.tile + 2);
+    size_t chunk = WINO_CHUNK_FLOATS / ((size_t)z.n * (z.c + z.m8)) / NR * NR;
     z.chunk = chunk < NR ? NR : chunk > 512 ? 512 : chunk;
     z.panels = z.chunk / NR;
     return z;
 }
 
-/* Per thread V [16][panels][c][32] and M [16][panels][m8/8][8][32]; then U [16][m8/8][c][8]. */
+/* The image lanes' X (below): the padded plane Hp x Wp, and X's floats per thread. */
+typedef struct {
+    size_t hp, wp, x_floats; /* the padded plane; X's floats (0: X too large, tile lanes only) */
+} lane_sizes;
+
+/* At most this many floats of X per thread (4 MiB): beyond, the tile lanes need no X. */
+#define LANES_X_MAX (1u << 20)
+
+static lane_sizes lane_sizes_of(const cpu_geom *g) {
+    lane_sizes l = {0, 0, 0};
+    if (forward_tile(g) != 4) return l;
+    l.hp = ((size_t)g->height + 3) / 4 * 4 + 2;
+    l.wp = ((size_t)g->width + 3) / 4 * 4 + 2;
+    size_t x = (size_t)g->channels * l.hp * l.wp * 16;
+    l.x_floats = x <= LANES_X_MAX ? x : 0;
+    return l;
+}
+
+/* Per thread V [n][panels][c][32], M [n][panels][m8/8][8][32] and X (image lanes, below);
+ * then U [n][m8/8][c][8]. */
 size_t cpu_winograd_ws(const cpu_state *st, const cpu_geom *g, int m) {
     wino_sizes z = wino_sizes_of(g, m);
-    return (size_t)st->threads * 16 * z.chunk * (z.c + z.m8) + 16 * z.m8 * z.c;
+    size_t slice = (size_t)z.n * z.chunk * (z.c + z.m8) + lane_sizes_of(g).x_floats;
+    return (size_t)st->threads * slice + (size_t)z.n * z.m8 * z.c;
 }
 
 typedef struct {
@@ -108,37 +145,36 @@ typedef struct {
     float *dst, *ws, *u;
     const cpu_epilogue *ep; /* NULL: none */
     int relu_inline;
+    lane_sizes lanes;
 } wino_job;
+
+/* G of F(2x2, 3x3) and of F(4x4, 3x3) (interpolation points 0, 1, -1 and 0, 1, -1, 2, -2). */
+static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+static const double G4[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
 
 /* U_xi = G g G^T for every channel pair, into A panels; split over output channels. */
 static void transform_weights_task(void *ctx, int tid, int threads) {
     const wino_job *j = ctx;
     const size_t c = j->z.c, m = j->z.m, mp = j->z.m8 / MR;
+    const int alpha = j->z.tile + 2;
+    const double (*G)[3] = j->z.tile == 4 ? G4 : G2;
     size_t r0, r1;
     cpu_split(j->z.m8, tid, threads, &r0, &r1);
     for (size_t r = r0; r < r1; r++) {
         float *panel = j->u + (r / MR) * c * MR + r % MR;
         for (size_t ci = 0; ci < c; ci++) {
-            float u[16] = {0};
-            if (r < m) {
-                const float *w = j->a + (r * c + ci) * 9;
-                float t[4][3]; /* G g: rows of the 4x3 product */
-                for (int x = 0; x < 3; x++) {
-                    float g0 = w[x], g1 = w[3 + x], g2 = w[6 + x];
-                    t[0][x] = g0;
-                    t[1][x] = 0.5f * (g0 + g1 + g2);
-                    t[2][x] = 0.5f * (g0 - g1 + g2);
-                    t[3][x] = g2;
+            for (int y = 0; y < alpha; y++)
+                for (int x = 0; x < alpha; x++) {
+                    double u = 0;
+                    if (r < m) {
+                        const float *w = j->a + (r * c + ci) * 9;
+                        for (int p = 0; p < 3; p++)
+                            for (int q = 0; q < 3; q++) u += G[y][p] * w[3 * p + q] * G[x][q];
+                    }
+                    panel[(size_t)(y * alpha + x) * mp * c * MR + ci * MR] = (float)u;
                 }
-                for (int y = 0; y < 4; y++) {
-                    float g0 = t[y][0], g1 = t[y][1], g2 = t[y][2];
-                    u[y * 4 + 0] = g0;
-                    u[y * 4 + 1] = 0.5f * (g0 + g1 + g2);
-                    u[y * 4 + 2] = 0.5f * (g0 - g1 + g2);
-                    u[y * 4 + 3] = g2;
-                }
-            }
-            for (int xi = 0; xi < 16; xi++) panel[(size_t)xi * mp * c * MR + ci * MR] = u[xi];
         }
     }
 }
@@ -146,12 +182,12 @@ static void transform_weights_task(void *ctx, int tid, int threads) {
 /* ---------------------------------------------------------------- transforms */
 
 /*
- * Offsets (relative to the channel plane of image image0) and masks of the 16 input taps
- * (rows 2ty - 1 + y, columns 2tx - 1 + x) of tiles t0 + [0, 16), images image_stride floats
- * apart; taps in the padding and tiles from t_end on are masked out.
+ * Offsets (relative to the channel plane of image image0) and masks of the alpha^2 input
+ * taps (rows m ty - 1 + y, columns m tx - 1 + x) of tiles t0 + [0, 16), images image_stride
+ * floats apart; taps in the padding and tiles from t_end on are masked out.
  */
 static void input_taps(const wino_grid *gr, size_t t0, size_t t_end, size_t image0,
-                       size_t image_stride, __m512i idx[16], __mmask16 mask[16]) {
+                       size_t image_stride, __m512i idx[36], __mmask16 mask[36]) {
     int base[16], oy[16], ox[16];
     __mmask16 live = 0;
     for (int l = 0; l < 16; l++) {
@@ -161,34 +197,35 @@ static void input_taps(const wino_grid *gr, size_t t0, size_t t_end, size_t imag
         size_t q = t % gr->per_image;
         live |= (__mmask16)(1u << l);
         base[l] = (int)((t / gr->per_image - image0) * image_stride);
-        oy[l] = 2 * (int)(q / gr->tw);
-        ox[l] = 2 * (int)(q % gr->tw);
+        oy[l] = gr->m * (int)(q / gr->tw);
+        ox[l] = gr->m * (int)(q % gr->tw);
     }
     const __m512i H = _mm512_set1_epi32(gr->H), W = _mm512_set1_epi32(gr->W), zero = _mm512_setzero_si512();
     __m512i b = _mm512_loadu_si512(base), y0 = _mm512_loadu_si512(oy), x0 = _mm512_loadu_si512(ox);
-    for (int y = 0; y < 4; y++) {
+    const int a = gr->alpha;
+    for (int y = 0; y < a; y++) {
         __m512i row = _mm512_add_epi32(y0, _mm512_set1_epi32(y - 1));
         __mmask16 my = live & _mm512_cmpge_epi32_mask(row, zero) & _mm512_cmplt_epi32_mask(row, H);
         __m512i rb = _mm512_add_epi32(b, _mm512_mullo_epi32(row, W));
-        for (int x = 0; x < 4; x++) {
+        for (int x = 0; x < a; x++) {
             __m512i col = _mm512_add_epi32(x0, _mm512_set1_epi32(x - 1));
-            mask[y * 4 + x] = my & _mm512_cmpge_epi32_mask(col, zero) & _mm512_cmplt_epi32_mask(col, W);
-            idx[y * 4 + x] = _mm512_add_epi32(rb, col);
+            mask[y * a + x] = my & _mm512_cmpge_epi32_mask(col, zero) & _mm512_cmplt_epi32_mask(col, W);
+            idx[y * a + x] = _mm512_add_epi32(rb, col);
         }
     }
 }
 
-/* The same for the 2x2 outputs (rows 2ty + y, columns 2tx + x, y, x in {0, 1}). */
+/* The same for the m x m outputs (rows m ty + y, columns m tx + x, y, x < m). */
 static void output_taps(const wino_grid *gr, size_t t0, size_t t_end, size_t image0,
-                        size_t image_stride, __m512i idx[4], __mmask16 mask[4]) {
-    __m512i in[16];
-    __mmask16 in_mask[16];
+                        size_t image_stride, __m512i idx[16], __mmask16 mask[16]) {
+    __m512i in[36];
+    __mmask16 in_mask[36];
     input_taps(gr, t0, t_end, image0, image_stride, in, in_mask);
     /* output (y, x) is input tap (y + 1, x + 1), inside the image or past its last row/column */
-    for (int y = 0; y < 2; y++)
-        for (int x = 0; x < 2; x++) {
-            idx[2 * y + x] = in[(y + 1) * 4 + x + 1];
-            mask[2 * y + x] = in_mask[(y + 1) * 4 + x + 1];
+    for (int y = 0; y < gr->m; y++)
+        for (int x = 0; x < gr->m; x++) {
+            idx[gr->m * y + x] = in[(y + 1) * gr->alpha + x + 1];
+            mask[gr->m * y + x] = in_mask[(y + 1) * gr->alpha + x + 1];
         }
 }
 
@@ -210,6 +247,30 @@ static inline void input_transform(const __m512 d[16], __m512 v[16]) {
     }
 }
 
+/*
+ * B^T of F(4x4, 3x3) on six values s floats apart, into o (os apart):
+ * B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1].
+ */
+static inline void input_transform6(const __m512 *d, int s, __m512 *o, int os) {
+    const __m512 two = _mm512_set1_ps(2), four = _mm512_set1_ps(4), five = _mm512_set1_ps(5);
+    __m512 d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s], d5 = d[5 * s];
+    __m512 a = _mm512_fnmadd_ps(four, d2, d4), b = _mm512_fnmadd_ps(four, d1, d3);
+    __m512 e = _mm512_sub_ps(d4, d2), f = _mm512_mul_ps(two, _mm512_sub_ps(d3, d1));
+    o[0] = _mm512_fmadd_ps(four, d0, _mm512_fnmadd_ps(five, d2, d4));
+    o[os] = _mm512_add_ps(a, b);
+    o[2 * os] = _mm512_sub_ps(a, b);
+    o[3 * os] = _mm512_add_ps(e, f);
+    o[4 * os] = _mm512_sub_ps(e, f);
+    o[5 * os] = _mm512_fmadd_ps(four, d1, _mm512_fnmadd_ps(five, d3, d5));
+}
+
+/* V = B^T d B of a 6x6 tile (row-major): columns, then rows. */
+static inline void input_transform4(const __m512 d[36], __m512 v[36]) {
+    __m512 r[36];
+    for (int x = 0; x < 6; x++) input_transform6(d + x, 6, r + x, 6);
+    for (int y = 0; y < 6; y++) input_transform6(r + 6 * y, 1, v + 6 * y, 1);
+}
+
 /* Y = A^T M A (2x2 from 4x4), A^T = [1 1 1 0; 0 1 -1 -1]. */
 static inline void output_transform(const __m512 m[16], __m512 y[4]) {
     __m512 s[8];
@@ -222,6 +283,24 @@ static inline void output_transform(const __m512 m[16], __m512 y[4]) {
         y[2 * h] = _mm512_add_ps(_mm512_add_ps(q[0], q[1]), q[2]);
         y[2 * h + 1] = _mm512_sub_ps(_mm512_sub_ps(q[1], q[2]), q[3]);
     }
+}
+
+/* A^T of F(4x4, 3x3) on six values s apart, into four os apart:
+ * A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]. */
+static inline void output_transform6(const __m512 *m, int s, __m512 *o, int os) {
+    __m512 p = _mm512_add_ps(m[s], m[2 * s]), q = _mm512_sub_ps(m[s], m[2 * s]);
+    __m512 p2 = _mm512_add_ps(m[3 * s], m[4 * s]), q2 = _mm512_sub_ps(m[3 * s], m[4 * s]);
+    o[0] = _mm512_add_ps(_mm512_add_ps(m[0], p), p2);
+    o[os] = _mm512_fmadd_ps(_mm512_set1_ps(2), q2, q);
+    o[2 * os] = _mm512_fmadd_ps(_mm512_set1_ps(4), p2, p);
+    o[3 * os] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8), q2, q), m[5 * s]);
+}
+
+/* Y = A^T M A (4x4 from 6x6): columns, then rows. */
+static inline void output_transform4(const __m512 m[36], __m512 y[16]) {
+    __m512 s[24];
+    for (int x = 0; x < 6; x++) output_transform6(m + x, 6, s + x, 6);
+    for (int h = 0; h < 4; h++) output_transform6(s + 6 * h, 1, y + 4 * h, 1);
 }
 
 /* dM = A dY A^T (4x4 from 2x2), the adjoint of output_transform. */
@@ -273,21 +352,23 @@ static inline void transpose16(__m512 r[16]) {
 
 /* V of tiles [t, t_end) (at most one chunk) into the thread's B panels. */
 static void transform_inputs(const wino_job *j, size_t t, size_t t_end, size_t image0, float *v) {
-    const wino_grid gr = grid_of(j->g);
+    const wino_grid gr = grid_of(j->g, j->z.tile);
+    const int n = j->z.n;
     const size_t c = j->z.c, plane = (size_t)gr.H * gr.W, per_xi = j->z.panels * c * NR;
     const float *images = j->src + image0 * c * plane;
     for (size_t t0 = t, grp = 0; t0 < t_end; t0 += 16, grp++) {
-        __m512i idx[16];
-        __mmask16 mask[16];
+        __m512i idx[36];
+        __mmask16 mask[36];
         input_taps(&gr, t0, t_end, image0, c * plane, idx, mask);
         float *out = v + (grp / 2) * c * NR + (grp % 2) * 16;
         for (size_t ci = 0; ci < c; ci++) {
             const float *p = images + ci * plane;
-            __m512 d[16], vx[16];
-            for (int k = 0; k < 16; k++)
+            __m512 d[36], vx[36];
+            for (int k = 0; k < n; k++)
                 d[k] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask[k], idx[k], p, 4);
-            input_transform(d, vx);
-            for (int xi = 0; xi < 16; xi++) _mm512_storeu_ps(out + ci * NR + (size_t)xi * per_xi, vx[xi]);
+            if (n == 36) input_transform4(d, vx);
+            else input_transform(d, vx);
+            for (int xi = 0; xi < n; xi++) _mm512_storeu_ps(out + ci * NR + (size_t)xi * per_xi, vx[xi]);
         }
     }
 }
@@ -295,24 +376,26 @@ static void transform_inputs(const wino_job *j, size_t t, size_t t_end, size_t i
 /* Y = A^T M A of tiles [t, t_end) with bias (and inline ReLU) scattered into the output. */
 static void transform_outputs(const wino_job *j, size_t t, size_t t_end, size_t image0,
                               const float *mbuf) {
-    const wino_grid gr = grid_of(j->g);
+    const wino_grid gr = grid_of(j->g, j->z.tile);
+    const int n = j->z.n, outputs = gr.m * gr.m;
     const size_t m = j->z.m, mp = j->z.m8 / MR, plane = (size_t)gr.H * gr.W;
     const size_t per_xi = j->z.panels * mp * MR * NR;
     float *outs = j->dst + image0 * m * plane;
     const float *gates = j->relu_inline && j->ep->gate ? j->ep->gate + image0 * m * plane : NULL;
     for (size_t t0 = t, grp = 0; t0 < t_end; t0 += 16, grp++) {
-        __m512i idx[4];
-        __mmask16 mask[4];
+        __m512i idx[16];
+        __mmask16 mask[16];
         output_taps(&gr, t0, t_end, image0, m * plane, idx, mask);
         const float *in = mbuf + (grp / 2) * mp * MR * NR + (grp % 2) * 16;
         for (size_t r = 0; r < m; r++) {
             const float *p = in + (r / MR) * MR * NR + (r % MR) * NR;
-            __m512 mx[16], y[4];
-            for (int xi = 0; xi < 16; xi++) mx[xi] = _mm512_loadu_ps(p + (size_t)xi * per_xi);
-            output_transform(mx, y);
+            __m512 mx[36], y[16];
+            for (int xi = 0; xi < n; xi++) mx[xi] = _mm512_loadu_ps(p + (size_t)xi * per_xi);
+            if (n == 36) output_transform4(mx, y);
+            else output_transform(mx, y);
             __m512 bv = _mm512_set1_ps(j->bias ? j->bias[r] : 0.0f);
             float *o = outs + r * plane;
-            for (int k = 0; k < 4; k++) {
+            for (int k = 0; k < outputs; k++) {
                 __m512 v = _mm512_add_ps(y[k], bv);
                 if (j->relu_inline) {
                     if (gates) {
@@ -329,32 +412,172 @@ static void transform_outputs(const wino_job *j, size_t t, size_t t_end, size_t 
     }
 }
 
+/* M_xi = U_xi x V_xi for the n tiles (columns) of a chunk, every tile position xi. */
+static void chunk_products(const wino_job *j, size_t n, const float *v, float *mbuf) {
+    const wino_sizes *z = &j->z;
+    const size_t c = z->c, mp = z->m8 / MR, npan = (n + NR - 1) / NR;
+    for (int xi = 0; xi < z->n; xi++) {
+        const float *u = j->u + (size_t)xi * mp * c * MR;
+        const float *vx = v + (size_t)xi * z->panels * c * NR;
+        float *mx = mbuf + (size_t)xi * z->panels * mp * MR * NR;
+        for (size_t jp = 0; jp < npan; jp++) {
+            size_t cols = n - jp * NR < NR ? n - jp * NR : NR;
+            for (size_t p = 0; p < mp; p++)
+                cpu_fast_kernel(c, u + p * c * MR, vx + jp * c * NR, mx + (jp * mp + p) * MR * NR, NR, 0,
+                                cols);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- image lanes */
+
+/*
+ * With 16 or more images, F(4x4, 3x3) takes 16 images per vector instead of 16 tiles: each
+ * group of 16 images is first interleaved into X [c][Hp][Wp][16] (the padded planes, Hp =
+ * 4 ceil(H / 4) + 2, the border zero), so one tap of a tile position in all 16 images is one
+ * load, and the outputs of a tile position are transposed in registers back into the
+ * images' rows: no gathers or scatters. A chunk is an even number of tile positions (its
+ * panel columns: 16 images at one position, then 16 at the next). Each tile is computed by
+ * the same arithmetic as with tile lanes, so the results do not depend on the lanes either.
+ */
+/* The border of X (rows 0 and H + 1.., columns 0 and W + 1..) to 0, once per task. */
+static void zero_border(const wino_job *j, const lane_sizes *l, float *x) {
+    const size_t H = (size_t)j->g->height, W = (size_t)j->g->width, row = l->wp * 16;
+    for (size_t ci = 0; ci < j->z.c; ci++) {
+        float *xc = x + ci * l->hp * row;
+        for (size_t y = 0; y < l->hp; y++) {
+            float *r = xc + y * row;
+            if (y == 0 || y > H) {
+                memset(r, 0, row * sizeof *r);
+            } else {
+                _mm512_storeu_ps(r, _mm512_setzero_ps());
+                memset(r + (W + 1) * 16, 0, (l->wp - W - 1) * 16 * sizeof *r);
+            }
+        }
+    }
+}
+
+/* Images image0 + [0, 16) into X's interior: 16 pixels of 16 images per transpose. */
+static void interleave_images(const wino_job *j, const lane_sizes *l, size_t image0, float *x) {
+    const size_t c = j->z.c, W = (size_t)j->g->width, plane = (size_t)j->g->height * W;
+    for (size_t ci = 0; ci < c; ci++) {
+        const float *src = j->src + image0 * c * plane + ci * plane;
+        float *xc = x + ci * l->hp * l->wp * 16;
+        for (size_t q0 = 0; q0 < plane; q0 += 16) {
+            size_t count = plane - q0 < 16 ? plane - q0 : 16;
+            __mmask16 live = (__mmask16)((1u << count) - 1);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(live, src + (size_t)i * c * plane + q0);
+            transpose16(r);
+            for (size_t k = 0, y = q0 / W, xx = q0 % W; k < count; k++) {
+                _mm512_storeu_ps(xc + ((y + 1) * l->wp + xx + 1) * 16, r[k]);
+                if (++xx == W) xx = 0, y++;
+            }
+        }
+    }
+}
+
+/* V of tile positions [p0, p0 + np) of the group in X, into the thread's B panels. */
+static void lane_inputs(const wino_job *j, const wino_grid *gr, const lane_sizes *l,
+                        const float *x, size_t p0, size_t np, float *v) {
+    const size_t c = j->z.c, per_xi = j->z.panels * c * NR, row = l->wp * 16;
+    for (size_t p = 0; p < np; p++) {
+        size_t ty = (p0 + p) / gr->tw, tx = (p0 + p) % gr->tw;
+        float *out = v + (p / 2) * c * NR + (p % 2) * 16;
+        for (size_t ci = 0; ci < c; ci++) {
+            const float *base = x + ci * l->hp * row + 4 * ty * row + 4 * tx * 16;
+            __m512 d[36], vx[36];
+            for (int y = 0; y < 6; y++)
+                for (int k = 0; k < 6; k++) d[6 * y + k] = _mm512_loadu_ps(base + y * row + k * 16);
+            input_transform4(d, vx);
+            for (int xi = 0; xi < 36; xi++) _mm512_storeu_ps(out + ci * NR + (size_t)xi * per_xi, vx[xi]);
+        }
+    }
+}
+
+/* One image's 4x4 outputs v (row-major) at o, rows and columns past the plane left out,
+ * zeroed where the gate (if any) is not positive. */
+static inline void store_tile_rows(float *o, const float *gate, size_t W, __m512 v, int rows,
+                                   __mmask8 cols) {
+    const __m128 q[4] = {_mm512_castps512_ps128(v), _mm512_extractf32x4_ps(v, 1),
+                         _mm512_extractf32x4_ps(v, 2), _mm512_extractf32x4_ps(v, 3)};
+    for (int a = 0; a < rows; a++) {
+        __m128 w = q[a];
+        if (gate) {
+            __m128 gv = _mm_maskz_loadu_ps(cols, gate + (size_t)a * W);
+            w = _mm_maskz_mov_ps(_mm_cmp_ps_mask(gv, _mm_setzero_ps(), _CMP_GT_OQ), w);
+        }
+        _mm_mask_storeu_ps(o + (size_t)a * W, cols, w);
+    }
+}
+
+/* Y = A^T M A of tile positions [p0, p0 + np) of images image0 + [0, 16), bias (and ReLU)
+ * applied, into the output. */
+static void lane_outputs(const wino_job *j, const wino_grid *gr, size_t image0, size_t p0,
+                         size_t np, const float *mbuf) {
+    const size_t m = j->z.m, mp = j->z.m8 / MR, W = (size_t)gr->W, plane = (size_t)gr->H * W;
+    const size_t per_xi = j->z.panels * mp * MR * NR;
+    const float *gates = j->relu_inline && j->ep->gate ? j->ep->gate : NULL;
+    for (size_t p = 0; p < np; p++) {
+        size_t ty = (p0 + p) / gr->tw, tx = (p0 + p) % gr->tw;
+        int rows = gr->H - 4 * (int)ty < 4 ? gr->H - 4 * (int)ty : 4;
+        int ncols = gr->W - 4 * (int)tx < 4 ? gr->W - 4 * (int)tx : 4;
+        __mmask8 cols = (__mmask8)((1u << ncols) - 1);
+        const float *in = mbuf + (p / 2) * mp * MR * NR + (p % 2) * 16;
+        for (size_t r = 0; r < m; r++) {
+            const float *q = in + (r / MR) * MR * NR + (r % MR) * NR;
+            __m512 mx[36], y[16];
+            for (int xi = 0; xi < 36; xi++) mx[xi] = _mm512_loadu_ps(q + (size_t)xi * per_xi);
+            output_transform4(mx, y);
+            __m512 bv = _mm512_set1_ps(j->bias ? j->bias[r] : 0.0f);
+            for (int k = 0; k < 16; k++) {
+                y[k] = _mm512_add_ps(y[k], bv);
+                if (j->relu_inline && !gates) y[k] = _mm512_max_ps(y[k], _mm512_setzero_ps());
+            }
+            transpose16(y); /* y[i]: image i's 4x4 outputs */
+            size_t at = r * plane + 4 * ty * W + 4 * tx;
+            for (size_t i = 0; i < 16; i++) {
+                size_t off = (image0 + i) * m * plane + at;
+                store_tile_rows(j->dst + off, gates ? gates + off : NULL, W, y[i], rows, cols);
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- forward */
+
+/*
+ * A thread's share: whole groups of 16 images by image lanes where they apply, then its
+ * share of the remaining tiles (all of them otherwise) by tile lanes, in chunks.
+ */
 static void forward_task(void *ctx, int tid, int threads) {
     const wino_job *j = ctx;
     const wino_sizes *z = &j->z;
-    const size_t c = z->c, mp = z->m8 / MR;
-    float *v = j->ws + (size_t)tid * 16 * z->chunk * (c + z->m8);
-    float *mbuf = v + 16 * z->chunk * c;
-    const wino_grid gr = grid_of(j->g);
-    size_t t_begin, t_end;
-    cpu_split((size_t)j->batch * gr.per_image, tid, threads, &t_begin, &t_end);
-    for (size_t t = t_begin; t < t_end; t += z->chunk) {
-        size_t n = t_end - t < z->chunk ? t_end - t : z->chunk;
-        size_t image0 = t / gr.per_image, npan = (n + NR - 1) / NR;
+    const size_t c = z->c;
+    float *v = j->ws + (size_t)tid * (z->n * z->chunk * (c + z->m8) + j->lanes.x_floats);
+    float *mbuf = v + z->n * z->chunk * c, *x = mbuf + z->n * z->chunk * z->m8;
+    const wino_grid gr = grid_of(j->g, z->tile);
+    size_t groups = j->lanes.x_floats ? (size_t)j->batch / 16 : 0, g0, g1;
+    cpu_split(groups, tid, threads, &g0, &g1);
+    if (g1 > g0) zero_border(j, &j->lanes, x);
+    for (size_t grp = g0; grp < g1; grp++) {
+        interleave_images(j, &j->lanes, 16 * grp, x);
+        for (size_t p0 = 0, per = z->chunk / 16; p0 < gr.per_image; p0 += per) {
+            size_t np = gr.per_image - p0 < per ? gr.per_image - p0 : per;
+            lane_inputs(j, &gr, &j->lanes, x, p0, np, v);
+            chunk_products(j, 16 * np, v, mbuf);
+            lane_outputs(j, &gr, 16 * grp, p0, np, mbuf);
+        }
+    }
+    size_t t_first = groups * 16 * gr.per_image, t_begin, t_end;
+    cpu_split((size_t)j->batch * gr.per_image - t_first, tid, threads, &t_begin, &t_end);
+    for (size_t t = t_first + t_begin; t < t_first + t_end; t += z->chunk) {
+        size_t n = t_first + t_end - t < z->chunk ? t_first + t_end - t : z->chunk;
+        size_t image0 = t / gr.per_image;
         prefetch_images(&gr, j->src, c, t, n, 0);
         prefetch_images(&gr, j->dst, z->m, t, n, 1);
         transform_inputs(j, t, t + n, image0, v);
-        for (int xi = 0; xi < 16; xi++) {
-            const float *u = j->u + (size_t)xi * mp * c * MR;
-            const float *vx = v + (size_t)xi * z->panels * c * NR;
-            float *mx = mbuf + (size_t)xi * z->panels * mp * MR * NR;
-            for (size_t jp = 0; jp < npan; jp++) {
-                size_t cols = n - jp * NR < NR ? n - jp * NR : NR;
-                for (size_t p = 0; p < mp; p++)
-                    cpu_fast_kernel(c, u + p * c * MR, vx + jp * c * NR,
-                                    mx + (jp * mp + p) * MR * NR, NR, 0, cols);
-            }
-        }
+        chunk_products(j, n, v, mbuf);
         transform_outputs(j, t, t + n, image0, mbuf);
     }
 }
@@ -372,7 +595,8 @@ void cpu_winograd_forward(cpu_state *st, const cpu_geom *g, int batch, int m, co
                           const cpu_epilogue *ep) {
     wino_job j = {.g = g, .z = wino_sizes_of(g, m), .batch = batch, .a = a, .src = img,
                   .bias = bias, .dst = out, .ws = ws};
-    j.u = ws + (size_t)st->threads * 16 * j.z.chunk * (j.z.c + j.z.m8);
+    j.lanes = lane_sizes_of(g);
+    j.u = ws + (size_t)st->threads * (j.z.n * j.z.chunk * (j.z.c + j.z.m8) + j.lanes.x_floats);
     j.ep = cpu_epilogue_none(ep) ? NULL : ep;
     j.relu_inline = j.ep && j.ep->kind == CK_ACT_RELU;
     cpu_pool_run(st->pool, transform_weights_task, &j);
@@ -432,8 +656,8 @@ static void wgrad_inputs(const wgrad_job *j, const wino_grid *gr, size_t t, size
     const size_t c = j->z.c, plane = (size_t)gr->H * gr->W, v_xi = j->z.c32 * j->z.chunk;
     const float *images = j->x + image0 * c * plane;
     for (size_t t0 = t; t0 < t_end; t0 += 16) {
-        __m512i idx[16];
-        __mmask16 mask[16];
+        __m512i idx[36];
+        __mmask16 mask[36];
         input_taps(gr, t0, t_end, image0, c * plane, idx, mask);
         for (size_t c0 = 0; c0 < c; c0 += 16) {
             __m512 block[16][16]; /* [xi][channel]: 16 tiles each */
@@ -465,8 +689,8 @@ static void wgrad_outputs(const wgrad_job *j, const wino_grid *gr, size_t t, siz
     const size_t m = j->z.m, plane = (size_t)gr->H * gr->W, m_xi = j->z.m16 * j->z.chunk;
     const float *grads = j->dy + image0 * m * plane;
     for (size_t t0 = t; t0 < t_end; t0 += 16) {
-        __m512i idx[4];
-        __mmask16 mask[4];
+        __m512i idx[16];
+        __mmask16 mask[16];
         output_taps(gr, t0, t_end, image0, m * plane, idx, mask);
         for (size_t c0 = 0; c0 < j->z.m16; c0 += 16) {
             __m512 block[16][16];
@@ -497,7 +721,7 @@ static void wgrad_outputs(const wgrad_job *j, const wino_grid *gr, size_t t, siz
 static void wgrad_task(void *ctx, int tid, int threads) {
     const wgrad_job *j = ctx;
     const wgrad_sizes *z = &j->z;
-    const wino_grid gr = grid_of(j->g);
+    const wino_grid gr = grid_of(j->g, 2);
     float *vbuf = wgrad_slice(j, tid);
     float *mbuf = vbuf + 16 * z->chunk * z->c32;
     float *du = wgrad_partial(j, tid);
