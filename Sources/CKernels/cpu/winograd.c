@@ -322,6 +322,27 @@ static inline void output_adjoint(const __m512 dy[4], __m512 dm[16]) {
     }
 }
 
+/* A of F(4x4, 3x3) (6x4, the transpose of A^T) on four values s apart, into six os apart. */
+static inline void output_adjoint6(const __m512 *d, int s, __m512 *o, int os) {
+    __m512 d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s];
+    __m512 e = _mm512_add_ps(d0, d2), f = _mm512_add_ps(d1, d3);
+    __m512 g = _mm512_fmadd_ps(_mm512_set1_ps(4), d2, d0);
+    __m512 h = _mm512_fmadd_ps(_mm512_set1_ps(8), d3, _mm512_add_ps(d1, d1));
+    o[0] = d0;
+    o[os] = _mm512_add_ps(e, f);
+    o[2 * os] = _mm512_sub_ps(e, f);
+    o[3 * os] = _mm512_add_ps(g, h);
+    o[4 * os] = _mm512_sub_ps(g, h);
+    o[5 * os] = d3;
+}
+
+/* dM = A dY A^T (6x6 from 4x4), the adjoint of output_transform4: columns, then rows. */
+static inline void output_adjoint4(const __m512 dy[16], __m512 dm[36]) {
+    __m512 r[24];
+    for (int x = 0; x < 4; x++) output_adjoint6(dy + x, 4, r + x, 4);
+    for (int y = 0; y < 6; y++) output_adjoint6(r + 4 * y, 1, dm + 6 * y, 1);
+}
+
 /* Transposes 16 rows of 16 floats in registers. */
 static inline void transpose16(__m512 r[16]) {
     __m512 a[16], b[16];
@@ -440,41 +461,51 @@ static void chunk_products(const wino_job *j, size_t n, const float *v, float *m
  * panel columns: 16 images at one position, then 16 at the next). Each tile is computed by
  * the same arithmetic as with tile lanes, so the results do not depend on the lanes either.
  */
-/* The border of X (rows 0 and H + 1.., columns 0 and W + 1..) to 0, once per task. */
-static void zero_border(const wino_job *j, const lane_sizes *l, float *x) {
-    const size_t H = (size_t)j->g->height, W = (size_t)j->g->width, row = l->wp * 16;
-    for (size_t ci = 0; ci < j->z.c; ci++) {
-        float *xc = x + ci * l->hp * row;
-        for (size_t y = 0; y < l->hp; y++) {
-            float *r = xc + y * row;
-            if (y == 0 || y > H) {
+/* A lane buffer [channels][hp][wp][16]: the planes (H x W) of 16 images at row and column
+ * offset pad, the rest zero. */
+typedef struct {
+    size_t channels, H, W, hp, wp, pad;
+} lane_buffer;
+
+/* What lies outside the planes to 0, once per task (the interleaving writes only inside). */
+static void zero_border(const lane_buffer *b, float *x) {
+    const size_t row = b->wp * 16, right = b->W + b->pad;
+    for (size_t ci = 0; ci < b->channels; ci++)
+        for (size_t y = 0; y < b->hp; y++) {
+            float *r = x + (ci * b->hp + y) * row;
+            if (y < b->pad || y >= b->H + b->pad) {
                 memset(r, 0, row * sizeof *r);
             } else {
-                _mm512_storeu_ps(r, _mm512_setzero_ps());
-                memset(r + (W + 1) * 16, 0, (l->wp - W - 1) * 16 * sizeof *r);
+                memset(r, 0, b->pad * 16 * sizeof *r);
+                memset(r + right * 16, 0, (b->wp - right) * 16 * sizeof *r);
+            }
+        }
+}
+
+/* The 16 images from src on (NCHW) into the buffer: 16 pixels of 16 images per transpose. */
+static void interleave_images(const lane_buffer *b, const float *src, float *x) {
+    const size_t plane = b->H * b->W, image = b->channels * plane;
+    for (size_t ci = 0; ci < b->channels; ci++) {
+        const float *s = src + ci * plane;
+        float *xc = x + ci * b->hp * b->wp * 16;
+        for (size_t q0 = 0; q0 < plane; q0 += 16) {
+            size_t count = plane - q0 < 16 ? plane - q0 : 16;
+            __mmask16 live = (__mmask16)((1u << count) - 1);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(live, s + (size_t)i * image + q0);
+            transpose16(r);
+            for (size_t k = 0, y = q0 / b->W, xx = q0 % b->W; k < count; k++) {
+                _mm512_storeu_ps(xc + ((y + b->pad) * b->wp + xx + b->pad) * 16, r[k]);
+                if (++xx == b->W) xx = 0, y++;
             }
         }
     }
 }
 
-/* Images image0 + [0, 16) into X's interior: 16 pixels of 16 images per transpose. */
-static void interleave_images(const wino_job *j, const lane_sizes *l, size_t image0, float *x) {
-    const size_t c = j->z.c, W = (size_t)j->g->width, plane = (size_t)j->g->height * W;
-    for (size_t ci = 0; ci < c; ci++) {
-        const float *src = j->src + image0 * c * plane + ci * plane;
-        float *xc = x + ci * l->hp * l->wp * 16;
-        for (size_t q0 = 0; q0 < plane; q0 += 16) {
-            size_t count = plane - q0 < 16 ? plane - q0 : 16;
-            __mmask16 live = (__mmask16)((1u << count) - 1);
-            __m512 r[16];
-            for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(live, src + (size_t)i * c * plane + q0);
-            transpose16(r);
-            for (size_t k = 0, y = q0 / W, xx = q0 % W; k < count; k++) {
-                _mm512_storeu_ps(xc + ((y + 1) * l->wp + xx + 1) * 16, r[k]);
-                if (++xx == W) xx = 0, y++;
-            }
-        }
-    }
+/* The forward's input lanes: X, padded by 1. */
+static lane_buffer input_lanes(const cpu_geom *g, const lane_sizes *l) {
+    lane_buffer b = {(size_t)g->channels, (size_t)g->height, (size_t)g->width, l->hp, l->wp, 1};
+    return b;
 }
 
 /* V of tile positions [p0, p0 + np) of the group in X, into the thread's B panels. */
@@ -559,9 +590,10 @@ static void forward_task(void *ctx, int tid, int threads) {
     const wino_grid gr = grid_of(j->g, z->tile);
     size_t groups = j->lanes.x_floats ? (size_t)j->batch / 16 : 0, g0, g1;
     cpu_split(groups, tid, threads, &g0, &g1);
-    if (g1 > g0) zero_border(j, &j->lanes, x);
+    const lane_buffer xb = input_lanes(j->g, &j->lanes);
+    if (g1 > g0) zero_border(&xb, x);
     for (size_t grp = g0; grp < g1; grp++) {
-        interleave_images(j, &j->lanes, 16 * grp, x);
+        interleave_images(&xb, j->src + 16 * grp * c * xb.H * xb.W, x);
         for (size_t p0 = 0, per = z->chunk / 16; p0 < gr.per_image; p0 += per) {
             size_t np = gr.per_image - p0 < per ? gr.per_image - p0 : per;
             lane_inputs(j, &gr, &j->lanes, x, p0, np, v);
@@ -608,15 +640,19 @@ void cpu_winograd_forward(cpu_state *st, const cpu_geom *g, int batch, int m, co
 
 /*
  * dA = G^T dU G with dU_xi[m, c] = sum over tiles of dM_xi[m, tile] V_xi[c, tile], where
- * dM = A dY A^T is the adjoint transform of a tile's 2x2 output gradient (0 past the image)
- * and V the forward's input transform. Here the tiles are the GEMM's inner dimension: the
- * transforms run as in the forward pass (16 tiles per vector) for 16 channels, then each
- * 16 x 16 block is transposed in registers into the panels, dM as A panels [tiles][8] and
- * V as B panels [tiles][32]. Each thread accumulates dU over its tiles; the partials are
- * summed in thread order.
+ * dM = A dY A^T is the adjoint transform of a tile's output gradient (0 past the image) and
+ * V the forward's input transform, with the forward's tile. Here the tiles are the GEMM's
+ * inner dimension: the transforms run as in the forward pass (16 tiles per vector, tile or
+ * image lanes; dY interleaved like X, unpadded) for 16 channels, then each 16 x 16 block is
+ * transposed in registers into the panels, dM as A panels [tiles][8] and V as B panels
+ * [tiles][32]. Each thread accumulates dU over its tiles; the partials are summed in thread
+ * order.
  */
 typedef struct {
-    size_t c, m, m16, c32, chunk, slice, du;
+    size_t c, m, m16, c32, chunk, du, slice;
+    int tile, n;
+    lane_sizes lanes;
+    size_t dy_floats; /* the image lanes' dY buffer per thread */
 } wgrad_sizes;
 
 static wgrad_sizes wgrad_sizes_of(const cpu_geom *g, int m) {
@@ -625,10 +661,14 @@ static wgrad_sizes wgrad_sizes_of(const cpu_geom *g, int m) {
     z.m = (size_t)m;
     z.m16 = round_up(z.m, 16);
     z.c32 = round_up(z.c, NR);
-    size_t chunk = WINO_CHUNK_FLOATS / (16 * (z.c32 + z.m16)) / 16 * 16;
+    z.tile = forward_tile(g);
+    z.n = (z.tile + 2) * (z.tile + 2);
+    size_t chunk = 2 * WINO_CHUNK_FLOATS / ((size_t)z.n * (z.c32 + z.m16)) / 16 * 16;
     z.chunk = chunk < 16 ? 16 : chunk > 512 ? 512 : chunk;
-    z.du = 16 * z.m16 * z.c32;
-    z.slice = 16 * z.chunk * (z.c32 + z.m16) + z.du;
+    z.du = (size_t)z.n * z.m16 * z.c32;
+    z.lanes = lane_sizes_of(g);
+    z.dy_floats = z.lanes.x_floats ? z.m * (z.lanes.hp - 2) * (z.lanes.wp - 2) * 16 : 0;
+    z.slice = (size_t)z.n * z.chunk * (z.c32 + z.m16) + z.du + z.lanes.x_floats + z.dy_floats;
     return z;
 }
 
@@ -644,15 +684,42 @@ typedef struct {
     float *da, *ws;
 } wgrad_job;
 
-/* Thread tid's slice of the workspace: V panels, dM panels, then its dU partial [16][m16][c32]. */
+/* Thread tid's slice of the workspace: V panels, dM panels, its dU partial [n][m16][c32],
+ * then the image lanes' X and dY. */
 static float *wgrad_slice(const wgrad_job *j, int tid) { return j->ws + (size_t)tid * j->z.slice; }
 static float *wgrad_partial(const wgrad_job *j, int tid) {
-    return wgrad_slice(j, tid) + 16 * j->z.chunk * (j->z.c32 + j->z.m16);
+    return wgrad_slice(j, tid) + (size_t)j->z.n * j->z.chunk * (j->z.c32 + j->z.m16);
 }
 
-/* V of a chunk's tiles [t, t_end) into B panels [c32 / 32][chunk][32] per xi. */
+/* dY's lanes: 4x4 output tiles, unpadded. */
+static lane_buffer gradient_lanes(const cpu_geom *g, const wgrad_sizes *z) {
+    lane_buffer b = {z->m, (size_t)g->height, (size_t)g->width, z->lanes.hp - 2, z->lanes.wp - 2, 0};
+    return b;
+}
+
+/* The n transforms of 16 channels' 16-tile vectors (block[xi][channel]), transposed into
+ * panels of width w at o: rows of tiles, xi_stride floats apart. */
+static void store_block(__m512 block[36][16], int n, float *o, size_t w, size_t xi_stride,
+                        size_t half) {
+    for (int xi = 0; xi < n; xi++) {
+        transpose16(block[xi]);
+        float *d = o + (size_t)xi * xi_stride;
+        for (int l = 0; l < 16; l++) {
+            if (w == NR) {
+                _mm512_storeu_ps(d + (size_t)l * w, block[xi][l]);
+            } else { /* two A panels of 8: channels 0-7 and 8-15, half floats apart */
+                _mm256_storeu_ps(d + (size_t)l * w, _mm512_castps512_ps256(block[xi][l]));
+                _mm256_storeu_ps(d + half + (size_t)l * w,
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(block[xi][l]), 1)));
+            }
+        }
+    }
+}
+
+/* V of a chunk's tiles [t, t_end) (tile lanes) into B panels [c32 / 32][chunk][32] per xi. */
 static void wgrad_inputs(const wgrad_job *j, const wino_grid *gr, size_t t, size_t t_end,
                          size_t image0, float *vbuf) {
+    const int n = j->z.n;
     const size_t c = j->z.c, plane = (size_t)gr->H * gr->W, v_xi = j->z.c32 * j->z.chunk;
     const float *images = j->x + image0 * c * plane;
     for (size_t t0 = t; t0 < t_end; t0 += 16) {
@@ -660,32 +727,26 @@ static void wgrad_inputs(const wgrad_job *j, const wino_grid *gr, size_t t, size
         __mmask16 mask[36];
         input_taps(gr, t0, t_end, image0, c * plane, idx, mask);
         for (size_t c0 = 0; c0 < c; c0 += 16) {
-            __m512 block[16][16]; /* [xi][channel]: 16 tiles each */
+            __m512 block[36][16]; /* [xi][channel]: 16 tiles each */
             for (size_t i = 0; i < 16; i++) {
-                __m512 d[16];
-                if (c0 + i < c) {
-                    const float *p = images + (c0 + i) * plane;
-                    for (int k = 0; k < 16; k++)
-                        d[k] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask[k], idx[k], p, 4);
-                } else {
-                    for (int k = 0; k < 16; k++) d[k] = _mm512_setzero_ps();
-                }
-                __m512 v[16];
-                input_transform(d, v);
-                for (int xi = 0; xi < 16; xi++) block[xi][i] = v[xi];
+                __m512 d[36], v[36];
+                for (int k = 0; k < n; k++)
+                    d[k] = c0 + i < c ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask[k], idx[k],
+                                                                 images + (c0 + i) * plane, 4)
+                                      : _mm512_setzero_ps();
+                if (n == 36) input_transform4(d, v);
+                else input_transform(d, v);
+                for (int xi = 0; xi < n; xi++) block[xi][i] = v[xi];
             }
-            float *o = vbuf + (c0 / NR) * j->z.chunk * NR + (t0 - t) * NR + c0 % NR;
-            for (int xi = 0; xi < 16; xi++) {
-                transpose16(block[xi]);
-                for (int l = 0; l < 16; l++) _mm512_storeu_ps(o + (size_t)xi * v_xi + (size_t)l * NR, block[xi][l]);
-            }
+            store_block(block, n, vbuf + (c0 / NR) * j->z.chunk * NR + (t0 - t) * NR + c0 % NR, NR, v_xi, 0);
         }
     }
 }
 
-/* dM of a chunk's tiles into A panels [m16 / 8][chunk][8] per xi. */
+/* dM of a chunk's tiles (tile lanes) into A panels [m16 / 8][chunk][8] per xi. */
 static void wgrad_outputs(const wgrad_job *j, const wino_grid *gr, size_t t, size_t t_end,
                           size_t image0, float *mbuf) {
+    const int n = j->z.n, outputs = gr->m * gr->m;
     const size_t m = j->z.m, plane = (size_t)gr->H * gr->W, m_xi = j->z.m16 * j->z.chunk;
     const float *grads = j->dy + image0 * m * plane;
     for (size_t t0 = t; t0 < t_end; t0 += 16) {
@@ -693,57 +754,117 @@ static void wgrad_outputs(const wgrad_job *j, const wino_grid *gr, size_t t, siz
         __mmask16 mask[16];
         output_taps(gr, t0, t_end, image0, m * plane, idx, mask);
         for (size_t c0 = 0; c0 < j->z.m16; c0 += 16) {
-            __m512 block[16][16];
+            __m512 block[36][16];
             for (size_t i = 0; i < 16; i++) {
-                __m512 dy[4];
-                for (int k = 0; k < 4; k++)
+                __m512 dy[16], dm[36];
+                for (int k = 0; k < outputs; k++)
                     dy[k] = c0 + i < m ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask[k], idx[k],
                                                                   grads + (c0 + i) * plane, 4)
                                        : _mm512_setzero_ps();
-                __m512 dm[16];
-                output_adjoint(dy, dm);
-                for (int xi = 0; xi < 16; xi++) block[xi][i] = dm[xi];
+                if (n == 36) output_adjoint4(dy, dm);
+                else output_adjoint(dy, dm);
+                for (int xi = 0; xi < n; xi++) block[xi][i] = dm[xi];
             }
-            float *o = mbuf + (c0 / MR) * j->z.chunk * MR + (t0 - t) * MR;
-            for (int xi = 0; xi < 16; xi++) {
-                transpose16(block[xi]);
-                float *d = o + (size_t)xi * m_xi;
-                for (int l = 0; l < 16; l++) {
-                    _mm256_storeu_ps(d + (size_t)l * MR, _mm512_castps512_ps256(block[xi][l]));
-                    _mm256_storeu_ps(d + j->z.chunk * MR + (size_t)l * MR,
-                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(block[xi][l]), 1)));
-                }
-            }
+            store_block(block, n, mbuf + (c0 / MR) * j->z.chunk * MR + (t0 - t) * MR, MR, m_xi,
+                        j->z.chunk * MR);
         }
     }
 }
 
+/* V of tile positions [p0, p0 + np) of a group in X (image lanes), tile p * 16 + image. */
+static void wgrad_lane_inputs(const wgrad_job *j, const wino_grid *gr, const float *x, size_t p0,
+                              size_t np, float *vbuf) {
+    const size_t c = j->z.c, v_xi = j->z.c32 * j->z.chunk, row = j->z.lanes.wp * 16;
+    for (size_t p = 0; p < np; p++) {
+        size_t ty = (p0 + p) / gr->tw, tx = (p0 + p) % gr->tw;
+        for (size_t c0 = 0; c0 < c; c0 += 16) {
+            __m512 block[36][16];
+            for (size_t i = 0; i < 16; i++) {
+                __m512 d[36], v[36];
+                const float *base = x + (c0 + i) * j->z.lanes.hp * row + 4 * ty * row + 4 * tx * 16;
+                for (int y = 0; y < 6; y++)
+                    for (int k = 0; k < 6; k++)
+                        d[6 * y + k] = c0 + i < c ? _mm512_loadu_ps(base + y * row + k * 16) : _mm512_setzero_ps();
+                input_transform4(d, v);
+                for (int xi = 0; xi < 36; xi++) block[xi][i] = v[xi];
+            }
+            store_block(block, 36, vbuf + (c0 / NR) * j->z.chunk * NR + p * 16 * NR + c0 % NR, NR, v_xi, 0);
+        }
+    }
+}
+
+/* dM of tile positions [p0, p0 + np) of a group in the dY buffer (image lanes). */
+static void wgrad_lane_outputs(const wgrad_job *j, const wino_grid *gr, const lane_buffer *b,
+                               const float *dyb, size_t p0, size_t np, float *mbuf) {
+    const size_t m = j->z.m, m_xi = j->z.m16 * j->z.chunk, row = b->wp * 16;
+    for (size_t p = 0; p < np; p++) {
+        size_t ty = (p0 + p) / gr->tw, tx = (p0 + p) % gr->tw;
+        for (size_t c0 = 0; c0 < j->z.m16; c0 += 16) {
+            __m512 block[36][16];
+            for (size_t i = 0; i < 16; i++) {
+                __m512 dy[16], dm[36];
+                const float *base = dyb + (c0 + i) * b->hp * row + 4 * ty * row + 4 * tx * 16;
+                for (int y = 0; y < 4; y++)
+                    for (int k = 0; k < 4; k++)
+                        dy[4 * y + k] = c0 + i < m ? _mm512_loadu_ps(base + y * row + k * 16) : _mm512_setzero_ps();
+                output_adjoint4(dy, dm);
+                for (int xi = 0; xi < 36; xi++) block[xi][i] = dm[xi];
+            }
+            store_block(block, 36, mbuf + (c0 / MR) * j->z.chunk * MR + p * 16 * MR, MR, m_xi,
+                        j->z.chunk * MR);
+        }
+    }
+}
+
+/* du (+)= dM x V^T over the chunk's n tiles, every tile position xi. */
+static void wgrad_products(const wgrad_job *j, size_t n, const float *mbuf, const float *vbuf,
+                           float *du) {
+    const wgrad_sizes *z = &j->z;
+    for (int xi = 0; xi < z->n; xi++) {
+        const float *a = mbuf + (size_t)xi * z->m16 * z->chunk, *b = vbuf + (size_t)xi * z->c32 * z->chunk;
+        float *d = du + (size_t)xi * z->m16 * z->c32;
+        for (size_t q = 0; q < z->c32 / NR; q++) {
+            size_t cols = z->c - q * NR < NR ? z->c - q * NR : NR;
+            for (size_t p = 0; p < z->m16 / MR; p++)
+                cpu_fast_kernel(n, a + p * z->chunk * MR, b + q * z->chunk * NR,
+                                d + p * MR * z->c32 + q * NR, z->c32, 1, cols);
+        }
+    }
+}
+
+/* A thread's share: whole groups of 16 images by image lanes where they apply, then its share
+ * of the remaining tiles by tile lanes. */
 static void wgrad_task(void *ctx, int tid, int threads) {
     const wgrad_job *j = ctx;
     const wgrad_sizes *z = &j->z;
-    const wino_grid gr = grid_of(j->g, 2);
+    const wino_grid gr = grid_of(j->g, z->tile);
     float *vbuf = wgrad_slice(j, tid);
-    float *mbuf = vbuf + 16 * z->chunk * z->c32;
-    float *du = wgrad_partial(j, tid);
+    float *mbuf = vbuf + (size_t)z->n * z->chunk * z->c32;
+    float *du = wgrad_partial(j, tid), *x = du + z->du, *dyb = x + z->lanes.x_floats;
     memset(du, 0, z->du * sizeof *du);
-    size_t t_begin, t_end;
-    cpu_split((size_t)j->batch * gr.per_image, tid, threads, &t_begin, &t_end);
-    for (size_t t = t_begin; t < t_end; t += z->chunk) {
-        size_t n = t_end - t < z->chunk ? t_end - t : z->chunk, image0 = t / gr.per_image;
+    size_t groups = z->lanes.x_floats ? (size_t)j->batch / 16 : 0, g0, g1;
+    cpu_split(groups, tid, threads, &g0, &g1);
+    const lane_buffer xb = input_lanes(j->g, &z->lanes), db = gradient_lanes(j->g, z);
+    if (g1 > g0) zero_border(&xb, x), zero_border(&db, dyb);
+    for (size_t grp = g0; grp < g1; grp++) {
+        interleave_images(&xb, j->x + 16 * grp * z->c * xb.H * xb.W, x);
+        interleave_images(&db, j->dy + 16 * grp * z->m * db.H * db.W, dyb);
+        for (size_t p0 = 0, per = z->chunk / 16; p0 < gr.per_image; p0 += per) {
+            size_t np = gr.per_image - p0 < per ? gr.per_image - p0 : per;
+            wgrad_lane_inputs(j, &gr, x, p0, np, vbuf);
+            wgrad_lane_outputs(j, &gr, &db, dyb, p0, np, mbuf);
+            wgrad_products(j, 16 * np, mbuf, vbuf, du);
+        }
+    }
+    size_t t_first = groups * 16 * gr.per_image, t_begin, t_end;
+    cpu_split((size_t)j->batch * gr.per_image - t_first, tid, threads, &t_begin, &t_end);
+    for (size_t t = t_first + t_begin; t < t_first + t_end; t += z->chunk) {
+        size_t n = t_first + t_end - t < z->chunk ? t_first + t_end - t : z->chunk, image0 = t / gr.per_image;
         prefetch_images(&gr, j->x, z->c, t, n, 0);
         prefetch_images(&gr, j->dy, z->m, t, n, 0);
         wgrad_inputs(j, &gr, t, t + n, image0, vbuf);
         wgrad_outputs(j, &gr, t, t + n, image0, mbuf);
-        for (int xi = 0; xi < 16; xi++) {
-            const float *a = mbuf + (size_t)xi * z->m16 * z->chunk, *b = vbuf + (size_t)xi * z->c32 * z->chunk;
-            float *d = du + (size_t)xi * z->m16 * z->c32;
-            for (size_t q = 0; q < z->c32 / NR; q++) {
-                size_t cols = z->c - q * NR < NR ? z->c - q * NR : NR;
-                for (size_t p = 0; p < z->m16 / MR; p++)
-                    cpu_fast_kernel(n, a + p * z->chunk * MR, b + q * z->chunk * NR,
-                                    d + p * MR * z->c32 + q * NR, z->c32, 1, cols);
-            }
-        }
+        wgrad_products(j, n, mbuf, vbuf, du);
     }
 }
 
@@ -751,29 +872,27 @@ static void wgrad_task(void *ctx, int tid, int threads) {
 static void wgrad_finish_task(void *ctx, int tid, int threads) {
     const wgrad_job *j = ctx;
     const wgrad_sizes *z = &j->z;
+    const int alpha = z->tile + 2;
+    const double (*G)[3] = z->tile == 4 ? G4 : G2;
     size_t r0, r1;
     cpu_split(z->m, tid, threads, &r0, &r1);
     for (size_t r = r0; r < r1; r++)
         for (size_t ci = 0; ci < z->c; ci++) {
-            float u[16];
-            for (int xi = 0; xi < 16; xi++) {
+            double u[36];
+            for (int xi = 0; xi < z->n; xi++) {
                 size_t at = ((size_t)xi * z->m16 + r) * z->c32 + ci;
                 float s = 0;
                 for (int t = 0; t < threads; t++) s += wgrad_partial(j, t)[at];
                 u[xi] = s;
             }
-            float tt[3][4]; /* G^T dU, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] */
-            for (int x = 0; x < 4; x++) {
-                tt[0][x] = u[x] + 0.5f * (u[4 + x] + u[8 + x]);
-                tt[1][x] = 0.5f * (u[4 + x] - u[8 + x]);
-                tt[2][x] = 0.5f * (u[4 + x] + u[8 + x]) + u[12 + x];
-            }
             float *w = j->da + (r * z->c + ci) * 9;
-            for (int y = 0; y < 3; y++) {
-                w[3 * y + 0] = tt[y][0] + 0.5f * (tt[y][1] + tt[y][2]);
-                w[3 * y + 1] = 0.5f * (tt[y][1] - tt[y][2]);
-                w[3 * y + 2] = 0.5f * (tt[y][1] + tt[y][2]) + tt[y][3];
-            }
+            for (int p = 0; p < 3; p++)
+                for (int q = 0; q < 3; q++) {
+                    double s = 0;
+                    for (int y = 0; y < alpha; y++)
+                        for (int x = 0; x < alpha; x++) s += G[y][p] * u[y * alpha + x] * G[x][q];
+                    w[3 * p + q] = (float)s;
+                }
         }
 }
 
