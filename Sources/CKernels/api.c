@@ -35,12 +35,6 @@ const char *ck_status_name(ck_status status) {
     return "unknown status";
 }
 
-float ck_normal_from_bits(uint64_t bits) {
-    float u1 = ck_uniform_from_bits(bits);
-    float u2 = ((float)(bits & 0xFFFFFFu) + 0.5f) * (1.0f / 16777216.0f);
-    return sqrtf(-2.0f * logf(u1)) * cosf(6.28318530717958647692f * u2);
-}
-
 /* ---------------------------------------------------------------- validation helpers */
 
 #define CHECK(cond, status, ...)                                                          \

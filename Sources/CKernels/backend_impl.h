@@ -203,7 +203,29 @@ static inline float ck_uniform_from_bits(uint64_t bits) {
     return ((float)(bits >> 40) + 0.5f) * (1.0f / 16777216.0f);
 }
 
-/** Standard normal by Box-Muller from one mix: top 24 bits radius, low 24 bits angle. */
+/**
+ * Standard normal by Box-Muller from one mix: top 24 bits radius, low 24 bits angle. The log
+ * and the cosine are the polynomials below, evaluated by fused multiply-adds in a fixed order,
+ * so that the CPU backend's vector code (cpu/random.c) gives the same bits as this.
+ */
 float ck_normal_from_bits(uint64_t bits);
+
+/* log(m) = t (L0 + s (L1 + s (L2 + s (L3 + s L4)))), t = (m - 1) / (m + 1), s = t^2, for m in
+ * [sqrt(1/2), sqrt(2)) (error 6e-10); log(2^e m) = e ln 2 + log(m). */
+#define CK_LOG_L0 2.0f
+#define CK_LOG_L1 0.666666667f
+#define CK_LOG_L2 0.4f
+#define CK_LOG_L3 0.285714286f
+#define CK_LOG_L4 0.222222222f
+#define CK_LN2 0.693147181f
+#define CK_SQRT2 1.41421356f
+/* cos(2 pi w) = C0 + y (C1 + ... + y C6), y = w^2, for w in [0, 1/4] (error 4e-8). */
+#define CK_COS_C0 1.0f
+#define CK_COS_C1 -19.7392082f
+#define CK_COS_C2 64.9393921f
+#define CK_COS_C3 -85.4568176f
+#define CK_COS_C4 60.2446404f
+#define CK_COS_C5 -26.4262562f
+#define CK_COS_C6 7.90353632f
 
 #endif /* CK_BACKEND_IMPL_H */
