@@ -227,6 +227,34 @@ ck_status ck_copy(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size_
              "%s", __func__);
 }
 
+/* rows blocks of count floats, stride apart from offset, inside b. */
+static ck_status rows_range(const char *fn, const ck_buffer *b, size_t offset, size_t stride,
+                            size_t rows, size_t count) {
+    ck_status s = range(fn, b, offset, count);
+    if (s || rows <= 1) return s;
+    CHECK(count <= stride, CK_ERR_ARGUMENT, "%s: blocks of %zu floats %zu apart overlap", fn, count,
+          stride);
+    CHECK((rows - 1) <= (b->count - offset - count) / stride, CK_ERR_SHAPE,
+          "%s: %zu blocks %zu floats apart from %zu outside a buffer of %zu floats", fn, rows, stride,
+          offset, b->count);
+    return CK_OK;
+}
+
+ck_status ck_copy_rows(ck_buffer *dst, size_t dst_offset, size_t dst_stride, const ck_buffer *src,
+                       size_t src_offset, size_t src_stride, size_t rows, size_t count) {
+    ck_status s = rows_range(__func__, dst, dst_offset, dst_stride, rows, count);
+    if (s) return s;
+    s = rows_range(__func__, src, src_offset, src_stride, rows, count);
+    if (s) return s;
+    CHECK(dst->backend == src->backend, CK_ERR_MISMATCH,
+          "ck_copy_rows: src and dst belong to different backends");
+    CHECK(dst != src, CK_ERR_ARGUMENT, "ck_copy_rows: src and dst must be different buffers");
+    if (rows == 0 || count == 0) return CK_OK;
+    PROFILED(dst->backend->ops->copy_rows(dst, dst_offset, dst_stride, src, src_offset, src_stride,
+                                          rows, count),
+             "%s", __func__);
+}
+
 ck_status ck_fill(ck_buffer *buffer, size_t offset, size_t count, float value) {
     ck_status s = range(__func__, buffer, offset, count);
     if (s) return s;

@@ -40,6 +40,9 @@ struct ck_backend_ops {
     ck_status (*buffer_read)(const ck_buffer *, size_t offset, size_t count, float *dst);
     ck_status (*copy)(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size_t src_offset,
                       size_t count);
+    ck_status (*copy_rows)(ck_buffer *dst, size_t dst_offset, size_t dst_stride,
+                           const ck_buffer *src, size_t src_offset, size_t src_stride,
+                           size_t rows, size_t count);
     ck_status (*fill)(ck_buffer *, size_t offset, size_t count, float value);
     ck_status (*synchronize)(ck_backend *);
 

@@ -1,6 +1,6 @@
 /// Joins two batches along the channel axis, item by item: out[i] = [a[i]; b[i]], with one
-/// device copy per item and part (no host round trip, no per-element work), and splits an
-/// output gradient back into the first part's gradient the same way.
+/// device copy of rows per part (no host round trip, no per-element work), and splits an
+/// output gradient back into the parts' gradients the same way.
 ///
 /// Buffers are preallocated for `maxBatch`, so neither pass allocates.
 public final class ChannelConcatenation {
@@ -32,10 +32,9 @@ public final class ChannelConcatenation {
         precondition(a.batch == b.batch && a.itemCount == firstItem && b.itemCount == secondItem,
                      "concatenation inputs \(a.shape) and \(b.shape) do not match \(firstShape) and \(secondShape)")
         output.setBatch(a.batch)
-        for i in 0..<a.batch {
-            try output.copy(from: a, count: firstItem, sourceOffset: i * firstItem, offset: i * outputItem)
-            try output.copy(from: b, count: secondItem, sourceOffset: i * secondItem, offset: i * outputItem + firstItem)
-        }
+        try output.copyRows(from: a, rows: a.batch, count: firstItem, sourceStride: firstItem, stride: outputItem)
+        try output.copyRows(from: b, rows: a.batch, count: secondItem, sourceStride: secondItem,
+                            offset: firstItem, stride: outputItem)
         return output
     }
 
@@ -43,9 +42,8 @@ public final class ChannelConcatenation {
     public func backwardFirst(_ dout: Tensor) throws -> Tensor {
         precondition(dout.itemCount == outputItem, "gradient \(dout.shape) does not match the concatenation")
         firstGradient.setBatch(dout.batch)
-        for i in 0..<dout.batch {
-            try firstGradient.copy(from: dout, count: firstItem, sourceOffset: i * outputItem, offset: i * firstItem)
-        }
+        try firstGradient.copyRows(from: dout, rows: dout.batch, count: firstItem, sourceStride: outputItem,
+                                   stride: firstItem)
         return firstGradient
     }
 
@@ -54,10 +52,8 @@ public final class ChannelConcatenation {
     public func backwardSecond(_ dout: Tensor) throws -> Tensor {
         precondition(dout.itemCount == outputItem, "gradient \(dout.shape) does not match the concatenation")
         secondGradient.setBatch(dout.batch)
-        for i in 0..<dout.batch {
-            try secondGradient.copy(from: dout, count: secondItem, sourceOffset: i * outputItem + firstItem,
-                                    offset: i * secondItem)
-        }
+        try secondGradient.copyRows(from: dout, rows: dout.batch, count: secondItem, sourceOffset: firstItem,
+                                    sourceStride: outputItem, stride: secondItem)
         return secondGradient
     }
 }

@@ -89,6 +89,13 @@ public final class Tensor {
         try check(ck_copy(buffer, offset, source.buffer, sourceOffset, count ?? source.count))
     }
 
+    /// Copies `rows` blocks of `count` elements from another tensor of the same device in one
+    /// call: block i from `sourceOffset + i * sourceStride` to `offset + i * stride`.
+    public func copyRows(from source: Tensor, rows: Int, count: Int, sourceOffset: Int = 0, sourceStride: Int,
+                         offset: Int = 0, stride: Int) throws {
+        try check(ck_copy_rows(buffer, offset, stride, source.buffer, sourceOffset, sourceStride, rows, count))
+    }
+
     /// Sets every element of the current shape to a value.
     public func fill(_ value: Float) throws {
         try check(ck_fill(buffer, 0, count, value))

@@ -41,6 +41,24 @@ static void buffer_checks(ckc *c, size_t n, ckc_rng *r) {
     free(x);
     x = ckc_download(c, d, n);
     ckc_expect(c, x && memcmp(x, src, cnt * 4) == 0, "ck_copy differs");
+    /* blocks of 2 floats, 3 apart in the window, into d's first cnt floats 5 apart (so that
+     * the copy below restores them) */
+    if (cnt >= 9) {
+        size_t rows = (cnt - 2) / 3 + 1, dst_rows = (cnt - 3) / 5 + 1 < rows ? (cnt - 3) / 5 + 1 : rows;
+        float *before = ckc_download(c, d, n);
+        ckc_ok(c, ck_copy_rows(d, 1, 5, b, off, 3, dst_rows, 2), "ck_copy_rows");
+        float *got = ckc_download(c, d, n);
+        int same = before && got;
+        for (size_t i = 0; same && i < n; i++) {
+            size_t row = (i - 1) / 5, col = (i - 1) % 5;
+            float want = i >= 1 && row < dst_rows && col < 2 ? src[row * 3 + col] : before[i];
+            same &= got[i] == want;
+        }
+        ckc_expect(c, same, "ck_copy_rows of %zu rows differs", dst_rows);
+        ckc_ok(c, ck_copy(d, 0, b, off, cnt), "ck_copy");
+        free(before);
+        free(got);
+    }
     ckc_ok(c, ck_fill(d, n / 2, n - n / 2, -2.5f), "ck_fill");
     free(x);
     x = ckc_download(c, d, n);

@@ -82,6 +82,7 @@ static ck_status op_reparam_bwd(ck_buffer **a) { return ck_reparameterize_backwa
 static ck_status op_axpby(ck_buffer **a) { return ck_axpby(10, 1, a[0], 0, a[1]); }
 static ck_status op_adam(ck_buffer **a) { return ck_adam_update(10, &ADAM, a[0], a[1], a[2], a[3]); }
 static ck_status op_copy(ck_buffer **a) { return ck_copy(a[0], 0, a[1], 0, 10); }
+static ck_status op_copy_rows(ck_buffer **a) { return ck_copy_rows(a[0], 1, 7, a[1], 2, 5, 3, 4); }
 static ck_status op_conv_fwd_act(ck_buffer **a) { return ck_conv2d_forward_act(&S, a[0], a[1], a[2], CK_ACT_RELU, 0, a[3], a[4]); }
 static ck_status op_conv_bd_act(ck_buffer **a) { return ck_conv2d_backward_data_act(&S, a[0], a[1], CK_ACT_RELU, 0, a[2], a[3], a[4]); }
 static ck_status op_deconv_fwd_act(ck_buffer **a) { return ck_deconv2d_forward_act(&S, a[0], a[1], a[2], CK_ACT_TANH, 0, a[3], a[4]); }
@@ -114,6 +115,7 @@ static const op_entry ops[] = {
     {"ck_axpby", op_axpby, 2, 0},
     {"ck_adam_update", op_adam, 4, 0},
     {"ck_copy", op_copy, 2, 0},
+    {"ck_copy_rows", op_copy_rows, 2, 0},
     {"ck_conv2d_forward_act", op_conv_fwd_act, 5, 1u << 2},
     {"ck_conv2d_backward_data_act", op_conv_bd_act, 5, 0},
     {"ck_deconv2d_forward_act", op_deconv_fwd_act, 5, 1u << 2},
@@ -260,6 +262,10 @@ static void scalar_arguments(ckc *c, ck_buffer **a, ck_buffer *foreign) {
     BAD(CK_ERR_SHAPE, ck_copy(a[1], BIG, a[0], 0, 1));
     BAD(CK_ERR_SHAPE, ck_copy(a[1], 0, a[0], 1, BIG));
     BAD(CK_ERR_MISMATCH, ck_copy(a[1], 0, foreign, 0, 1));
+    BAD(CK_ERR_ARGUMENT, ck_copy_rows(a[1], 0, 3, a[0], 0, 4, 2, 4));  /* blocks overlap */
+    BAD(CK_ERR_SHAPE, ck_copy_rows(a[1], 0, BIG, a[0], 0, 4, 2, 4));   /* second block past the end */
+    BAD(CK_ERR_SHAPE, ck_copy_rows(a[1], 0, SIZE_MAX, a[0], 0, 4, 3, 1));
+    BAD(CK_ERR_ARGUMENT, ck_copy_rows(a[0], 0, 8, a[0], 4, 8, 2, 4)); /* one buffer */
     BAD(CK_ERR_ARGUMENT, ck_fill(NULL, 0, 1, 0));
     BAD(CK_ERR_SHAPE, ck_fill(a[0], 1, BIG, 0));
 

@@ -66,6 +66,15 @@ static ck_status cpu_copy(ck_buffer *dst, size_t dst_offset, const ck_buffer *sr
     return CK_OK;
 }
 
+static ck_status cpu_copy_rows(ck_buffer *dst, size_t dst_offset, size_t dst_stride,
+                               const ck_buffer *src, size_t src_offset, size_t src_stride,
+                               size_t rows, size_t count) {
+    for (size_t i = 0; i < rows; i++)
+        memcpy(dst->host + dst_offset + i * dst_stride, src->host + src_offset + i * src_stride,
+               count * sizeof(float));
+    return CK_OK;
+}
+
 static void fill_range(const cpu_ew *j, size_t b, size_t e) {
     for (size_t i = b; i < e; i++) j->y[i] = j->alpha;
 }
@@ -91,6 +100,7 @@ static const ck_backend_ops cpu_ops = {
     .buffer_write = cpu_buffer_write,
     .buffer_read = cpu_buffer_read,
     .copy = cpu_copy,
+    .copy_rows = cpu_copy_rows,
     .fill = cpu_fill,
     .synchronize = cpu_synchronize,
     .conv_workspace = cpu_conv_workspace,

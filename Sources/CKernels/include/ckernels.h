@@ -136,6 +136,18 @@ ck_status ck_copy(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size_
                   size_t count);
 
 /**
+ * Copies rows blocks of floats between two buffers of one backend: block i from src_offset +
+ * i * src_stride to dst_offset + i * dst_stride, in one call (e.g. channel blocks image by
+ * image, where ck_copy would take one call per image).
+ * dst, dst_offset, dst_stride: destination (not src), its first float, floats between blocks
+ * src, src_offset, src_stride: source, its first float, floats between blocks
+ * rows:                        blocks copied
+ * count:                       floats per block; at most either stride when rows > 1
+ */
+ck_status ck_copy_rows(ck_buffer *dst, size_t dst_offset, size_t dst_stride, const ck_buffer *src,
+                       size_t src_offset, size_t src_stride, size_t rows, size_t count);
+
+/**
  * Sets every float of a range to a value.
  * buffer: destination
  * offset: first float set

@@ -21,6 +21,7 @@ static const ck_backend_ops ocl_ops = {
     .buffer_write = ocl_buffer_write,
     .buffer_read = ocl_buffer_read,
     .copy = ocl_copy,
+    .copy_rows = ocl_copy_rows,
     .fill = ocl_fill,
     .synchronize = ocl_synchronize,
     .conv_workspace = ocl_conv_workspace,

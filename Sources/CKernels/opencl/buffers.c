@@ -121,6 +121,21 @@ ck_status ocl_copy(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size
     return err == CL_SUCCESS ? CK_OK : ocl_fail(err, "clEnqueueCopyBuffer");
 }
 
+/* One rectangle: rows of count floats, pitches of the strides (at least a row when rows is 1). */
+ck_status ocl_copy_rows(ck_buffer *dst, size_t dst_offset, size_t dst_stride, const ck_buffer *src,
+                        size_t src_offset, size_t src_stride, size_t rows, size_t count) {
+    ocl_backend *o = ocl_of(dst);
+    size_t bytes = count * sizeof(float);
+    size_t src_origin[3] = {src_offset * sizeof(float), 0, 0}, dst_origin[3] = {dst_offset * sizeof(float), 0, 0};
+    size_t region[3] = {bytes, rows, 1};
+    size_t src_pitch = rows > 1 ? src_stride * sizeof(float) : bytes;
+    size_t dst_pitch = rows > 1 ? dst_stride * sizeof(float) : bytes;
+    cl_int err = o->cl->clEnqueueCopyBufferRect(o->queue, ocl_mem(src), ocl_mem(dst), src_origin,
+                                                dst_origin, region, src_pitch, 0, dst_pitch, 0, 0,
+                                                NULL, NULL);
+    return err == CL_SUCCESS ? CK_OK : ocl_fail(err, "clEnqueueCopyBufferRect");
+}
+
 ck_status ocl_fill(ck_buffer *buffer, size_t offset, size_t count, float value) {
     ocl_backend *o = ocl_of(buffer);
     return ocl_launch_1d(o, K_fill, count,

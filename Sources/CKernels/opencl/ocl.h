@@ -18,6 +18,7 @@
     X(clCreateContext) X(clRetainContext) X(clReleaseContext) X(clCreateCommandQueue)      \
     X(clReleaseCommandQueue) X(clCreateBuffer) X(clCreateSubBuffer) X(clReleaseMemObject)  \
     X(clEnqueueReadBuffer) X(clEnqueueWriteBuffer) X(clEnqueueCopyBuffer)                  \
+    X(clEnqueueCopyBufferRect)                                                             \
     X(clCreateProgramWithSource) X(clBuildProgram) X(clGetProgramBuildInfo)                \
     X(clRetainProgram) X(clReleaseProgram) X(clCreateKernel) X(clReleaseKernel)            \
     X(clSetKernelArg) X(clGetKernelWorkGroupInfo) X(clEnqueueNDRangeKernel) X(clFinish)
@@ -202,6 +203,8 @@ ck_status ocl_buffer_write(ck_buffer *, size_t offset, size_t count, const float
 ck_status ocl_buffer_read(const ck_buffer *, size_t offset, size_t count, float *dst);
 ck_status ocl_copy(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size_t src_offset,
                    size_t count);
+ck_status ocl_copy_rows(ck_buffer *dst, size_t dst_offset, size_t dst_stride, const ck_buffer *src,
+                        size_t src_offset, size_t src_stride, size_t rows, size_t count);
 ck_status ocl_fill(ck_buffer *, size_t offset, size_t count, float value);
 ck_status ocl_synchronize(ck_backend *);
 
