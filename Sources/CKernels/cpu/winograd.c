@@ -10,19 +10,27 @@
  * (the outputs), M at each tile position xi is one GEMM
  *   M_xi[m, tiles] = U_xi[m, c] x V_xi[c, tiles],
  * run by convgemm.c's microkernel on its panels (U_xi as A panels, V_xi as B panels).
- * Tiles of the whole batch are numbered (image, tile row, tile column); each thread takes a
- * fixed range and walks it in chunks whose V and M stay in L2. Tile groups of 16 are one
- * vector: their input taps are gathered (padding and tiles past the range masked to 0),
- * transformed in registers and stored as one B panel row; outputs are transformed likewise
- * and scattered with the bias (and ReLU) applied, other activations in a pass per image.
+ * Sixteen tiles are one vector, in one of two ways:
+ *   image lanes (16 or more images; F(4x4, 3x3)): the same tile position in 16 images. Each
+ *     group of 16 images is interleaved into padded planes [c][Hp][Wp][16], so every tap is
+ *     one load; outputs go back into the images' rows through register transposes.
+ *   tile lanes (the rest of the batch, and planes too large for the interleaved copy): 16
+ *     consecutive tiles of the batch, numbered (image, tile row, tile column); taps are
+ *     gathered (padding and tiles past the range masked to 0), outputs scattered.
+ * Each thread takes a fixed share (groups of images, then tiles) and walks it in chunks whose
+ * V and M stay in L2; bias and ReLU are applied on the way out, other activations in a pass
+ * per image.
  *
- * The forward pass takes F(4x4, 3x3) where it needs fewer products than F(2x2, 3x3) (every
- * plane but those 1-2 rows or columns high), the weights pass F(2x2, 3x3). F(4x4, 3x3)'s
- * transforms (points 0, +-1, +-2) lose more precision: about 1e-6 of the outputs' scale
- * against 1e-7, what oneDNN and cuDNN accept for training.
- * Every output comes from one tile computed the same way whatever the chunking, so the
- * forward pass does not depend on the thread count; the weights pass (below) sums per-thread
- * partials in thread order, like convgemm.c's, so it depends on the thread count only.
+ * Both passes take F(4x4, 3x3) where it needs fewer products than F(2x2, 3x3) (every plane
+ * but those 1-2 rows or columns high). Its transforms (points 0, +-1, +-2) lose more
+ * precision than the direct GEMM: measured against double sums (unit-variance data), the
+ * forward's largest error is about 5e-6 of the outputs' scale (direct GEMM 5e-7) and the
+ * weights pass's 3e-6 to 8e-6 (direct 3e-7), what the Winograd kernels of oneDNN and cuDNN
+ * accept for training.
+ * Every output comes from one tile computed the same way whatever the chunking or the lanes,
+ * so the forward pass does not depend on the thread count; the weights pass (below) sums
+ * per-thread partials in thread order, like convgemm.c's, so it depends on the thread count
+ * only.
  */
 #include "cpu.h"
 
@@ -154,29 +162,51 @@ static const double G4[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, 
                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                 {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
 
-/* U_xi = G g G^T for every channel pair, into A panels; split over output channels. */
+/*
+ * G g G^T and G^T dU G as one 9 x n matrix K: U_xi = sum_k g_k K[k][xi] (k = 3 p + q, xi =
+ * alpha y + x, K[k][xi] = G[y][p] G[x][q]) and, for the weights pass, dg_k = sum_xi K[k][xi]
+ * dU_xi. Rows padded to 48 with zeros (three vectors).
+ */
+static void kron_table(int tile, __m512 k[9][3]) {
+    const int alpha = tile + 2;
+    const double (*G)[3] = tile == 4 ? G4 : G2;
+    float t[9][48] = {{0}};
+    for (int p = 0; p < 3; p++)
+        for (int q = 0; q < 3; q++)
+            for (int y = 0; y < alpha; y++)
+                for (int x = 0; x < alpha; x++) t[3 * p + q][alpha * y + x] = (float)(G[y][p] * G[x][q]);
+    for (int r = 0; r < 9; r++)
+        for (int v = 0; v < 3; v++) k[r][v] = _mm512_loadu_ps(t[r] + 16 * v);
+}
+
+/* U_xi = G g G^T for every channel pair, into A panels; split over the panels (8 output
+ * channels), each walked by input channel so that the 8 values of a panel row are written
+ * together. */
 static void transform_weights_task(void *ctx, int tid, int threads) {
     const wino_job *j = ctx;
     const size_t c = j->z.c, m = j->z.m, mp = j->z.m8 / MR;
-    const int alpha = j->z.tile + 2;
-    const double (*G)[3] = j->z.tile == 4 ? G4 : G2;
-    size_t r0, r1;
-    cpu_split(j->z.m8, tid, threads, &r0, &r1);
-    for (size_t r = r0; r < r1; r++) {
-        float *panel = j->u + (r / MR) * c * MR + r % MR;
+    __m512 k[9][3];
+    kron_table(j->z.tile, k);
+    size_t p0, p1;
+    cpu_split(mp, tid, threads, &p0, &p1);
+    for (size_t p = p0; p < p1; p++)
         for (size_t ci = 0; ci < c; ci++) {
-            for (int y = 0; y < alpha; y++)
-                for (int x = 0; x < alpha; x++) {
-                    double u = 0;
-                    if (r < m) {
-                        const float *w = j->a + (r * c + ci) * 9;
-                        for (int p = 0; p < 3; p++)
-                            for (int q = 0; q < 3; q++) u += G[y][p] * w[3 * p + q] * G[x][q];
+            float out[MR][48];
+            for (size_t rr = 0; rr < MR; rr++) {
+                __m512 u[3] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+                if (p * MR + rr < m) {
+                    const float *w = j->a + ((p * MR + rr) * c + ci) * 9;
+                    for (int q = 0; q < 9; q++) {
+                        __m512 b = _mm512_set1_ps(w[q]);
+                        for (int v = 0; v < 3; v++) u[v] = _mm512_fmadd_ps(b, k[q][v], u[v]);
                     }
-                    panel[(size_t)(y * alpha + x) * mp * c * MR + ci * MR] = (float)u;
                 }
+                for (int v = 0; v < 3; v++) _mm512_storeu_ps(out[rr] + 16 * v, u[v]);
+            }
+            float *row = j->u + (p * c + ci) * MR;
+            for (int xi = 0; xi < j->z.n; xi++)
+                for (size_t rr = 0; rr < MR; rr++) row[(size_t)xi * mp * c * MR + rr] = out[rr][xi];
         }
-    }
 }
 
 /* ---------------------------------------------------------------- transforms */
@@ -868,31 +898,35 @@ static void wgrad_task(void *ctx, int tid, int threads) {
     }
 }
 
-/* dA = G^T (sum of the threads' dU, in thread order) G; split over output channels. */
+/* dA = G^T (sum of the threads' dU, in thread order) G, 16 input channels per vector; split
+ * over output channels. */
 static void wgrad_finish_task(void *ctx, int tid, int threads) {
     const wgrad_job *j = ctx;
     const wgrad_sizes *z = &j->z;
-    const int alpha = z->tile + 2;
-    const double (*G)[3] = z->tile == 4 ? G4 : G2;
+    __m512 k[9][3];
+    kron_table(z->tile, k);
+    float kt[9][48];
+    for (int q = 0; q < 9; q++)
+        for (int v = 0; v < 3; v++) _mm512_storeu_ps(kt[q] + 16 * v, k[q][v]);
     size_t r0, r1;
     cpu_split(z->m, tid, threads, &r0, &r1);
     for (size_t r = r0; r < r1; r++)
-        for (size_t ci = 0; ci < z->c; ci++) {
-            double u[36];
+        for (size_t c0 = 0; c0 < z->c; c0 += 16) {
+            size_t lanes = z->c - c0 < 16 ? z->c - c0 : 16;
+            __mmask16 live = (__mmask16)((1u << lanes) - 1);
+            __m512 dg[9];
+            for (int q = 0; q < 9; q++) dg[q] = _mm512_setzero_ps();
             for (int xi = 0; xi < z->n; xi++) {
-                size_t at = ((size_t)xi * z->m16 + r) * z->c32 + ci;
-                float s = 0;
-                for (int t = 0; t < threads; t++) s += wgrad_partial(j, t)[at];
-                u[xi] = s;
+                size_t at = ((size_t)xi * z->m16 + r) * z->c32 + c0;
+                __m512 du = _mm512_setzero_ps();
+                for (int t = 0; t < threads; t++) du = _mm512_add_ps(du, _mm512_maskz_loadu_ps(live, wgrad_partial(j, t) + at));
+                for (int q = 0; q < 9; q++) dg[q] = _mm512_fmadd_ps(_mm512_set1_ps(kt[q][xi]), du, dg[q]);
             }
-            float *w = j->da + (r * z->c + ci) * 9;
-            for (int p = 0; p < 3; p++)
-                for (int q = 0; q < 3; q++) {
-                    double s = 0;
-                    for (int y = 0; y < alpha; y++)
-                        for (int x = 0; x < alpha; x++) s += G[y][p] * u[y * alpha + x] * G[x][q];
-                    w[3 * p + q] = (float)s;
-                }
+            float out[9][16];
+            for (int q = 0; q < 9; q++) _mm512_storeu_ps(out[q], dg[q]);
+            float *w = j->da + (r * z->c + c0) * 9;
+            for (size_t l = 0; l < lanes; l++)
+                for (int q = 0; q < 9; q++) w[9 * l + q] = out[q][l];
         }
 }
 
