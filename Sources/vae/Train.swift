@@ -23,7 +23,7 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs to train (default 10 unless --minutes).") var epochs: Int?
     @Option(help: "Minutes of training instead of epochs.") var minutes: Double?
     @Option(help: "Batch size (default 128; conditional tasks 64).") var batch: Int?
-    @Option(help: "Adam learning rate (default: 1e-3; --arch deep: 2e-3).") var lr: Float?
+    @Option(help: "Adam learning rate (default: 1e-3; --arch deep: 2e-3, with --task 5e-4).") var lr: Float?
     @Flag(inversion: .prefixedNo, help: "Decay the learning rate to zero along a half cosine over the run (default: off; --arch deep and conditional tasks: on).")
     var cosine: Bool?
     @Option(help: "bernoulli, gaussian or logistic (default: bernoulli for gray, gaussian with learned variance for color).")

@@ -32,10 +32,12 @@ struct TrainingRequestTests {
         }
         let gray = try request(.inpaint, .mnist).resolve()
         #expect(gray.model.channels == 1 && gray.conditional?.mirror == nil)
-        // Shallow conditional models clip nothing; deep ones keep the deep family's clipping.
-        #expect(try request(.colorize).resolve().training.clipNorm == nil)
+        // Shallow conditional models clip nothing; deep ones keep the deep family's clipping, at
+        // half the conditional rate.
+        let shallow = try request(.colorize).resolve().training
+        #expect(shallow.clipNorm == nil && shallow.learningRate == 1e-3)
         let deep = try request(.colorize, .deep).resolve().training
-        #expect(deep.clipNorm == 200 && deep.batch == 64 && deep.learningRate == 1e-3)
+        #expect(deep.clipNorm == 200 && deep.batch == 64 && deep.learningRate == 5e-4)
     }
 
     @Test("conditional tasks on a folder of photos train on 64x64 patches; on smaller pictures, whole pictures")
