@@ -231,7 +231,7 @@ ck_status ck_copy(ck_buffer *dst, size_t dst_offset, const ck_buffer *src, size_
 static ck_status rows_range(const char *fn, const ck_buffer *b, size_t offset, size_t stride,
                             size_t rows, size_t count) {
     ck_status s = range(fn, b, offset, count);
-    if (s || rows <= 1) return s;
+    if (s || rows <= 1 || count == 0) return s;
     CHECK(count <= stride, CK_ERR_ARGUMENT, "%s: blocks of %zu floats %zu apart overlap", fn, count,
           stride);
     CHECK((rows - 1) <= (b->count - offset - count) / stride, CK_ERR_SHAPE,

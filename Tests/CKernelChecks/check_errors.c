@@ -266,6 +266,7 @@ static void scalar_arguments(ckc *c, ck_buffer **a, ck_buffer *foreign) {
     BAD(CK_ERR_SHAPE, ck_copy_rows(a[1], 0, BIG, a[0], 0, 4, 2, 4));   /* second block past the end */
     BAD(CK_ERR_SHAPE, ck_copy_rows(a[1], 0, SIZE_MAX, a[0], 0, 4, 3, 1));
     BAD(CK_ERR_ARGUMENT, ck_copy_rows(a[0], 0, 8, a[0], 4, 8, 2, 4)); /* one buffer */
+    ckc_expect(c, ck_copy_rows(a[1], 0, 0, a[0], 0, 0, 5, 0) == CK_OK, "ck_copy_rows of empty blocks refused");
     BAD(CK_ERR_ARGUMENT, ck_fill(NULL, 0, 1, 0));
     BAD(CK_ERR_SHAPE, ck_fill(a[0], 1, BIG, 0));
 
