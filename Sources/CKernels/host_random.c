@@ -12,7 +12,7 @@ uint64_t ck_random_bits(uint64_t seed, uint64_t counter) { return ck_mix64(seed,
 /* Every step as cpu/random.c's vector code takes it: no expression a * b + c is left for the
  * compiler to fuse or not. */
 float ck_normal_from_bits(uint64_t bits) {
-    float u1 = ((float)(bits >> 40) + 0.5f) * (1.0f / 16777216.0f);
+    float u1 = ck_uniform_from_bits(bits);
     float u2 = ((float)(bits & 0xFFFFFFu) + 0.5f) * (1.0f / 16777216.0f);
     /* -2 log(u1), u1 = 2^e m */
     uint32_t ib, mb;

@@ -67,7 +67,8 @@ static inline __m512 normal16(__m512i z0, __m512i z1) {
     return _mm512_mul_ps(r, c);
 }
 
-static void normal_range_avx512(const cpu_ew *j, size_t b, size_t e) {
+/* Normals [b, b + 16 k) of [b, e) 16 at a time; returns where it stopped. */
+static size_t normal_range_avx512(const cpu_ew *j, size_t b, size_t e) {
     const __m512i seed_mul = _mm512_set1_epi64((long long)(j->seed * 0x9E3779B97F4A7C15ull));
     const __m512i steps = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
     size_t i = b;
@@ -76,7 +77,7 @@ static void normal_range_avx512(const cpu_ew *j, size_t b, size_t e) {
         __m512i c1 = _mm512_add_epi64(c0, _mm512_set1_epi64(8));
         _mm512_storeu_ps(j->y + i, normal16(mix8(seed_mul, c0), mix8(seed_mul, c1)));
     }
-    for (; i < e; i++) j->y[i] = ck_normal_from_bits(ck_mix64(j->seed, j->counter + i));
+    return i;
 }
 
 #if defined(__clang__)
@@ -97,10 +98,7 @@ static int normal_avx512_supported(void) {
 
 static void normal_range(const cpu_ew *j, size_t b, size_t e) {
 #ifdef HAVE_NORMAL_AVX512
-    if (normal_avx512_supported()) {
-        normal_range_avx512(j, b, e);
-        return;
-    }
+    if (normal_avx512_supported()) b = normal_range_avx512(j, b, e);
 #endif
     for (size_t i = b; i < e; i++) j->y[i] = ck_normal_from_bits(ck_mix64(j->seed, j->counter + i));
 }

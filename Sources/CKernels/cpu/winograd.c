@@ -538,18 +538,25 @@ static lane_buffer input_lanes(const cpu_geom *g, const lane_sizes *l) {
     return b;
 }
 
+/* The 6x6 input taps of tile position (ty, tx) of channel ci in X, for all 16 images. */
+static inline void lane_taps(const float *x, const lane_sizes *l, size_t ci, size_t ty, size_t tx,
+                             __m512 d[36]) {
+    const size_t row = l->wp * 16;
+    const float *base = x + ci * l->hp * row + 4 * ty * row + 4 * tx * 16;
+    for (int y = 0; y < 6; y++)
+        for (int k = 0; k < 6; k++) d[6 * y + k] = _mm512_loadu_ps(base + y * row + k * 16);
+}
+
 /* V of tile positions [p0, p0 + np) of the group in X, into the thread's B panels. */
 static void lane_inputs(const wino_job *j, const wino_grid *gr, const lane_sizes *l,
                         const float *x, size_t p0, size_t np, float *v) {
-    const size_t c = j->z.c, per_xi = j->z.panels * c * NR, row = l->wp * 16;
+    const size_t c = j->z.c, per_xi = j->z.panels * c * NR;
     for (size_t p = 0; p < np; p++) {
         size_t ty = (p0 + p) / gr->tw, tx = (p0 + p) % gr->tw;
         float *out = v + (p / 2) * c * NR + (p % 2) * 16;
         for (size_t ci = 0; ci < c; ci++) {
-            const float *base = x + ci * l->hp * row + 4 * ty * row + 4 * tx * 16;
             __m512 d[36], vx[36];
-            for (int y = 0; y < 6; y++)
-                for (int k = 0; k < 6; k++) d[6 * y + k] = _mm512_loadu_ps(base + y * row + k * 16);
+            lane_taps(x, l, ci, ty, tx, d);
             input_transform4(d, vx);
             for (int xi = 0; xi < 36; xi++) _mm512_storeu_ps(out + ci * NR + (size_t)xi * per_xi, vx[xi]);
         }
@@ -804,19 +811,18 @@ static void wgrad_outputs(const wgrad_job *j, const wino_grid *gr, size_t t, siz
 /* V of tile positions [p0, p0 + np) of a group in X (image lanes), tile p * 16 + image. */
 static void wgrad_lane_inputs(const wgrad_job *j, const wino_grid *gr, const float *x, size_t p0,
                               size_t np, float *vbuf) {
-    const size_t c = j->z.c, v_xi = j->z.c32 * j->z.chunk, row = j->z.lanes.wp * 16;
+    const size_t c = j->z.c, v_xi = j->z.c32 * j->z.chunk;
     for (size_t p = 0; p < np; p++) {
         size_t ty = (p0 + p) / gr->tw, tx = (p0 + p) % gr->tw;
         for (size_t c0 = 0; c0 < c; c0 += 16) {
             __m512 block[36][16];
             for (size_t i = 0; i < 16; i++) {
                 __m512 d[36], v[36];
-                const float *base = x + (c0 + i) * j->z.lanes.hp * row + 4 * ty * row + 4 * tx * 16;
-                for (int y = 0; y < 6; y++)
-                    for (int k = 0; k < 6; k++)
-                        d[6 * y + k] = c0 + i < c ? _mm512_loadu_ps(base + y * row + k * 16) : _mm512_setzero_ps();
-                input_transform4(d, v);
-                for (int xi = 0; xi < 36; xi++) block[xi][i] = v[xi];
+                if (c0 + i < c) {
+                    lane_taps(x, &j->z.lanes, c0 + i, ty, tx, d);
+                    input_transform4(d, v);
+                }
+                for (int xi = 0; xi < 36; xi++) block[xi][i] = c0 + i < c ? v[xi] : _mm512_setzero_ps();
             }
             store_block(block, 36, vbuf + (c0 / NR) * j->z.chunk * NR + p * 16 * NR + c0 % NR, NR, v_xi, 0);
         }
