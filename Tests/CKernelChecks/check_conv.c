@@ -272,7 +272,7 @@ void ckc_check_deconv(ckc *c) { sweep(c, 1, 202); }
 /* Kernel 4, stride 2, padding 1: every layer of presets A, B, C at batch 2; and the deep
  * family's stride-1 layers (3x3 "same" in residual blocks and latent heads, 1x1 projections),
  * whose backward-data runs as the flipped convolution's forward pass, and the colorization
- * head. */
+ * and inpainting heads. */
 void ckc_check_models(ckc *c) {
     static const int conv[][3] = {/* c_in, c_out, input size */
         {1, 32, 28}, {32, 64, 14},                             /* A */
@@ -330,6 +330,16 @@ void ckc_check_models(ckc *c) {
         ck_conv_shape s = ck_conv_shape_make(3, 16 + 8 * i, 1 + i, 9 + 4 * i, 24, 3, 3);
         s.pad_h = s.pad_w = 1;
         ckc_conv_case(c, &s, 0, 710 + i);
+    }
+    /* 3x3 "same" convolutions onto 1-4 channels (inpainting heads) are computed directly:
+     * 32 and 64 wide, a masked tail after 64, 32 or 16 columns, planes of 1-2 rows, 1-3 images */
+    static const int few[][5] = {/* batch, c_in, c_out, height, width */
+        {2, 36, 3, 32, 32}, {1, 36, 3, 9, 64}, {3, 5, 4, 5, 37}, {2, 7, 2, 3, 70}, {1, 4, 1, 1, 1},
+        {3, 9, 3, 2, 17}, {2, 33, 1, 6, 48}};
+    for (int i = 0; i < 7; i++) {
+        ck_conv_shape s = ck_conv_shape_make(few[i][0], few[i][1], few[i][3], few[i][4], few[i][2], 3, 3);
+        s.pad_h = s.pad_w = 1;
+        ckc_conv_case(c, &s, 0, 730 + i);
     }
     /* 16 or more images: groups of 16 by image lanes, the rest by tile lanes (ReLU inline
      * and gated, and the other activations after) */

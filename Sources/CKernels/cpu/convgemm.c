@@ -641,6 +641,10 @@ void cpu_fast_forward(cpu_state *st, const cpu_geom *g, int batch, int m, const 
         cpu_winograd_forward(st, g, batch, m, a, img, bias, out, ws, ep);
         return;
     }
+    if (cpu_direct3_applies(g, m)) {
+        cpu_direct3_forward(st, g, batch, m, a, img, bias, out, ep);
+        return;
+    }
     fast_job j;
     job_init(&j, st, g, batch, m, ws);
     j.a = a;
@@ -1177,6 +1181,11 @@ void cpu_fast_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const 
                       const float *img, float *da, float *dsum, float *ws) {
     if (cpu_winograd_applies(g, m)) {
         cpu_winograd_weights(st, g, batch, m, in, img, da, ws);
+        if (dsum) cpu_bias_grad(st, batch, m, geom_plane(g), in, dsum);
+        return;
+    }
+    if (cpu_direct3_applies(g, m)) {
+        cpu_direct3_weights(st, g, batch, m, in, img, da);
         if (dsum) cpu_bias_grad(st, batch, m, geom_plane(g), in, dsum);
         return;
     }

@@ -194,6 +194,18 @@ size_t cpu_winograd_ws(const cpu_state *st, const cpu_geom *g, int m);
 void cpu_winograd_forward(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
                           const float *img, const float *bias, float *out, float *ws,
                           const cpu_epilogue *ep);
+/*
+ * 3x3 stride-1 "same" convolutions onto at most CPU_DIRECT3_MAX_M output channels, computed
+ * directly (direct3.c): the forward pass and the weights pass (da overwritten), which
+ * cpu_fast_forward and cpu_fast_weights take where cpu_direct3_applies; no workspace.
+ */
+#define CPU_DIRECT3_MAX_M 4
+int cpu_direct3_applies(const cpu_geom *g, int m);
+void cpu_direct3_forward(cpu_state *st, const cpu_geom *g, int batch, int m, const float *a,
+                         const float *img, const float *bias, float *out,
+                         const cpu_epilogue *ep);
+void cpu_direct3_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const float *in,
+                         const float *img, float *da);
 /* The weights pass of the same geometries: da = sum_b in[b] x im2col(img[b])^T, [m, channels * 9]. */
 size_t cpu_winograd_weights_ws(const cpu_state *st, const cpu_geom *g, int m);
 void cpu_winograd_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const float *in,
