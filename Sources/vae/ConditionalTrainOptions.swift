@@ -10,7 +10,7 @@ struct ConditionalTrainOptions: ParsableArguments {
     var maskKind: MaskGenerator?
     @Option(help: "Conditional models and VQ-VAEs: convolution widths, e.g. 16,32,64,128 (one stride-2 stage each); --arch deep: the channels of each resolution stage, highest resolution first (default: the preset's).")
     var widths: String?
-    @Option(help: "Conditional models: one step in N trains the prior (sampling) path, the others the ELBO; 0 never (default 4).")
+    @Option(help: "Conditional models: one step in N trains the prior (sampling) path, the others the ELBO; 0 never (default 4; 0 for --arch deep colorization).")
     var priorPathEvery: Int?
     @Flag(inversion: .prefixedNo, help: "Conditional models: also train on left-right mirror images (each flipped with probability 1/2; default: on for color, off for gray data such as digits or text).")
     var mirror: Bool?

@@ -36,8 +36,12 @@ struct TrainingRequestTests {
         // half the conditional rate.
         let shallow = try request(.colorize).resolve().training
         #expect(shallow.clipNorm == nil && shallow.learningRate == 1e-3)
-        let deep = try request(.colorize, .deep).resolve().training
-        #expect(deep.clipNorm == 200 && deep.batch == 64 && deep.learningRate == 5e-4)
+        let deep = try request(.colorize, .deep).resolve()
+        #expect(deep.training.clipNorm == 200 && deep.training.batch == 64 && deep.training.learningRate == 5e-4)
+        // Deep colorization trains the ELBO alone (its posterior collapsed with the prior path);
+        // deep inpainting keeps the prior path.
+        #expect(deep.conditional?.priorPathPeriod == 0)
+        #expect(try request(.inpaint, .deep).resolve().conditional?.priorPathPeriod == 4)
     }
 
     @Test("conditional tasks on a folder of photos train on 64x64 patches; on smaller pictures, whole pictures")
