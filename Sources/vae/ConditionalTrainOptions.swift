@@ -6,7 +6,7 @@ import VAE
 struct ConditionalTrainOptions: ParsableArguments {
     @Option(help: "What to train: vae (the default), inpaint or colorize (a conditional VAE).")
     var task: RunTask = .vae
-    @Option(help: "Inpainting: the training mask mix, e.g. center,boxes,strokes,pixels or mix (all kinds, the default); with --resume, continue with this mix instead.")
+    @Option(help: "Inpainting: the training mask mix, e.g. center,boxes,strokes,pixels or mix (all kinds; the default, except on photos: freeform,center,boxes); with --resume, continue with this mix instead.")
     var maskKind: MaskGenerator?
     @Option(help: "Conditional models and VQ-VAEs: convolution widths, e.g. 16,32,64,128 (one stride-2 stage each); --arch deep: the channels of each resolution stage, highest resolution first (default: the preset's).")
     var widths: String?

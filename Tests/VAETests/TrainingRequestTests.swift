@@ -54,6 +54,9 @@ struct TrainingRequestTests {
         r.data = .folder(directory: dir.path)
         var config = try r.resolve()
         #expect(config.conditional?.patch == TrainingRequest.photoPatch && config.model.height == 64 && config.model.width == 64)
+        // Photos train on large holes only; other data on every kind of mask.
+        #expect(config.conditional?.masks?.kinds == [.freeform, .center, .boxes])
+        #expect(try request(.inpaint).resolve().conditional?.masks?.kinds == MaskKind.allCases)
         r.task = .vae
         #expect(try r.resolve().conditional == nil)
         // One picture below 128 pixels on a side: whole pictures, as for thumbnails.

@@ -54,13 +54,10 @@ public struct ConditionalOptions: Codable, Equatable, Sendable {
     public var priorPathPeriod: Int { priorPathEvery ?? 2 }
 
     /// The prior-path period of new runs unless told otherwise (see `TrainingOptions.conditionalRecipe`):
-    /// every 4th step, except for deep colorization models, which train the ELBO alone. With the
-    /// prior path their posterior collapsed within 2 epochs (KL under 0.1 nats per image, samples
-    /// alike: best of 5 0.03-0.05 dB above the first); without it z stayed in use (KL 33-46) and
-    /// best of 5 rose from +0.40 / +0.48 to +0.88 / +0.90 dB over gray (Tiny ImageNet, 10 minutes
-    /// on one core, seeds 1 and 2). Shallow colorization keeps it (without: best of 5 0.03 dB
-    /// lower, colorfulness 0.42x instead of 0.48x), and so does inpainting, shallow or deep
-    /// (deep without it: first sample 0.3-0.5 dB lower on CIFAR-10 center holes).
+    /// every 4th step, except for deep colorization, whose posterior collapsed with it (best of 5
+    /// +0.40 / +0.48 dB over gray against +0.88 / +0.90 without; Tiny ImageNet, 10 minutes, seeds
+    /// 1-2). Shallow colorization and inpainting keep it (deep inpainting without it: first sample
+    /// 0.3-0.6 dB lower on CIFAR-10 center holes).
     public static func recipePriorPathEvery(_ task: ConditionalTask, deep: Bool) -> Int {
         task == .colorize && deep ? 0 : 4
     }

@@ -157,7 +157,7 @@ public struct TrainingRequest: Sendable {
         }
 
         config.conditional = ConditionalOptions(
-            masks: conditional == .inpaint ? masks ?? MaskGenerator(kinds: MaskKind.allCases) : nil,
+            masks: conditional == .inpaint ? masks ?? MaskGenerator(kinds: MaskKind.recipe(photos: patch != nil)) : nil,
             priorPathEvery: priorPathEvery ?? ConditionalOptions.recipePriorPathEvery(conditional, deep: model.modelFamily == .deep),
             mirror: (mirror ?? (model.channels == 3)) ? true : nil, patch: patch, zoom: patch == nil ? nil : zoom,
             chroma: conditional == .colorize && quantizedColor ? ChromaBins(rebalancing: ChromaBins.recipeRebalancing) : nil,
