@@ -18,10 +18,10 @@ public enum MaskKind: String, CaseIterable, Codable, Sendable {
     case freeform
 
     /// The training mix of new inpainting runs: every kind, or for photos (patch training) the
-    /// large holes alone (freeform, center, boxes): on BSDS500 with 20 minutes on one core that
-    /// mix gave a first sample of +0.17 / +0.21 dB over harmonic fill (freeform / center masks at
-    /// photo size) against -0.02 / +0.00 with every kind, and a best of 5 of +0.17 / +0.21
-    /// against +0.06 / +0.15. Small holes (strokes, pixels) the harmonic fill already explains.
+    /// large holes alone (freeform, center, boxes): on BSDS500 with 20 minutes on one core its
+    /// first sample beat every kind's by 0.19 / 0.21 dB (freeform / center masks at photo size,
+    /// seed 1) and 0.03 / 0.04 dB (seed 2). Small holes (strokes, pixels) the harmonic fill
+    /// already explains.
     public static func recipe(photos: Bool) -> [MaskKind] { photos ? [.freeform, .center, .boxes] : allCases }
 }
 
