@@ -73,12 +73,7 @@ int cpu_fast_conv_supported(void) {
 }
 
 /* Everything below is compiled for AVX-512 and runs only where cpu_fast_conv_supported. */
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl")
-#endif
+CPU_TARGET_BEGIN("avx512f,avx512vl")
 
 #define MR CPU_FAST_MR
 #define NR CPU_FAST_NR
@@ -1210,10 +1205,6 @@ void cpu_fast_weights(cpu_state *st, const cpu_geom *g, int batch, int m, const 
     }
 }
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+CPU_TARGET_END
 
 #endif /* CPU_FAST_CONV */

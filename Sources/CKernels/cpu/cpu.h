@@ -57,6 +57,19 @@ static inline cpu_state *cpu_of(const ck_buffer *b) { return (cpu_state *)b->bac
 #define CPU_IVDEP
 #endif
 
+/*
+ * CPU_TARGET_BEGIN("avx512f,avx512vl") ... CPU_TARGET_END: the functions between are compiled
+ * for those instruction sets (callers check at run time that the CPU has them).
+ */
+#define CPU_PRAGMA(x) _Pragma(#x)
+#if defined(__clang__)
+#define CPU_TARGET_BEGIN(t) CPU_PRAGMA(clang attribute push(__attribute__((target(t))), apply_to = function))
+#define CPU_TARGET_END CPU_PRAGMA(clang attribute pop)
+#else
+#define CPU_TARGET_BEGIN(t) CPU_PRAGMA(GCC push_options) CPU_PRAGMA(GCC target(t))
+#define CPU_TARGET_END CPU_PRAGMA(GCC pop_options)
+#endif
+
 /* Elementwise loops below this many elements run on the calling thread alone. */
 #define CPU_PARALLEL_MIN 32768
 

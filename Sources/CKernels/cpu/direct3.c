@@ -19,12 +19,7 @@
 
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl")
-#endif
+CPU_TARGET_BEGIN("avx512f,avx512vl")
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -178,10 +173,6 @@ void cpu_direct3_weights(cpu_state *st, const cpu_geom *g, int batch, int m, con
     cpu_pool_run(st->pool, weights_task, &j);
 }
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+CPU_TARGET_END
 
 #endif

@@ -9,12 +9,7 @@
 
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx512vl")
-#endif
+CPU_TARGET_BEGIN("avx512f,avx512dq,avx512vl")
 
 /* ck_mix64 of 8 counters. */
 static inline __m512i mix8(__m512i seed_mul, __m512i counter) {
@@ -80,11 +75,7 @@ static size_t normal_range_avx512(const cpu_ew *j, size_t b, size_t e) {
     return i;
 }
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+CPU_TARGET_END
 
 /* AVX-512 with 64-bit multiplies (DQ) on this machine. */
 static int normal_avx512_supported(void) {

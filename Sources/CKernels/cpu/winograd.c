@@ -40,12 +40,7 @@
 
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl")
-#endif
+CPU_TARGET_BEGIN("avx512f,avx512vl")
 
 #define MR CPU_FAST_MR
 #define NR CPU_FAST_NR
@@ -944,10 +939,6 @@ void cpu_winograd_weights(cpu_state *st, const cpu_geom *g, int batch, int m, co
     cpu_pool_run(st->pool, wgrad_finish_task, &j);
 }
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+CPU_TARGET_END
 
 #endif
