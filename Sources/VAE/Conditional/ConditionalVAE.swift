@@ -175,18 +175,20 @@ public final class ConditionalVAE: CheckpointableModel {
         head = try Conv2D(input: [shape[0] + joined[0], shape[1], shape[2]], outChannels: chroma?.classes ?? C,
                           kernel: headKernel, padding: headKernel / 2, maxBatch: maxBatch, workspace: workspace, rng: &rng)
         head.nameParameters("decoder.head")
-        if config.likelihood != .bernoulli, chroma == nil, task == .inpaint {
-            // Means start as the condition's pre-filled pixels (the head's center tap passes
-            // them through), so a new model begins at harmonic fill and learns corrections to it.
-            let inputs = shape[0] + joined[0], taps = headKernel * headKernel
-            for c in 0..<C {
-                try head.weight.value.write([1], at: (c * inputs + shape[0] + c) * taps + taps / 2)
+        if config.likelihood != .bernoulli, chroma == nil {
+            if task == .inpaint {
+                // Means start as the condition's pre-filled pixels (the head's center taps pass
+                // them through): a new model begins at harmonic fill and learns corrections to it.
+                let inputs = shape[0] + joined[0], taps = headKernel * headKernel
+                for c in 0..<C {
+                    try head.weight.value.write([1], at: (c * inputs + shape[0] + c) * taps + taps / 2)
+                }
+                try head.bias.value.fill(0)
+            } else {
+                // Means start at neutral chroma rather than at 0: a bias that Adam would
+                // otherwise take hundreds of steps to walk to 0.5.
+                try head.bias.value.fill(0.5)
             }
-            try head.bias.value.fill(0)
-        } else if config.likelihood != .bernoulli, chroma == nil {
-            // Means start at mid-gray / neutral chroma rather than at 0: a bias that Adam would
-            // otherwise take hundreds of steps to walk to 0.5.
-            try head.bias.value.fill(0.5)
         }
         likelihood = try PixelLikelihood(chroma == nil ? config.likelihood : .bernoulli, channels: C, height: H, width: W,
                                          maxBatch: maxBatch, on: device)
