@@ -144,13 +144,15 @@ struct ConditionalVAETests {
         rows.fill(from: images, indices: 0..<2) { i, _ in SplitMix64(seed: UInt64(i + 1)) }
         try model.load(rows)
         let conditions = Array(try model.condition.read().prefix(2 * model.conditionItem))
-        let means = try model.sample(conditions: conditions, count: 2, noise: Noise.normal(count: 2 * model.config.latent, seed: 4, counter: 0))
-        let plane = 64
+        let noise = Noise.normal(count: 2 * model.config.latent, seed: 4, counter: 0)
+        let means = try model.sample(conditions: conditions, count: 2, noise: noise)
+        // Each condition item is [3 filled color planes; the mask plane].
+        let plane = 64, item = model.conditionItem
         var holes = 0, largest: Float = 0
-        for item in 0..<2 {
-            holes += conditions[(item * 4 + 3) * plane..<(item * 4 + 4) * plane].filter { $0 > 0.5 }.count
+        for i in 0..<2 {
+            holes += conditions[(i * item + 3 * plane)..<((i + 1) * item)].filter { $0 > 0.5 }.count
             for v in 0..<3 * plane {
-                largest = max(largest, abs(means[item * 3 * plane + v] - conditions[item * 4 * plane + v]))
+                largest = max(largest, abs(means[i * 3 * plane + v] - conditions[i * item + v]))
             }
         }
         #expect(holes > 0, "the masks left no holes to fill")

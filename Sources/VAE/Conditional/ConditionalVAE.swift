@@ -172,16 +172,17 @@ public final class ConditionalVAE: CheckpointableModel {
         skips = joins
         headSkip = config.widths.count - stages.count - 1
         let joined = headSkip < 0 ? [Cc, H, W] : skipShapes[headSkip]
-        head = try Conv2D(input: [shape[0] + joined[0], shape[1], shape[2]], outChannels: chroma?.classes ?? C,
+        let headInputs = shape[0] + joined[0]
+        head = try Conv2D(input: [headInputs, shape[1], shape[2]], outChannels: chroma?.classes ?? C,
                           kernel: headKernel, padding: headKernel / 2, maxBatch: maxBatch, workspace: workspace, rng: &rng)
         head.nameParameters("decoder.head")
         if config.likelihood != .bernoulli, chroma == nil {
             if task == .inpaint {
                 // Means start as the condition's pre-filled pixels (the head's center taps pass
                 // them through): a new model begins at harmonic fill and learns corrections to it.
-                let inputs = shape[0] + joined[0], taps = headKernel * headKernel
+                let taps = headKernel * headKernel
                 for c in 0..<C {
-                    try head.weight.value.write([1], at: (c * inputs + shape[0] + c) * taps + taps / 2)
+                    try head.weight.value.write([1], at: (c * headInputs + shape[0] + c) * taps + taps / 2)
                 }
                 try head.bias.value.fill(0)
             } else {
