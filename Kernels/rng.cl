@@ -47,6 +47,17 @@ __kernel void reparameterize(int images, int latent, __global const float *stats
     z[i] = stats[row + j] + exp(0.5f * stats[row + latent + j]) * eps[i];
 }
 
+/* One work-item per row: where the candidate scores lower, it becomes the kept row. */
+__kernel void keep_best_rows(int images, int width, __global const float *score,
+                             __global float *best, __global const float *candidate,
+                             __global float *kept) {
+    int i = get_global_id(0);
+    if (i >= images || !(score[i] < best[i])) return;
+    best[i] = score[i];
+    ulong row = (ulong)i * width;
+    for (int j = 0; j < width; j++) kept[row + j] = candidate[row + j];
+}
+
 /* dmu = dz, dlv = dz eps exp(lv / 2) / 2. */
 __kernel void reparameterize_backward(int images, int latent, __global const float *stats,
                                       __global const float *eps, __global const float *dz,

@@ -740,6 +740,16 @@ ck_status ck_reparameterize_backward(int batch, int latent, const ck_buffer *sta
              "%s", __func__);
 }
 
+ck_status ck_keep_best_rows(int batch, int width, const ck_buffer *score, ck_buffer *best,
+                            const ck_buffer *candidate, ck_buffer *kept) {
+    CHECK(batch > 0 && width > 0, CK_ERR_ARGUMENT, "ck_keep_best_rows: sizes must be positive");
+    ck_backend *be = NULL;
+    size_t n = mul(batch, width);
+    NEED("score", score, (size_t)batch); NEED("best", best, (size_t)batch);
+    NEED("candidate", candidate, n); NEED("kept", kept, n);
+    PROFILED(be->ops->keep_best_rows(batch, width, score, best, candidate, kept), "%s", __func__);
+}
+
 /* ---------------------------------------------------------------- reductions, elementwise */
 
 ck_status ck_sum(const ck_buffer *buffer, size_t offset, size_t count, double *result) {

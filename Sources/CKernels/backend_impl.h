@@ -102,6 +102,8 @@ struct ck_backend_ops {
     ck_status (*reparameterize_backward)(int batch, int latent, const ck_buffer *stats,
                                          const ck_buffer *eps, const ck_buffer *dz,
                                          ck_buffer *dstats);
+    ck_status (*keep_best_rows)(int batch, int width, const ck_buffer *score, ck_buffer *best,
+                                const ck_buffer *candidate, ck_buffer *kept);
 
     ck_status (*sum)(const ck_buffer *, size_t offset, size_t count, int squares, double *result);
     ck_status (*axpby)(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y);

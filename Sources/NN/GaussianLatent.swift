@@ -65,6 +65,14 @@ public final class GaussianLatent {
         return try reparameterize(stats)
     }
 
+    /// z = mu + sigma * eps with the noise rows of a tensor on the same device.
+    @discardableResult
+    public func draw(from stats: Tensor, noise rows: Tensor) throws -> Tensor {
+        setBatch(stats.batch)
+        try noise.copy(from: rows, count: stats.batch * size)
+        return try reparameterize(stats)
+    }
+
     /// Sets z itself (`batch * L` host values), e.g. to decode chosen codes.
     @discardableResult
     public func set(_ values: ArraySlice<Float>) throws -> Tensor {

@@ -125,6 +125,15 @@ public final class Tensor {
         try check(ck_axpby(count, factor, buffer, 0, buffer))
     }
 
+    /// Best-of-K selection on the device: each row of `candidate` (rows of this tensor's
+    /// item size) whose `score` is below `best` (one value per row, lowered to it) becomes this
+    /// tensor's row; the other rows stay.
+    public func keepRows(of candidate: Tensor, scoring score: Tensor, below best: Tensor) throws {
+        precondition(candidate.count == count && score.count == batch && best.count == batch,
+                     "keepRows: \(candidate.shape), \(score.shape) and \(best.shape) do not fit \(shape)")
+        try check(ck_keep_best_rows(Int32(batch), Int32(itemCount), score.buffer, best.buffer, candidate.buffer, buffer))
+    }
+
     /// Sets the batch dimension, keeping the others.
     public func setBatch(_ n: Int) {
         shape[0] = n

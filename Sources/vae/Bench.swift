@@ -180,7 +180,8 @@ struct Bench: ParsableCommand {
         let train = try time("train \(task.rawValue) \(name)") { i in
             rows.fill(from: images, indices: 0..<batch) { p, _ in MaskGenerator.generator(seed: UInt64(i), index: p) }
             try vae.load(rows)
-            try vae.trainStep(StepSettings(), priorPath: options.isPriorPathStep(Int64(i)), seed: 1, optimizer: optimizer)
+            try vae.trainStep(StepSettings(), priorPath: options.isPriorPathStep(Int64(i)),
+                              samples: options.priorPathDraws, seed: 1, optimizer: optimizer)
             try dev.synchronize()
         }
         let conditions = Array(UnsafeBufferPointer(start: rows.conditions, count: batch * vae.conditionItem))
@@ -191,7 +192,8 @@ struct Bench: ParsableCommand {
         return Result(arch: name, task: task.rawValue, device: dev.description, threads: dev.threads, batch: batch,
                       trainImagesPerSecond: Double(batch) / tm * 1000, trainMedianStepMs: tm,
                       trainMinStepMs: train.wall.min()!, trainMaxStepMs: train.wall.max()!,
-                      trainGFLOPs: Double(vae.trainingFLOPs(priorPathEvery: options.priorPathPeriod) * batch) / (tm * 1e6),
+                      trainGFLOPs: Double(vae.trainingFLOPs(priorPathEvery: options.priorPathPeriod,
+                                                                  priorPathSamples: options.priorPathDraws) * batch) / (tm * 1e6),
                       inferImagesPerSecond: Double(batch) / im * 1000, inferMedianStepMs: im,
                       trainMinCPUMs: train.cpu.min()!, peakMemoryMiB: peakMemoryMiB(), ranks: 1, gradientMiB: 0,
                       waitMedianMs: 0, allReduceMedianMs: 0)

@@ -12,6 +12,8 @@ struct ConditionalTrainOptions: ParsableArguments {
     var widths: String?
     @Option(help: "Conditional models: one step in N trains the prior (sampling) path, the others the ELBO; 0 never (default 4; 0 for --arch deep colorization).")
     var priorPathEvery: Int?
+    @Option(help: "Conditional models: a prior-path step draws N latent samples per image and trains on the one whose completion fits best (best of many: diverse samples; default 1).")
+    var priorPathSamples: Int?
     @Flag(inversion: .prefixedNo, help: "Conditional models: also train on left-right mirror images (each flipped with probability 1/2; default: on for color, off for gray data such as digits or text).")
     var mirror: Bool?
     @Option(help: "Conditional models on a folder of photos: train on random NxN patches of the photos at their own size (N is the model's window).")
@@ -26,6 +28,9 @@ struct ConditionalTrainOptions: ParsableArguments {
         if maskKind != nil, task == .colorize { throw ValidationError("--mask-kind applies to --task inpaint") }
         _ = try parsedWidths()
         if let priorPathEvery, priorPathEvery < 0 { throw ValidationError("--prior-path-every must be >= 0") }
+        if let k = priorPathSamples, !(1...ConditionalOptions.maxPriorPathSamples).contains(k) {
+            throw ValidationError("--prior-path-samples must be in 1...\(ConditionalOptions.maxPriorPathSamples)")
+        }
         if patch != nil, task.conditional == nil { throw ValidationError("--patch applies to --task inpaint or colorize") }
         if let patch, !(8...ModelConfig.maxSide).contains(patch) {
             throw ValidationError("--patch must be in 8...\(ModelConfig.maxSide)")
@@ -50,6 +55,7 @@ struct ConditionalTrainOptions: ParsableArguments {
         request.masks = maskKind
         request.widths = try? parsedWidths()
         request.priorPathEvery = priorPathEvery
+        request.priorPathSamples = priorPathSamples
         request.mirror = mirror
         request.patch = patch
         request.zoom = zoom ?? 2

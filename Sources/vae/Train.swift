@@ -125,6 +125,7 @@ struct Train: ParsableCommand {
         differs("--task", conditional.task == .vae ? nil : conditional.task, saved.task)
         differs("--widths", try conditional.parsedWidths(), m.widths)
         differs("--prior-path-every", conditional.priorPathEvery, saved.conditional?.priorPathPeriod ?? 2)
+        differs("--prior-path-samples", conditional.priorPathSamples, saved.conditional?.priorPathDraws ?? 1)
         differs("--mirror", conditional.mirror, saved.conditional?.mirror ?? false)
         differs("--patch", conditional.patch, saved.conditional?.patch ?? 0)
         differs("--zoom", conditional.zoom, saved.conditional?.zoom ?? 1)

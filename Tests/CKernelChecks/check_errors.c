@@ -79,6 +79,7 @@ static ck_status op_normal(ck_buffer **a) { return ck_random_normal(10, 1, 0, a[
 static ck_status op_bernoulli(ck_buffer **a) { return ck_random_bernoulli(10, 1, 0, a[0], a[1]); }
 static ck_status op_reparam(ck_buffer **a) { return ck_reparameterize(2, 3, a[0], a[1], a[2]); }
 static ck_status op_reparam_bwd(ck_buffer **a) { return ck_reparameterize_backward(2, 3, a[0], a[1], a[2], a[3]); }
+static ck_status op_keep_best(ck_buffer **a) { return ck_keep_best_rows(2, 3, a[0], a[1], a[2], a[3]); }
 static ck_status op_axpby(ck_buffer **a) { return ck_axpby(10, 1, a[0], 0, a[1]); }
 static ck_status op_adam(ck_buffer **a) { return ck_adam_update(10, &ADAM, a[0], a[1], a[2], a[3]); }
 static ck_status op_copy(ck_buffer **a) { return ck_copy(a[0], 0, a[1], 0, 10); }
@@ -112,6 +113,7 @@ static const op_entry ops[] = {
     {"ck_random_bernoulli", op_bernoulli, 2, 0},
     {"ck_reparameterize", op_reparam, 3, 0},
     {"ck_reparameterize_backward", op_reparam_bwd, 4, 0},
+    {"ck_keep_best_rows", op_keep_best, 4, 0},
     {"ck_axpby", op_axpby, 2, 0},
     {"ck_adam_update", op_adam, 4, 0},
     {"ck_copy", op_copy, 2, 0},

@@ -234,6 +234,39 @@ static void reparameterize_checks(ckc *c, int batch, int latent, ckc_rng *r) {
     free(st); free(eps); free(dz); free(z); free(ds);
 }
 
+/* K candidates in turn against a reference that keeps each row's lowest score (ties and NaN
+ * scores keep the earlier row). */
+static void keep_best_checks(ckc *c, int batch, int width, int K, ckc_rng *r) {
+    size_t n = (size_t)batch * width;
+    float *score = malloc(batch * 4), *rows = malloc(n * 4), *kept = malloc(n * 4), *best = malloc(batch * 4);
+    for (int i = 0; i < batch; i++) best[i] = INFINITY;
+    ck_buffer *bs = ckc_upload(c, NULL, batch), *bb = ckc_upload(c, best, batch);
+    ck_buffer *bc = ckc_upload(c, NULL, n), *bk = ckc_upload(c, NULL, n);
+    for (int k = 0; k < K; k++) {
+        ckc_fill(r, score, batch, 0, 4);
+        for (int i = 0; i < batch; i += 7) score[i] = k == 1 ? NAN : score[i];
+        for (int i = 3; i < batch && k > 0; i += 11) score[i] = best[i]; /* a tie keeps the earlier */
+        ckc_fill(r, rows, n, -2, 2);
+        for (int i = 0; i < batch; i++)
+            if (score[i] < best[i]) {
+                best[i] = score[i];
+                memcpy(kept + (size_t)i * width, rows + (size_t)i * width, (size_t)width * 4);
+            }
+        if (bs && bc) {
+            ckc_ok(c, ck_buffer_write(bs, 0, batch, score), "write scores");
+            ckc_ok(c, ck_buffer_write(bc, 0, n, rows), "write candidates");
+        }
+        ckc_ok(c, ck_keep_best_rows(batch, width, bs, bb, bc, bk), "ck_keep_best_rows");
+    }
+    float *gotBest = ckc_download(c, bb, batch), *gotKept = ckc_download(c, bk, n);
+    int same = gotBest && gotKept && memcmp(gotBest, best, batch * 4) == 0 && memcmp(gotKept, kept, n * 4) == 0;
+    ckc_expect(c, same, "ck_keep_best_rows: kept rows differ from the reference (batch %d width %d, %d candidates)",
+               batch, width, K);
+    free(gotBest); free(gotKept);
+    ck_buffer_free(bs); ck_buffer_free(bb); ck_buffer_free(bc); ck_buffer_free(bk);
+    free(score); free(rows); free(kept); free(best);
+}
+
 void ckc_check_random(ckc *c) {
     ckc_rng r = {81};
     normal_checks(c);
@@ -242,4 +275,6 @@ void ckc_check_random(ckc *c) {
     reparameterize_checks(c, 1, 1, &r);
     reparameterize_checks(c, 128, 16, &r);
     reparameterize_checks(c, 300, 128, &r);
+    keep_best_checks(c, 1, 1, 3, &r);
+    keep_best_checks(c, 64, 128, 8, &r);
 }

@@ -115,6 +115,35 @@ struct ConditionalVAETests {
         #expect(flipped > n / 4 && flipped < 3 * n / 4, "\(flipped) of \(n) rows flipped")
     }
 
+    @Test("a best-of-K prior-path step trains each image on the draw whose completion scores lowest",
+          arguments: ConditionalTask.allCases)
+    func bestOfManyPriorPath(task: ConditionalTask) throws {
+        let b = 8, K = 3, seed: UInt64 = 4, firstRow: UInt64 = 9
+        let model = try loadedModel(task, likelihood: .gaussian, batch: b)
+        let L = model.config.latent, streamSeed = Noise.Stream.priorPath.seed(seed)
+        // The reference: each draw scored on its own (one-draw passes), the argmin taken on the host.
+        var losses: [[Float]] = [], noises: [[Float]] = []
+        for k in 0..<K {
+            let prior = try model.priorForward()
+            try model.latent.draw(from: prior, seed: k == 0 ? streamSeed : Noise.derive(streamSeed, k),
+                                  counter: model.latentCounter(firstRow))
+            try model.reconstructionLoss(try model.decode())
+            losses.append(try model.lastLoss.read())
+            noises.append(try model.latent.noise.read())
+        }
+        let chosen = (0..<b).map { i in (0..<K).min { losses[$0][i] < losses[$1][i] }! }
+        #expect(Set(chosen).count > 1, "every image chose the same draw: the check would not tell rows apart")
+        _ = try model.priorPathLossAndGradients(seed: seed, firstRow: firstRow, samples: K)
+        let noise = try model.latent.noise.read(), loss = try model.lastLoss.read()
+        for i in 0..<b {
+            #expect(Array(noise[(i * L)..<((i + 1) * L)]) == Array(noises[chosen[i]][(i * L)..<((i + 1) * L)]), "image \(i)")
+            #expect(abs(loss[i] - losses[chosen[i]][i]) <= 1e-4 * max(1, abs(loss[i])), "image \(i)")
+        }
+        // One draw is the plain prior path: its noise is the first draw's.
+        _ = try model.priorPathLossAndGradients(seed: seed, firstRow: firstRow, samples: 1)
+        #expect(try model.latent.noise.read() == noises[0])
+    }
+
     @Test("the prior's skip connections reach the prior network: every parameter gets a gradient")
     func everyParameterLearns() throws {
         let model = try loadedModel(.inpaint, likelihood: .gaussian, batch: 4)

@@ -131,6 +131,7 @@ static const ck_backend_ops cpu_ops = {
     .adam_update = cpu_adam_update,
     .kl_normal_pair = cpu_kl_normal_pair,
     .multiply = cpu_multiply,
+    .keep_best_rows = cpu_keep_best_rows,
     .gate_forward = cpu_gate_forward,
     .gate_backward = cpu_gate_backward,
     .vq_assign = cpu_vq_assign,

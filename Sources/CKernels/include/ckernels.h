@@ -647,6 +647,19 @@ ck_status ck_reparameterize_backward(int batch, int latent, const ck_buffer *sta
                                      const ck_buffer *eps, const ck_buffer *dz,
                                      ck_buffer *dstats);
 
+/**
+ * Best-of-K selection without leaving the device: for each row i whose candidate scores lower
+ * than the best so far (score[i] < best[i]), best[i] = score[i] and kept row i = candidate
+ * row i; other rows are left as they are. Start `best` at +infinity.
+ * batch, width: rows, values per row
+ * score:     [batch] the candidate's score per row (lower is better)
+ * best:      [batch] the best score per row so far, updated
+ * candidate: [batch, width] the candidate's rows
+ * kept:      [batch, width] the rows of the best candidates so far, updated
+ */
+ck_status ck_keep_best_rows(int batch, int width, const ck_buffer *score, ck_buffer *best,
+                            const ck_buffer *candidate, ck_buffer *kept);
+
 /* ---------------------------------------------------------------- reductions, elementwise */
 
 /**

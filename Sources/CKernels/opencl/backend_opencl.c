@@ -47,6 +47,7 @@ static const ck_backend_ops ocl_ops = {
     .random_bernoulli = ocl_random_bernoulli,
     .reparameterize = ocl_reparameterize,
     .reparameterize_backward = ocl_reparameterize_backward,
+    .keep_best_rows = ocl_keep_best_rows,
     .sum = ocl_sum,
     .axpby = ocl_axpby,
     .adam_update = ocl_adam_update,

@@ -1,6 +1,6 @@
 /*
  * random.c -- counter-based random numbers (the CPU's stream, see rng.cl) and the
- * reparameterization z = mu + sigma eps.
+ * reparameterization z = mu + sigma eps, and the selection of the best of several draws.
  */
 #include "ocl.h"
 
@@ -30,4 +30,11 @@ ck_status ocl_reparameterize_backward(int batch, int latent, const ck_buffer *st
     return ocl_launch_1d(ocl_of(stats), K_reparameterize_backward, (size_t)batch * latent,
                          OCL_ARGS(OCL_INT(batch), OCL_INT(latent), OCL_BUF(stats), OCL_BUF(eps),
                                   OCL_BUF(dz), OCL_BUF(dstats)));
+}
+
+ck_status ocl_keep_best_rows(int batch, int width, const ck_buffer *score, ck_buffer *best,
+                             const ck_buffer *candidate, ck_buffer *kept) {
+    return ocl_launch_1d(ocl_of(best), K_keep_best_rows, (size_t)batch,
+                         OCL_ARGS(OCL_INT(batch), OCL_INT(width), OCL_BUF(score), OCL_BUF(best),
+                                  OCL_BUF(candidate), OCL_BUF(kept)));
 }

@@ -6,6 +6,9 @@ public struct ConditionalOptions: Codable, Equatable, Sendable {
     /// One optimizer step in this many trains the prior path (z from the prior, the GSNN half of
     /// Sohn et al.'s hybrid objective); the others the ELBO. 0 never does. Nil reads as 2.
     public var priorPathEvery: Int?
+    /// A prior-path step draws this many z per image and trains on the one whose completion fits
+    /// the truth best (see `ConditionalVAE.priorPathLossAndGradients`); nil reads as 1.
+    public var priorPathSamples: Int?
     /// Train on left-right mirror images too: each training image is flipped with probability
     /// 1/2 (more data for photos; wrong for digits or text). Nil reads as false.
     public var mirror: Bool?
@@ -49,6 +52,12 @@ public struct ConditionalOptions: Codable, Equatable, Sendable {
 
     /// The zoom-out factors patches are drawn at.
     public var zoomRange: ClosedRange<Float> { 1...max(1, zoom ?? 1) }
+
+    /// The most draws a prior-path step may take (each is a decoder pass).
+    public static let maxPriorPathSamples = 64
+
+    /// `priorPathSamples` with its default.
+    public var priorPathDraws: Int { priorPathSamples ?? 1 }
 
     /// `priorPathEvery` with its default (2: what runs before it was recorded used).
     public var priorPathPeriod: Int { priorPathEvery ?? 2 }

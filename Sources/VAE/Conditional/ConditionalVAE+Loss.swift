@@ -10,14 +10,17 @@ extension ConditionalVAE {
     /// - Parameters:
     ///   - settings: beta and free bits (see `GaussianLatent`)
     ///   - priorPath: train the generation path instead of the ELBO
+    ///   - samples: the generation path's draws per image, of which the best trains (see
+    ///     `priorPathLossAndGradients`)
     ///   - seed: the run's seed; the step's noise comes from (seed, optimizer step)
     ///   - optimizer: updates the parameters (its `step` numbers the batch's rows)
     /// - Returns: the batch's summed reconstruction and KL terms.
     @discardableResult
-    public func trainStep(_ settings: StepSettings, priorPath: Bool = false, seed: UInt64, optimizer: Adam) throws -> LossSums {
+    public func trainStep(_ settings: StepSettings, priorPath: Bool = false, samples: Int = 1, seed: UInt64,
+                          optimizer: Adam) throws -> LossSums {
         let firstRow = UInt64(optimizer.step) &* UInt64(maxBatch)
         let sums = priorPath
-            ? try priorPathLossAndGradients(seed: seed, firstRow: firstRow)
+            ? try priorPathLossAndGradients(seed: seed, firstRow: firstRow, samples: samples)
             : try lossAndGradients(settings, seed: seed, firstRow: firstRow)
         try optimizer.update()
         return sums
@@ -52,12 +55,33 @@ extension ConditionalVAE {
     /// target with z = mu_p(c) + sigma_p(c) eps drawn from the prior, as at test time, and its
     /// gradient into the decoder and the prior network. The posterior takes no part: its
     /// gradients are set to zero.
+    ///
+    /// With `samples` K > 1 each image trains on the best of K draws (the one whose completion
+    /// the likelihood scores best, found by decoding each without gradients): the best-of-many
+    /// or variety loss (Bhattacharyya et al. 2018, Gupta et al. 2018). One draw trains the
+    /// prior's samples toward the completions' mean, where they all look alike; the best of K
+    /// trains them to cover the completions that fit, so that of K samples at test time one is
+    /// close to the truth.
     @discardableResult
-    public func priorPathLossAndGradients(seed: UInt64, firstRow: UInt64) throws -> LossSums {
+    public func priorPathLossAndGradients(seed: UInt64, firstRow: UInt64, samples: Int = 1) throws -> LossSums {
         let b = target.batch
         precondition(condition.batch == b, "target and condition batches differ")
+        precondition(samples >= 1, "a prior-path step needs at least one draw")
         let prior = try priorForward()
-        try latent.draw(from: prior, seed: Noise.Stream.priorPath.seed(seed), counter: latentCounter(firstRow))
+        let streamSeed = Noise.Stream.priorPath.seed(seed), counter = latentCounter(firstRow)
+        if samples == 1 {
+            try latent.draw(from: prior, seed: streamSeed, counter: counter)
+        } else {
+            bestLoss.setBatch(b)
+            bestNoise.setBatch(b)
+            try bestLoss.fill(.infinity)
+            for k in 0..<samples {
+                try latent.draw(from: prior, seed: k == 0 ? streamSeed : Noise.derive(streamSeed, k), counter: counter)
+                try reconstructionLoss(try decode())
+                try bestNoise.keepRows(of: latent.noise, scoring: lastLoss, below: bestLoss)
+            }
+            try latent.draw(from: prior, noise: bestNoise)
+        }
         try reconstructionLoss(try decode(), gradientScale: 1 / Float(b))
         let dz = try decoderBackward()
         try priorBackward(try latent.backward(prior, sampleGradient: dz, into: latent.priorGradient!))

@@ -70,6 +70,8 @@ public final class ConditionalVAE: CheckpointableModel {
     public var temperature: Float = 1
     let bins: CategoricalLikelihood?
     let labels: Tensor?, labelWeights: Tensor?
+    /// Best-of-K prior-path steps: each image's best loss so far [batch] and its noise [batch, L].
+    let bestLoss: Tensor, bestNoise: Tensor
     /// The prior stage whose feature map the head joins (-1: the condition itself).
     let headSkip: Int
     let workspace: Workspace
@@ -204,6 +206,8 @@ public final class ConditionalVAE: CheckpointableModel {
             labelWeights = nil
         }
         latent = try GaussianLatent(size: L, maxBatch: maxBatch, learnedPrior: true, on: device)
+        bestLoss = try Tensor([maxBatch], on: device)
+        bestNoise = try Tensor([maxBatch, L], on: device)
 
         target = try Tensor([maxBatch, C, H, W], on: device)
         condition = try Tensor([maxBatch, Cc, H, W], on: device)
@@ -220,11 +224,13 @@ public final class ConditionalVAE: CheckpointableModel {
 
     /// Floating-point operations of one image's training step (forward, and a backward of about
     /// twice the forward): an ELBO step runs every network, a prior-path step all but the
-    /// posterior; `priorPathEvery` says how they alternate.
-    public func trainingFLOPs(priorPathEvery: Int) -> Int {
+    /// posterior (and with `priorPathSamples` K > 1, K more decoder forwards to pick the best
+    /// draw); `priorPathEvery` says how they alternate.
+    public func trainingFLOPs(priorPathEvery: Int, priorPathSamples: Int = 1) -> Int {
         let prior = priorStages.reduce(0) { $0 + $1.forwardFLOPs } + priorHead.forwardFLOPs
         let decoder = projection.forwardFLOPs + decoderStages.reduce(0) { $0 + $1.forwardFLOPs } + head.forwardFLOPs
-        let elbo = 3 * (posteriorEncoder.forwardFLOPs + prior + decoder), priorPath = 3 * (prior + decoder)
+        let elbo = 3 * (posteriorEncoder.forwardFLOPs + prior + decoder)
+        let priorPath = 3 * (prior + decoder) + (priorPathSamples > 1 ? priorPathSamples * decoder : 0)
         guard priorPathEvery > 0 else { return elbo }
         return (elbo * (priorPathEvery - 1) + priorPath) / priorPathEvery
     }

@@ -57,12 +57,13 @@ extension Report {
                 : "input (luminance), \(samples) colorizations, ground truth"
             report.panels = [("Held-out images, one per row: \(columns)", grid.enlarged(by: max(1, 768 / grid.width)))]
         }
-        let m = config.model, t = config.training
+        let m = config.model, t = config.training, options = config.conditional ?? ConditionalOptions()
+        let draws = options.priorPathDraws
         report.summary = [
             ("task", config.task.rawValue + (config.conditional?.masks.map { " (training masks: \($0))" } ?? "")),
             ("model", "conditional VAE (posterior, prior and decoder networks): \(m.channels)x\(m.height)x\(m.width) images, widths \(m.widths), latent \(m.latent), \(m.likelihood.rawValue) over \(model.targetChannels) target channels given \(model.conditionChannels) condition channels"),
             ("parameters", String(model.parameterCount)),
-            ("training", "batch \(t.batch), lr \(t.learningRate), beta \(t.beta), free bits \(t.freeBits), warm-up \(t.warmupEpochs) epochs, one prior-path step in \((config.conditional ?? ConditionalOptions()).priorPathPeriod), seed \(t.seed)"),
+            ("training", "batch \(t.batch), lr \(t.learningRate), beta \(t.beta), free bits \(t.freeBits), warm-up \(t.warmupEpochs) epochs, one prior-path step in \(options.priorPathPeriod)\(draws > 1 ? " (best of \(draws) draws)" : ""), seed \(t.seed)"),
             ("steps", "\(state.step) in \(String(format: "%.1f", state.seconds)) s"),
         ]
         if let last = history.last {

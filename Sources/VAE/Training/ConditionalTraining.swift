@@ -58,7 +58,7 @@ final class ConditionalTraining: TrainingFamily {
         }
         try model.load(batch)
         if options.isPriorPathStep(step) {
-            try model.priorPathLossAndGradients(seed: seed, firstRow: firstRow)
+            try model.priorPathLossAndGradients(seed: seed, firstRow: firstRow, samples: options.priorPathDraws)
             return nil
         }
         return try model.lossAndGradients(StepSettings(beta: beta, freeBits: config.training.freeBits), seed: seed,

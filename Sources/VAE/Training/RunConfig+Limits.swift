@@ -42,6 +42,9 @@ extension RunConfig {
         if task == .colorize, model.channels != 3 { throw VAEError("a colorization model needs 3 channels, not \(model.channels)") }
         guard let c = conditional else { return }
         if let every = c.priorPathEvery, every < 0 { throw VAEError("priorPathEvery \(every) is negative") }
+        if let k = c.priorPathSamples, !(1...ConditionalOptions.maxPriorPathSamples).contains(k) {
+            throw VAEError("priorPathSamples \(k) is outside 1...\(ConditionalOptions.maxPriorPathSamples)")
+        }
         if let patch = c.patch, !(patch == model.height && patch == model.width) {
             throw VAEError("patch \(patch) is not the model's size \(model.height)x\(model.width)")
         }

@@ -40,6 +40,7 @@ public struct TrainingRequest: Sendable {
     public var masks: MaskGenerator?
     /// Conditional models: one step in this many trains the prior path (nil: the recipe's 4).
     public var priorPathEvery: Int?
+    public var priorPathSamples: Int?
     /// Conditional models: also train on mirror images (nil: for color data, not for gray).
     public var mirror: Bool?
     /// Images per step and free bits (nil: the task's or family's recipe, else `training`'s).
@@ -162,6 +163,7 @@ public struct TrainingRequest: Sendable {
             mirror: (mirror ?? (model.channels == 3)) ? true : nil, patch: patch, zoom: patch == nil ? nil : zoom,
             chroma: conditional == .colorize && quantizedColor ? ChromaBins(rebalancing: ChromaBins.recipeRebalancing) : nil,
             headKernel: ConditionalOptions.recipeHeadKernel(conditional))
+        config.conditional?.priorPathSamples = priorPathSamples
         if conditional == .colorize, model.channels != 3 {
             throw VAEError("colorization needs color images; \(data) has \(model.channels) channel(s)")
         }
