@@ -5,10 +5,11 @@ import VAE
 
 /// The latent temperature of conditional completions (`vae inpaint`, `vae colorize`, `vae evaluate --task`).
 struct TemperatureOption: ParsableArguments {
-    @Option(help: "Scale of the latent noise of a conditional model's completions: 1 samples them, below 1 stays nearer the most likely one (0: its mean).")
-    var temperature: Float = 1
+    @Option(help: "Scale of the latent noise of a conditional model's completions: 1 samples them, below 1 stays nearer the most likely one (0: its mean) (default: the run's; 1 unless its training recipe chose another).")
+    var temperature: Float?
 
     func validate() throws {
+        guard let temperature else { return }
         guard temperature.isFinite, (0...10).contains(temperature) else { throw ValidationError("--temperature must be in 0...10") }
     }
 }

@@ -34,6 +34,7 @@ struct ConditionalEvaluateOptions: ParsableArguments {
         var evaluator = ConditionalEvaluator(completer: completer, samples: samples, seed: seed,
                                              masks: maskKind)
         evaluator.method = methodName
+        let latentTemperature = (completer as? ConditionalVAE).map { $0.temperature == 1 ? "" : " at latent temperature \($0.temperature)" } ?? ""
         let showProgress = !json && isatty(STDERR_FILENO) == 1
         let started = Date()
         let split = split == .all ? .test : split
@@ -58,7 +59,7 @@ struct ConditionalEvaluateOptions: ParsableArguments {
             print(String(decoding: try encoder.encode(r), as: UTF8.self))
             return
         }
-        print("images       \(r.images) (\(data?.description ?? config.training.data), \(split.rawValue)), \(r.samples) samples each, method \(r.method), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("images       \(r.images) (\(data?.description ?? config.training.data), \(split.rawValue)), \(r.samples) samples each, method \(r.method)\(latentTemperature), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         if let w = r.meanWidth, let h = r.meanHeight, let t = r.secondsPerPicture {
             print(String(format: "pictures     at their own size, %.0fx%.0f on average; %.2f s per picture for %d samples", w, h, t, r.samples))
         }

@@ -223,7 +223,10 @@ struct ConditionalVAETests {
         t.cosineDecay = true
         t.seed = 2
         var config = RunConfig(model: Self.config(channels: channels), training: t, task: task == .inpaint ? .inpaint : .colorize)
-        config.conditional = ConditionalOptions(masks: task == .inpaint ? try MaskGenerator(parsing: "center,boxes") : nil)
+        // Inpainting trains its prior path on the best of 3 draws and completes cooler.
+        config.conditional = task == .inpaint
+            ? ConditionalOptions(masks: try MaskGenerator(parsing: "center,boxes"), priorPathSamples: 3, temperature: 0.6)
+            : ConditionalOptions()
         let temporary = TemporaryDirectory(), dir = temporary.path
         let trainer = try Fixtures.train(config, directory: dir, device: device, train: train, validation: validation)
         let state = trainer.state
@@ -249,6 +252,13 @@ struct ConditionalVAETests {
         // The checkpoint loads back for its task only.
         let (loaded, _) = try ConditionalVAE.load(from: dir, task: task, device: device)
         #expect(try loaded.parameters.last!.value.read() == trainer.conditional.parameters.last!.value.read())
+        // The run's completion temperature, unless a completion asks for another.
+        let temperature: Float = task == .inpaint ? 0.6 : 1
+        #expect(loaded.temperature == temperature && trainer.conditional.temperature == temperature)
+        let kept = try CompletionMethod.auto.completer(checkpoint: dir, task: task, iterations: 1, device: device).0
+        let asked = try CompletionMethod.auto.completer(checkpoint: dir, task: task, iterations: 1, temperature: 0.3,
+                                                        device: device).0
+        #expect((kept as? ConditionalVAE)?.temperature == temperature && (asked as? ConditionalVAE)?.temperature == 0.3)
         let other: ConditionalTask = task == .inpaint ? .colorize : .inpaint
         #expect(throws: VAEError.self) { try ConditionalVAE.load(from: dir, task: other, device: device) }
     }

@@ -68,6 +68,34 @@ struct TrainingRequestTests {
         #expect(try r.resolve().conditional?.patch == 32)
     }
 
+    @Test("inpainting pictures of the model's size trains on the best of 4 prior draws and completes at temperature 0.6; photos, color and deep models on one")
+    func bestOfManyRecipe() throws {
+        let small = try request(.inpaint).resolve().conditional
+        #expect(small?.priorPathDraws == 4 && small?.completionTemperature == 0.6)
+        for (task, arch) in [(RunTask.colorize, Architecture.auto), (.inpaint, .deep), (.colorize, .deep)] {
+            let c = try request(task, arch).resolve().conditional
+            #expect(c?.priorPathSamples == nil && c?.temperature == nil, "\(task) \(arch)")
+        }
+        let dir = TemporaryDirectory()
+        try Image(width: 200, height: 130, channels: 3, pixels: [Float](repeating: 0.5, count: 200 * 130 * 3))
+            .writePNG(to: dir.file("a.png"))
+        var photos = request(.inpaint)
+        photos.data = .folder(directory: dir.path)
+        #expect(try photos.resolve().conditional?.priorPathSamples == nil)
+        // Asked for: one draw takes temperature 1; draws on photos take the cooler completions.
+        var one = request(.inpaint)
+        one.priorPathSamples = 1
+        #expect(try one.resolve().conditional.map { ($0.priorPathSamples, $0.temperature) } ?? (0, 0) == (nil, nil))
+        photos.priorPathSamples = 8
+        #expect(try photos.resolve().conditional.map { ($0.priorPathDraws, $0.completionTemperature) } ?? (0, 0) == (8, 0.6))
+        // Without prior-path steps there is nothing to draw for.
+        var none = request(.inpaint)
+        none.priorPathEvery = 0
+        #expect(try none.resolve().conditional?.priorPathSamples == nil)
+        none.priorPathSamples = 4
+        #expect(throws: VAEError.self) { try none.resolve() }
+    }
+
     @Test("given options win over the recipe")
     func overrides() throws {
         var r = request(.inpaint)

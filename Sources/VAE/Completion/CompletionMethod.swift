@@ -13,12 +13,13 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
     /// - Parameters:
     ///   - checkpoint: the run directory
     ///   - iterations: imputation chain length (plain VAEs)
-    ///   - temperature: the conditional model's latent noise scale (1: samples of p(z | c))
+    ///   - temperature: the conditional model's latent noise scale (1: samples of p(z | c)); nil
+    ///     keeps the run's (`ConditionalOptions.temperature`)
     ///   - rebalancing: a colorization model's read-out of its color bins (see
     ///     `ChromaBins.rebalancing`); nil keeps the run's
     /// - Returns: the completer, the run's configuration and the method's name.
     /// - Throws: `VAEError` when the checkpoint cannot do the task by this method.
-    public func completer(checkpoint: String, task: ConditionalTask, iterations: Int, temperature: Float = 1,
+    public func completer(checkpoint: String, task: ConditionalTask, iterations: Int, temperature: Float? = nil,
                           rebalancing: Float? = nil, device: Device) throws
         -> (TileCompleter, RunConfig, String) {
         let config = try Checkpoint.loadConfig(checkpoint)
@@ -30,7 +31,7 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
                 throw VAEError("\(checkpoint): --method \(rawValue) needs a plain VAE checkpoint; this one is a conditional model (use --method conditional)")
             }
             let (model, config) = try ConditionalVAE.load(from: checkpoint, task: task, device: device)
-            model.temperature = temperature
+            if let temperature { model.temperature = temperature }
             if let rebalancing {
                 guard model.chroma != nil else {
                     throw VAEError("\(checkpoint): --rebalancing applies to colorization with color bins (vae train --task colorize --color bins)")
@@ -48,7 +49,7 @@ public enum CompletionMethod: String, CaseIterable, Sendable {
         guard rebalancing == nil else {
             throw VAEError("\(checkpoint): --rebalancing applies to colorization with color bins; this one is a plain VAE")
         }
-        guard temperature == 1 else {
+        guard temperature == nil else {
             throw VAEError("\(checkpoint): --temperature applies to conditional models (vae train --task \(task.rawValue)); this one is a plain VAE")
         }
         guard config.model.classes == nil else {

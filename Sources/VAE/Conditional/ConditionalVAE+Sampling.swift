@@ -22,6 +22,7 @@ extension ConditionalVAE {
                                headKernel: (config.conditional ?? ConditionalOptions()).headKernelSize)
         }
         try Checkpoint.load(into: model, optimizer: nil, from: directory)
+        model.temperature = (config.conditional ?? ConditionalOptions()).completionTemperature
         return (model, config)
     }
 

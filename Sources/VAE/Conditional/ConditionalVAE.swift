@@ -66,7 +66,8 @@ public final class ConditionalVAE: CheckpointableModel {
     /// loss weights [batch, H / stride, W / stride]; nil for a pixel likelihood.
     public internal(set) var chroma: ChromaBins?
     /// The scale of the latent noise when completing pictures (`vae inpaint|colorize|evaluate
-    /// --temperature`): 1 samples p(z | c); 0 decodes its mean.
+    /// --temperature`, by default the run's `ConditionalOptions.temperature`): 1 samples p(z | c); 0
+    /// decodes its mean.
     public var temperature: Float = 1
     let bins: CategoricalLikelihood?
     let labels: Tensor?, labelWeights: Tensor?

@@ -36,6 +36,7 @@ final class ConditionalTraining: TrainingFamily {
         model = try ConditionalVAE(config.model, task: task, device: device,
                                    maxBatch: try t.batch(perRankOf: ranks, images: self.train.count), seed: t.seed,
                                    chroma: options.chroma, headKernel: options.headKernelSize)
+        model.temperature = options.completionTemperature
         batch = ConditionalBatch(task: task, channels: config.model.channels, height: config.model.height,
                                  width: config.model.width, capacity: model.maxBatch, masks: masks, chroma: options.chroma)
     }

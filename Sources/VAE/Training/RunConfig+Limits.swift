@@ -48,6 +48,7 @@ extension RunConfig {
         if let patch = c.patch, !(patch == model.height && patch == model.width) {
             throw VAEError("patch \(patch) is not the model's size \(model.height)x\(model.width)")
         }
+        if let t = c.temperature, !(t.isFinite && t >= 0 && t <= 10) { throw VAEError("temperature \(t) is outside 0...10") }
         if let zoom = c.zoom, !(zoom >= 1 && zoom <= 8) { throw VAEError("zoom \(zoom) is outside 1...8") }
         if let k = c.headKernel, k != 1, k != 3 { throw VAEError("headKernel \(k) is not 1 or 3") }
         if let chroma = c.chroma {

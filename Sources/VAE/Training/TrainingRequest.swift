@@ -40,6 +40,8 @@ public struct TrainingRequest: Sendable {
     public var masks: MaskGenerator?
     /// Conditional models: one step in this many trains the prior path (nil: the recipe's 4).
     public var priorPathEvery: Int?
+    /// Conditional models: draws per image of a prior-path step, the best of which trains (nil:
+    /// the recipe's, `ConditionalOptions.recipePriorPathSamples`).
     public var priorPathSamples: Int?
     /// Conditional models: also train on mirror images (nil: for color data, not for gray).
     public var mirror: Bool?
@@ -157,13 +159,19 @@ public struct TrainingRequest: Sendable {
             return config
         }
 
+        let every = priorPathEvery ?? ConditionalOptions.recipePriorPathEvery(conditional, deep: model.modelFamily == .deep)
+        if every == 0, (priorPathSamples ?? 1) > 1 {
+            throw VAEError("--prior-path-samples needs prior-path steps; --prior-path-every is 0")
+        }
+        // Several draws per prior-path step spread the prior's samples: completions take them cooler.
+        let draws = every == 0 ? 1 : priorPathSamples
+            ?? ConditionalOptions.recipePriorPathSamples(conditional, photos: patch != nil, deep: model.modelFamily == .deep)
         config.conditional = ConditionalOptions(
             masks: conditional == .inpaint ? masks ?? MaskGenerator(kinds: MaskKind.recipe(photos: patch != nil)) : nil,
-            priorPathEvery: priorPathEvery ?? ConditionalOptions.recipePriorPathEvery(conditional, deep: model.modelFamily == .deep),
+            priorPathEvery: every, priorPathSamples: draws > 1 ? draws : nil, temperature: draws > 1 ? ConditionalOptions.bestOfManyTemperature : nil,
             mirror: (mirror ?? (model.channels == 3)) ? true : nil, patch: patch, zoom: patch == nil ? nil : zoom,
             chroma: conditional == .colorize && quantizedColor ? ChromaBins(rebalancing: ChromaBins.recipeRebalancing) : nil,
             headKernel: ConditionalOptions.recipeHeadKernel(conditional))
-        config.conditional?.priorPathSamples = priorPathSamples
         if conditional == .colorize, model.channels != 3 {
             throw VAEError("colorization needs color images; \(data) has \(model.channels) channel(s)")
         }
