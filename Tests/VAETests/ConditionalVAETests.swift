@@ -20,8 +20,8 @@ struct ConditionalVAETests {
 
     /// A model with a loaded batch of random targets and conditions.
     func loadedModel(_ task: ConditionalTask, likelihood: Likelihood, batch: Int, deep: Bool = false,
-                     headKernel: Int = 1) throws -> ConditionalVAE {
-        let device = try Device("cpu", threads: 1)
+                     headKernel: Int = 1, device name: String = "cpu") throws -> ConditionalVAE {
+        let device = try Device(name, threads: 1)
         let model = try ConditionalVAE(Self.config(channels: task == .colorize ? 3 : 1, likelihood: likelihood, deep: deep),
                                        task: task, device: device, maxBatch: batch, seed: 11, headKernel: headKernel)
         if let scale = model.likelihood.scale { try scale.value.fill(-1) }
@@ -115,11 +115,14 @@ struct ConditionalVAETests {
         #expect(flipped > n / 4 && flipped < 3 * n / 4, "\(flipped) of \(n) rows flipped")
     }
 
+    /// The devices here: the CPU, and OpenCL where a device is installed.
+    static let devices = ["cpu"] + ((try? Device("opencl", threads: 1)) != nil ? ["opencl"] : [])
+
     @Test("a best-of-K prior-path step trains each image on the draw whose completion scores lowest",
-          arguments: ConditionalTask.allCases)
-    func bestOfManyPriorPath(task: ConditionalTask) throws {
+          arguments: ConditionalTask.allCases, devices)
+    func bestOfManyPriorPath(task: ConditionalTask, device: String) throws {
         let b = 8, K = 3, seed: UInt64 = 4, firstRow: UInt64 = 9
-        let model = try loadedModel(task, likelihood: .gaussian, batch: b)
+        let model = try loadedModel(task, likelihood: .gaussian, batch: b, device: device)
         let L = model.config.latent, streamSeed = Noise.Stream.priorPath.seed(seed)
         // The reference: each draw scored on its own (one-draw passes), the argmin taken on the host.
         var losses: [[Float]] = [], noises: [[Float]] = []
