@@ -228,7 +228,7 @@ struct ConditionalVAETests {
         var config = RunConfig(model: Self.config(channels: channels), training: t, task: task == .inpaint ? .inpaint : .colorize)
         // Inpainting trains its prior path on the best of 3 draws and completes cooler.
         config.conditional = task == .inpaint
-            ? ConditionalOptions(masks: try MaskGenerator(parsing: "center,boxes"), priorPathSamples: 3, temperature: 0.6)
+            ? ConditionalOptions(masks: try MaskGenerator(parsing: "center,boxes"), priorPathSamples: 3, temperature: 0.5)
             : ConditionalOptions()
         let temporary = TemporaryDirectory(), dir = temporary.path
         let trainer = try Fixtures.train(config, directory: dir, device: device, train: train, validation: validation)
@@ -256,7 +256,7 @@ struct ConditionalVAETests {
         let (loaded, _) = try ConditionalVAE.load(from: dir, task: task, device: device)
         #expect(try loaded.parameters.last!.value.read() == trainer.conditional.parameters.last!.value.read())
         // The run's completion temperature, unless a completion asks for another.
-        let temperature: Float = task == .inpaint ? 0.6 : 1
+        let temperature: Float = task == .inpaint ? 0.5 : 1
         #expect(loaded.temperature == temperature && trainer.conditional.temperature == temperature)
         let kept = try CompletionMethod.auto.completer(checkpoint: dir, task: task, iterations: 1, device: device).0
         let asked = try CompletionMethod.auto.completer(checkpoint: dir, task: task, iterations: 1, temperature: 0.3,

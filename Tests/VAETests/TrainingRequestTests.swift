@@ -68,10 +68,10 @@ struct TrainingRequestTests {
         #expect(try r.resolve().conditional?.patch == 32)
     }
 
-    @Test("inpainting pictures of the model's size trains on the best of 4 prior draws and completes at temperature 0.6; photos, color and deep models on one")
+    @Test("inpainting pictures of the model's size trains on the best of 4 prior draws and completes at temperature 0.5; photos, color and deep models on one")
     func bestOfManyRecipe() throws {
         let small = try request(.inpaint).resolve().conditional
-        #expect(small?.priorPathDraws == 4 && small?.completionTemperature == 0.6)
+        #expect(small?.priorPathDraws == 4 && small?.completionTemperature == 0.5)
         for (task, arch) in [(RunTask.colorize, Architecture.auto), (.inpaint, .deep), (.colorize, .deep)] {
             let c = try request(task, arch).resolve().conditional
             #expect(c?.priorPathSamples == nil && c?.temperature == nil, "\(task) \(arch)")
@@ -87,7 +87,7 @@ struct TrainingRequestTests {
         one.priorPathSamples = 1
         #expect(try one.resolve().conditional.map { ($0.priorPathSamples, $0.temperature) } ?? (0, 0) == (nil, nil))
         photos.priorPathSamples = 8
-        #expect(try photos.resolve().conditional.map { ($0.priorPathDraws, $0.completionTemperature) } ?? (0, 0) == (8, 0.6))
+        #expect(try photos.resolve().conditional.map { ($0.priorPathDraws, $0.completionTemperature) } ?? (0, 0) == (8, 0.5))
         // Without prior-path steps there is nothing to draw for.
         var none = request(.inpaint)
         none.priorPathEvery = 0
