@@ -58,9 +58,9 @@ ck_status ocl_fail_alloc(cl_int err, const char *what);
     X(bernoulli_nll) X(gaussian_nll) X(gaussian_dlogvar) X(logistic_nll)                   \
     X(logistic_dlogscale) X(kl_normal) X(kl_normal_grad) X(kl_normal_pair) X(reduce_sum)   \
     X(kl_normal_pair_dq) X(random_normal) X(random_bernoulli) X(reparameterize)            \
-    X(reparameterize_backward) X(keep_best_rows) X(adam_update) X(softmax_nll) X(multiply) X(gate_forward)  \
-    X(gate_backward) X(vq_norms) X(vq_argmin) X(vq_sqdist) X(vq_embed) X(vq_statistics)    \
-    X(vq_ema_update) X(vq_codebook_grad) X(vq_restart)
+    X(reparameterize_backward) X(keep_best_rows) X(adam_update) X(softmax_nll) X(multiply) \
+    X(gate_forward) X(gate_backward) X(vq_norms) X(vq_argmin) X(vq_sqdist) X(vq_embed)      \
+    X(vq_statistics) X(vq_ema_update) X(vq_codebook_grad) X(vq_restart)
 
 enum {
 #define OCL_ENUM(name) K_##name,
@@ -278,11 +278,11 @@ ck_status ocl_reparameterize(int batch, int latent, const ck_buffer *stats, cons
 ck_status ocl_reparameterize_backward(int batch, int latent, const ck_buffer *stats,
                                       const ck_buffer *eps, const ck_buffer *dz,
                                       ck_buffer *dstats);
+ck_status ocl_keep_best_rows(int batch, int width, const ck_buffer *score, ck_buffer *best,
+                             const ck_buffer *candidate, ck_buffer *kept);
 
 /* vq.c */
 ck_status ocl_multiply(size_t count, const ck_buffer *x, ck_buffer *y);
-ck_status ocl_keep_best_rows(int batch, int width, const ck_buffer *score, ck_buffer *best,
-                             const ck_buffer *candidate, ck_buffer *kept);
 ck_status ocl_gate_forward(int batch, int channels, int plane, const ck_buffer *x, ck_buffer *y);
 ck_status ocl_gate_backward(int batch, int channels, int plane, const ck_buffer *x,
                             const ck_buffer *dy, ck_buffer *dx);

@@ -85,10 +85,11 @@ public struct ConditionalOptions: Codable, Equatable, Sendable {
     /// instead of clustering at their mean (CIFAR-10 center holes, 10 minutes on one core, side
     /// by side, two runs, seeds 1-3, completions at `bestOfManyTemperature`: best of 10 +1.19 to
     /// +1.34 dB over harmonic fill against +0.97 to +1.02 with one draw, each sample still above
-    /// it, +0.22 to +0.46 against +0.30 to +0.44, 1.5 times the diversity). One draw elsewhere: photo patches (4 or 8 draws, 20
-    /// minutes on BSDS500: more diverse, every score lower, the samples below harmonic fill),
-    /// colorization (4 draws, Tiny ImageNet: best of 5 +1.8 dB over gray against +1.1, but the
-    /// first sample -1.8 against +0.2) and the deep family (not measured).
+    /// it, +0.22 to +0.46 against +0.30 to +0.44, 1.5 times the diversity). One draw elsewhere:
+    /// photo patches (4 or 8 draws, 20 minutes on BSDS500: more diverse, every score lower, the
+    /// samples below harmonic fill), colorization (4 draws, Tiny ImageNet: best of 5 +1.8 dB over
+    /// gray against +1.1, but the first sample -1.8 against +0.2) and the deep family (not
+    /// measured).
     public static func recipePriorPathSamples(_ task: ConditionalTask, photos: Bool, deep: Bool) -> Int {
         task == .inpaint && !photos && !deep ? 4 : 1
     }
