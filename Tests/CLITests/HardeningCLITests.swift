@@ -158,6 +158,7 @@ struct HardeningCLITests {
         ["--batch", "1000000000"], ["--latent", "1000000000"], ["--epochs", "9223372036854775807"],
         ["--beta", "nan"], ["--warmup-epochs", "inf"], ["--threads", "1000000"], ["--minutes", "1e300"],
         ["--zoom", "nan"], ["--patch", "1000000000", "--task", "inpaint"], ["--prior-path-every", "-1"],
+        ["--prior-path-samples", "0"], ["--prior-path-samples", "65"],
     ])
     func flags(flag: [String]) throws {
         let tmp = TemporaryDirectory("convvae-flags")
@@ -173,6 +174,10 @@ struct HardeningCLITests {
         let widths = try Tool.run(["train", "--data", "shapes:64", "--task", "inpaint", "--widths", "8,8,8,8,8,8,8,8",
                                    "--out", tmp.file("run")])
         expectOneLineError(widths, naming: "--widths")
+        #expect(!FileManager.default.fileExists(atPath: tmp.file("run")))
+        let draws = try Tool.run(["train", "--data", "shapes:64", "--task", "inpaint", "--prior-path-every", "0",
+                                  "--prior-path-samples", "4", "--out", tmp.file("run")])
+        expectOneLineError(draws, naming: "--prior-path-samples")
         #expect(!FileManager.default.fileExists(atPath: tmp.file("run")))
         for args in [["sample", "--count", "1000000000"], ["interpolate", "--steps", "1000000000"],
                      ["evaluate", "--iw-samples", "1000000000000"], ["reconstruct", "--count", "0"]] {
