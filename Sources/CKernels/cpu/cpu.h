@@ -305,6 +305,8 @@ ck_status cpu_reparameterize(int batch, int latent, const ck_buffer *stats, cons
 ck_status cpu_reparameterize_backward(int batch, int latent, const ck_buffer *stats,
                                       const ck_buffer *eps, const ck_buffer *dz,
                                       ck_buffer *dstats);
+ck_status cpu_keep_best_rows(int batch, int width, const ck_buffer *score, ck_buffer *best,
+                             const ck_buffer *candidate, ck_buffer *kept);
 
 ck_status cpu_sum(const ck_buffer *, size_t offset, size_t count, int squares, double *result);
 ck_status cpu_axpby(size_t count, float alpha, const ck_buffer *x, float beta, ck_buffer *y);
@@ -312,8 +314,6 @@ ck_status cpu_adam_update(size_t count, const ck_adam_params *, ck_buffer *param
                           const ck_buffer *grad, ck_buffer *m, ck_buffer *v);
 
 ck_status cpu_multiply(size_t count, const ck_buffer *x, ck_buffer *y);
-ck_status cpu_keep_best_rows(int batch, int width, const ck_buffer *score, ck_buffer *best,
-                             const ck_buffer *candidate, ck_buffer *kept);
 ck_status cpu_gate_forward(int batch, int channels, int plane, const ck_buffer *x, ck_buffer *y);
 ck_status cpu_gate_backward(int batch, int channels, int plane, const ck_buffer *x,
                             const ck_buffer *dy, ck_buffer *dx);

@@ -1,10 +1,7 @@
 /*
- * elementwise.c -- sums in double (per-thread partials added in thread order), axpby, and the
- * selection of the best of several draws.
+ * elementwise.c -- sums in double (per-thread partials added in thread order) and axpby.
  */
 #include "cpu.h"
-
-#include <string.h>
 
 typedef struct {
     const float *x;
@@ -62,17 +59,5 @@ ck_status cpu_axpby(size_t count, float alpha, const ck_buffer *x, float beta, c
     cpu_ew j = {.range = axpby_range, .count = count, .a = x->host, .y = y->host,
                 .alpha = alpha, .beta = beta};
     cpu_ew_run(cpu_of(y), &j);
-    return CK_OK;
-}
-
-/* A few rows of latent noise per image: serial, no worth in a thread pool. */
-ck_status cpu_keep_best_rows(int batch, int width, const ck_buffer *score, ck_buffer *best,
-                             const ck_buffer *candidate, ck_buffer *kept) {
-    for (int i = 0; i < batch; i++) {
-        if (!(score->host[i] < best->host[i])) continue;
-        best->host[i] = score->host[i];
-        memcpy(kept->host + (size_t)i * width, candidate->host + (size_t)i * width,
-               (size_t)width * sizeof(float));
-    }
     return CK_OK;
 }

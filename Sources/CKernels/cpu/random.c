@@ -1,9 +1,12 @@
 /*
  * random.c -- counter-based random numbers (out[i] from ck_mix64(seed, counter + i), so
  * any split across threads gives the same values; normals 16 at a time with AVX-512, bit for
- * bit ck_normal_from_bits) and the reparameterization trick.
+ * bit ck_normal_from_bits), the reparameterization trick, and the selection of the best of
+ * several draws.
  */
 #include "cpu.h"
+
+#include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
@@ -150,5 +153,17 @@ ck_status cpu_reparameterize_backward(int batch, int latent, const ck_buffer *st
                 .a = stats->host, .b = eps->host, .c = dz->host, .y = dstats->host,
                 .kind = latent};
     cpu_ew_run(cpu_of(dz), &j);
+    return CK_OK;
+}
+
+/* A few rows of latent noise per image: serial, no worth in a thread pool. */
+ck_status cpu_keep_best_rows(int batch, int width, const ck_buffer *score, ck_buffer *best,
+                             const ck_buffer *candidate, ck_buffer *kept) {
+    for (int i = 0; i < batch; i++) {
+        if (!(score->host[i] < best->host[i])) continue;
+        best->host[i] = score->host[i];
+        memcpy(kept->host + (size_t)i * width, candidate->host + (size_t)i * width,
+               (size_t)width * sizeof(float));
+    }
     return CK_OK;
 }
